@@ -1,0 +1,33 @@
+# imagewatch_target_defaults(<target>): language level, warnings, -Werror, sanitizers.
+function(imagewatch_target_defaults target)
+    target_compile_features(${target} PRIVATE cxx_std_20)
+    set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+    if(IMAGEWATCH_WERROR)
+        target_compile_options(${target} PRIVATE -Werror)
+    endif()
+    if(IMAGEWATCH_SANITIZE)
+        list(JOIN IMAGEWATCH_SANITIZE "," san)
+        target_compile_options(${target} PRIVATE -fsanitize=${san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+        target_link_options(${target} PRIVATE -fsanitize=${san})
+    endif()
+endfunction()
+
+# imagewatch_module(<name> [DEPS <module>...] [LIBS <target>...]): static library iw_<name>
+# from lib/<name>/*.cpp. One library per module so a helper can build and test one module alone.
+function(imagewatch_module name)
+    cmake_parse_arguments(M "" "" "DEPS;LIBS" ${ARGN})
+    file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${name}/*.cpp)
+    if(NOT srcs)
+        # A module with no sources yet still links, so the others can build meanwhile.
+        set(srcs ${PROJECT_SOURCE_DIR}/cmake/empty.cpp)
+    endif()
+    add_library(iw_${name} STATIC ${srcs})
+    target_include_directories(iw_${name} PUBLIC ${PROJECT_SOURCE_DIR}/lib)
+    target_compile_definitions(iw_${name} PUBLIC BOOST_ASIO_NO_DEPRECATED IMAGEWATCH_VERSION="${PROJECT_VERSION}")
+    target_link_libraries(iw_${name} PUBLIC Boost::headers Threads::Threads ${M_LIBS})
+    foreach(d IN LISTS M_DEPS)
+        target_link_libraries(iw_${name} PUBLIC iw_${d})
+    endforeach()
+    imagewatch_target_defaults(iw_${name})
+endfunction()

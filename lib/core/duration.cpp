@@ -1,0 +1,84 @@
+#include "core/duration.hpp"
+
+#include <cstdint>
+#include <limits>
+
+namespace imagewatch {
+
+result<duration> parse_duration(std::string_view s)
+{
+    const auto bad = [&](std::string why) {
+        return make_error(
+            errc::invalid_argument,
+            "invalid duration \"" + std::string(s) + "\": " + why + " (use e.g. \"250ms\", \"30s\", \"5m\", \"1h\")"
+        );
+    };
+    if (s.empty())
+        return bad("empty");
+    std::int64_t total_ms = 0;
+    std::size_t i = 0;
+    while (i < s.size())
+    {
+        if (s[i] < '0' || s[i] > '9')
+            return bad("expected a number");
+        std::int64_t n = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        {
+            if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10)
+                return bad("too large");
+            n = n * 10 + (s[i] - '0');
+            ++i;
+        }
+        std::size_t u = i;
+        while (i < s.size() && (s[i] < '0' || s[i] > '9'))
+            ++i;
+        std::string_view unit = s.substr(u, i - u);
+        std::int64_t mul = 0;
+        if (unit == "ms")
+            mul = 1;
+        else if (unit == "s")
+            mul = 1000;
+        else if (unit == "m")
+            mul = 60'000;
+        else if (unit == "h")
+            mul = 3'600'000;
+        else if (unit.empty())
+            return bad("missing unit");
+        else
+            return bad("unknown unit \"" + std::string(unit) + "\"");
+        if (n > (std::numeric_limits<std::int64_t>::max() / 4 - total_ms) / mul)
+            return bad("too large");
+        total_ms += n * mul;
+    }
+    return duration(total_ms);
+}
+
+std::string format_duration(std::chrono::steady_clock::duration d)
+{
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    if (ms == 0)
+        return "0s";
+    std::string out;
+    if (ms < 0)
+    {
+        out = "-";
+        ms = -ms;
+    }
+    if (ms % 1000 != 0 && ms < 60'000)
+        return out + std::to_string(ms) + "ms";
+    auto h = ms / 3'600'000;
+    auto m = ms / 60'000 % 60;
+    auto s = ms / 1000 % 60;
+    auto rest = ms % 1000;
+    if (h)
+        out += std::to_string(h) + "h";
+    if (m)
+        out += std::to_string(m) + "m";
+    if (s)
+        out += std::to_string(s) + "s";
+    if (rest)
+        out += std::to_string(rest) + "ms";
+    return out;
+}
+
+}  // namespace imagewatch

@@ -1,0 +1,52 @@
+#pragma once
+// Expected failures as values. Pure.
+//
+// A result<T> holds either a T or an error whose message a person can act on
+// ("pull: manifest unknown", "config: watch.interval: must be positive").
+// Exceptions are reserved for bugs; they are caught at task boundaries and logged.
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <utility>
+
+namespace imagewatch {
+
+// Coarse kinds so callers can decide (retry, back off, report) without parsing messages.
+enum class errc
+{
+    failed,           // generic failure; the message says what
+    timed_out,        // a deadline passed
+    unreachable,      // could not connect (daemon or registry down)
+    not_found,        // 404 / no such container / manifest unknown
+    unauthorized,     // 401 / 403
+    rate_limited,     // 429 / 503 with Retry-After
+    bad_response,     // the peer answered something we cannot parse
+    invalid_argument, // bad input from a user (config, query, image reference)
+    not_reproducible, // a container whose state cannot be recreated faithfully
+    cancelled,        // stopped by shutdown or reload
+};
+
+struct error
+{
+    errc code = errc::failed;
+    std::string message;
+
+    // Prefixes the message with context: wrap("pull") turns "manifest unknown" into "pull: manifest unknown".
+    error wrap(std::string_view context) const&
+    {
+        return error{code, std::string(context) + ": " + message};
+    }
+};
+
+inline error make_error(std::string message) { return error{errc::failed, std::move(message)}; }
+inline error make_error(errc code, std::string message) { return error{code, std::move(message)}; }
+
+template <class T>
+using result = boost::system::result<T, error>;
+
+// Lets result<T>::value() throw on an error (a bug path: callers should check first).
+[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+
+std::string_view to_string(errc c);
+
+}  // namespace imagewatch
