@@ -1,0 +1,107 @@
+#pragma once
+// The configuration model (SPEC §3) with the defaults written at the members. Pure.
+#include "core/duration.hpp"
+#include "image/image_ref.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace imagewatch::config {
+
+using namespace std::chrono_literals;
+
+// Which containers belong to a runtime (SPEC §3 "Container selection").
+struct selector
+{
+    std::string name_prefix = "ws-";  // empty = any name
+    std::string label;                // "key=value" or "key"; empty = no label requirement
+    friend bool operator==(const selector&, const selector&) = default;
+};
+
+struct runtime
+{
+    std::string name;
+    image_ref image;
+    selector containers;  // the top-level "containers" unless the runtime sets its own
+    friend bool operator==(const runtime&, const runtime&) = default;
+};
+
+struct registry_settings
+{
+    std::string username_env;
+    std::string password_env;
+    std::string ca_file;
+    bool insecure_http = false;
+    friend bool operator==(const registry_settings&, const registry_settings&) = default;
+};
+
+struct watch_settings
+{
+    bool enabled = false;
+    duration interval = 5min;
+    duration jitter = 10s;
+    bool apply_on_start = true;
+    friend bool operator==(const watch_settings&, const watch_settings&) = default;
+};
+
+struct admin_settings
+{
+    std::string listen = "127.0.0.1:8080";  // "HOST:PORT", "[::1]:PORT" or "unix:/path"
+    std::string token_env = "ADMIN_TOKEN";
+    std::string token_file;                  // wins over token_env when set
+    bool metrics_public = true;
+    friend bool operator==(const admin_settings&, const admin_settings&) = default;
+};
+
+struct docker_settings
+{
+    std::string host = "unix:///var/run/docker.sock";
+    std::string platform;  // "" = daemon default
+    friend bool operator==(const docker_settings&, const docker_settings&) = default;
+};
+
+struct timeouts
+{
+    duration connect = 5s;
+    duration request = 30s;
+    duration pull = 10min;
+    duration stop_default = 10s;
+    duration health = 60s;
+    duration shutdown = 60s;
+    friend bool operator==(const timeouts&, const timeouts&) = default;
+};
+
+struct notify_settings
+{
+    std::string webhook_url;
+    friend bool operator==(const notify_settings&, const notify_settings&) = default;
+};
+
+struct hooks_settings
+{
+    std::string github_secret_env;
+    std::string registry_token_env;
+    friend bool operator==(const hooks_settings&, const hooks_settings&) = default;
+};
+
+struct config
+{
+    watch_settings watch;
+    admin_settings admin;
+    docker_settings docker;
+    timeouts timeouts;
+    std::map<std::string, registry_settings, std::less<>> registries;  // key: registry host[:port]
+    std::string docker_config;  // path of a docker config.json ("" = $DOCKER_CONFIG or ~/.docker)
+    selector containers;
+    std::vector<runtime> runtimes;
+    notify_settings notify;
+    hooks_settings hooks;
+
+    const runtime* find_runtime(std::string_view name) const;
+    friend bool operator==(const config&, const config&) = default;
+};
+
+}  // namespace imagewatch::config
