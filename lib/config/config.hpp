@@ -92,7 +92,7 @@ struct config
     watch_settings watch;
     admin_settings admin;
     docker_settings docker;
-    timeouts timeouts;
+    ::imagewatch::config::timeouts timeouts;  // qualified: an unqualified type name would change meaning in this class
     std::map<std::string, registry_settings, std::less<>> registries;  // key: registry host[:port]
     std::string docker_config;  // path of a docker config.json ("" = $DOCKER_CONFIG or ~/.docker)
     selector containers;

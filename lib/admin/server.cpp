@@ -1,0 +1,228 @@
+#include "admin/server.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <unistd.h>
+
+namespace imagewatch::admin {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using unix_proto = asio::local::stream_protocol;
+
+template <class Stream>
+awaitable<void> write_response(Stream& stream, const response& r, unsigned version, bool keep_alive, bool head)
+{
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::content_type, r.content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive);
+    res.body() = r.body;
+    res.prepare_payload();
+    if (head)
+        res.body().clear();  // Content-Length stays that of the GET body
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    if (head)
+    {
+        http::response_serializer<http::string_body> sr{res};
+        co_await http::async_write_header(stream, sr, nothrow_awaitable);
+    }
+    else
+        co_await http::async_write(stream, res, nothrow_awaitable);
+}
+
+template <class Protocol>
+awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server_settings s, std::size_t& active)
+{
+    struct count_guard
+    {
+        std::size_t& n;
+        ~count_guard() { --n; }
+    } guard{active};
+
+    beast::flat_buffer buf;
+    for (;;)
+    {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(16 * 1024);
+        parser.body_limit(s.body_limit);
+        stream.expires_after(s.header_timeout);
+        auto [ec, n] = co_await http::async_read_header(stream, buf, parser, nothrow_awaitable);
+        if (ec == http::error::body_limit)
+        {
+            co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
+            break;
+        }
+        if (ec == beast::error::timeout)
+        {
+            co_await write_response(stream, json_error(408, "request header timeout"), 11, false, false);
+            break;
+        }
+        if (ec)
+        {
+            if (ec != http::error::end_of_stream && ec != asio::error::eof && ec != asio::error::connection_reset &&
+                ec != asio::error::operation_aborted)
+                co_await write_response(stream, json_error(400, "bad request"), 11, false, false);
+            break;
+        }
+        stream.expires_after(s.header_timeout);
+        std::tie(ec, n) = co_await http::async_read(stream, buf, parser, nothrow_awaitable);
+        if (ec == http::error::body_limit)
+        {
+            co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
+            break;
+        }
+        if (ec)
+            break;
+
+        const auto& req = parser.get();
+        request r{std::string(req.method_string()), std::string(req.target()), std::string(req[http::field::authorization])};
+        const bool keep_alive = req.keep_alive();
+        const unsigned version = req.version();
+        const bool head = req.method() == http::verb::head;
+        stream.expires_never();  // a refresh may take minutes; the handler owns its own deadlines
+        response resp;
+        try
+        {
+            resp = co_await handle(std::move(r), b);
+        }
+        catch (const std::exception& e)
+        {
+            log::error("admin handler failed", {{"error", e.what()}});
+            resp = json_error(500, "internal error");
+        }
+        co_await write_response(stream, resp, version, keep_alive, head);
+        if (!keep_alive)
+            break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(Protocol::socket::shutdown_send, ignored);
+}
+
+template <class Protocol>
+class server_impl final : public server
+{
+public:
+    server_impl(typename Protocol::acceptor acceptor, backend& b, server_settings s, std::string address)
+        : acceptor_(std::move(acceptor)), backend_(b), settings_(s), address_(std::move(address))
+    {
+    }
+
+    awaitable<void> run() override
+    {
+        auto ex = co_await asio::this_coro::executor;
+        while (acceptor_.is_open())
+        {
+            auto [ec, sock] = co_await acceptor_.async_accept(nothrow_awaitable);
+            if (ec)
+            {
+                if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+                    break;
+                log::warn("admin accept failed", {{"error", ec.message()}});
+                continue;
+            }
+            if (active_ >= settings_.max_connections)
+            {
+                // Over the cap: refuse this one rather than let idle clients starve the loop.
+                boost::system::error_code ignored;
+                sock.close(ignored);
+                continue;
+            }
+            ++active_;
+            asio::co_spawn(
+                ex, session<Protocol>(beast::basic_stream<Protocol>(std::move(sock)), backend_, settings_, active_),
+                [](std::exception_ptr e) {
+                    if (!e)
+                        return;
+                    try
+                    {
+                        std::rethrow_exception(e);
+                    }
+                    catch (const std::exception& ex2)
+                    {
+                        log::error("admin session failed", {{"error", ex2.what()}});
+                    }
+                }
+            );
+        }
+    }
+
+    void close() override
+    {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        if (address_.starts_with("unix:"))
+            ::unlink(address_.substr(5).c_str());
+    }
+
+    std::string local_address() const override { return address_; }
+
+private:
+    typename Protocol::acceptor acceptor_;
+    backend& backend_;
+    server_settings settings_;
+    std::string address_;
+    std::size_t active_ = 0;
+};
+
+}  // namespace
+
+result<std::unique_ptr<server>> bind_server(
+    asio::any_io_executor ex, const std::string& listen, backend& b, server_settings s
+)
+{
+    boost::system::error_code ec;
+    if (listen.starts_with("unix:"))
+    {
+        std::string path = listen.substr(5);
+        ::unlink(path.c_str());  // a stale socket file from a previous run would make bind fail
+        unix_proto::acceptor acc(ex);
+        unix_proto::endpoint ep(path);
+        acc.open(ep.protocol(), ec);
+        if (!ec)
+            acc.bind(ep, ec);
+        if (!ec)
+            acc.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            return make_error(errc::failed, "admin.listen " + listen + ": " + ec.message());
+        return std::unique_ptr<server>(new server_impl<unix_proto>(std::move(acc), b, s, listen));
+    }
+
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos)
+        return make_error(errc::invalid_argument, "admin.listen " + listen + ": expected HOST:PORT or unix:/path");
+    std::string host = listen.substr(0, colon);
+    std::string port = listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    tcp::resolver resolver(ex);
+    auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+        return make_error(errc::invalid_argument, "admin.listen " + listen + ": " + (ec ? ec.message() : "no address"));
+    tcp::endpoint ep = results.begin()->endpoint();
+    tcp::acceptor acc(ex);
+    acc.open(ep.protocol(), ec);
+    if (!ec)
+        acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acc.bind(ep, ec);
+    if (!ec)
+        acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return make_error(errc::failed, "admin.listen " + listen + ": " + ec.message());
+    auto bound = acc.local_endpoint(ec);
+    std::string addr = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+    addr += ":" + std::to_string(bound.port());
+    return std::unique_ptr<server>(new server_impl<tcp>(std::move(acc), b, s, addr));
+}
+
+}  // namespace imagewatch::admin

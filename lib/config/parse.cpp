@@ -1,0 +1,777 @@
+#include "config/parse.hpp"
+
+#include <boost/json/parse_options.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <boost/json/value.hpp>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <set>
+
+namespace imagewatch::config {
+
+namespace json = boost::json;
+
+namespace {
+
+using issues = std::vector<issue>;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || is_digit(c); }
+bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string join(std::string_view path, std::string_view key)
+{
+    return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
+}
+
+std::string_view kind_of(const json::value& v)
+{
+    switch (v.kind())
+    {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+    }
+    return "a value";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b)
+{
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i)
+    {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j)
+        {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// [A-Za-z_][A-Za-z0-9_]* — what a shell accepts as a variable name.
+bool valid_env_name(std::string_view s)
+{
+    if (s.empty() || is_digit(s[0]))
+        return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '_'; });
+}
+
+bool parse_port(std::string_view s, std::uint16_t& out)
+{
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v == 0 || v > 65535)
+        return false;
+    out = static_cast<std::uint16_t>(v);
+    return true;
+}
+
+// A host name (dotted labels of [A-Za-z0-9-]) or, when it is all digits and dots, an IPv4 address.
+bool valid_host(std::string_view h)
+{
+    if (h.empty() || h.size() > 253)
+        return false;
+    bool numeric = std::all_of(h.begin(), h.end(), [](char c) { return is_digit(c) || c == '.'; });
+    std::size_t labels = 0;
+    std::size_t start = 0;
+    for (;;)
+    {
+        auto dot = h.find('.', start);
+        auto label = h.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        ++labels;
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+            return false;
+        if (!std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; }))
+            return false;
+        if (numeric)
+        {
+            unsigned octet = 0;
+            auto [end, ec] = std::from_chars(label.data(), label.data() + label.size(), octet);
+            if (ec != std::errc{} || end != label.data() + label.size() || octet > 255)
+                return false;
+        }
+        if (dot == std::string_view::npos)
+            break;
+        start = dot + 1;
+    }
+    return !numeric || labels == 4;
+}
+
+bool valid_ipv6(std::string_view h)
+{
+    return !h.empty() && h.find(':') != std::string_view::npos &&
+           std::all_of(h.begin(), h.end(), [](char c) {
+               return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+           });
+}
+
+// "unix:///abs/path" or "tcp://host[:port]" (what docker::client accepts). Returns the reason or empty.
+std::string check_docker_host(std::string_view s)
+{
+    constexpr std::string_view form = " (expected \"unix:///path/to/docker.sock\" or \"tcp://host:port\")";
+    if (s.starts_with("unix://"))
+    {
+        if (s.size() <= 7 || s[7] != '/')
+            return "unix socket path must be absolute" + std::string(form);
+        return {};
+    }
+    if (s.starts_with("tcp://"))
+    {
+        auto hostport = s.substr(6);
+        if (!hostport.empty() && hostport.back() == '/')
+            hostport.remove_suffix(1);
+        std::string_view host = hostport;
+        std::string_view port;
+        if (hostport.starts_with('['))
+        {
+            auto close = hostport.find(']');
+            if (close == std::string_view::npos)
+                return "malformed IPv6 address" + std::string(form);
+            host = hostport.substr(1, close - 1);
+            port = hostport.substr(close + 1);
+            if (!valid_ipv6(host) || (!port.empty() && port[0] != ':'))
+                return "malformed IPv6 address" + std::string(form);
+            if (!port.empty())
+                port.remove_prefix(1);
+        }
+        else if (auto colon = hostport.rfind(':'); colon != std::string_view::npos)
+        {
+            host = hostport.substr(0, colon);
+            port = hostport.substr(colon + 1);
+            if (port.empty())
+                return "empty port" + std::string(form);
+        }
+        if (!hostport.starts_with('[') && !valid_host(host))
+            return "invalid host " + quoted(host) + std::string(form);
+        std::uint16_t p = 0;
+        if (!port.empty() && !parse_port(port, p))
+            return "invalid port " + quoted(port) + std::string(form);
+        return {};
+    }
+    return "unsupported scheme" + std::string(form);
+}
+
+// "os/arch[/variant]", lower-case.
+bool valid_platform(std::string_view s)
+{
+    std::size_t parts = 0;
+    std::size_t start = 0;
+    for (;;)
+    {
+        auto slash = s.find('/', start);
+        auto part = s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        ++parts;
+        if (part.empty() || !std::all_of(part.begin(), part.end(), [](char c) { return is_lower_alnum(c) || c == '_'; }))
+            return false;
+        if (slash == std::string_view::npos)
+            break;
+        start = slash + 1;
+    }
+    return parts == 2 || parts == 3;
+}
+
+// [a-z0-9][a-z0-9._-]* (SPEC §3).
+bool valid_runtime_name(std::string_view s)
+{
+    if (s.empty() || !is_lower_alnum(s[0]))
+        return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return is_lower_alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+// Docker container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*; a prefix that cannot start one never matches.
+std::string check_name_prefix(std::string_view s)
+{
+    if (s.empty())
+        return {};
+    if (s[0] == '/')
+        return "must not start with '/' (write the name as `docker ps` shows it)";
+    if (!is_alnum(s[0]))
+        return "must start with a letter or digit";
+    if (!std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; }))
+        return "may contain only letters, digits, '_', '.' and '-'";
+    return {};
+}
+
+// Walks the JSON value tree and fills a config, recording every problem it meets.
+class reader
+{
+public:
+    explicit reader(issues& out) : out_(out) {}
+
+    void add(std::string field, std::string message) { out_.push_back(issue{0, 0, std::move(field), std::move(message)}); }
+
+    const json::object* as_object(const json::value& v, const std::string& path)
+    {
+        if (const auto* o = v.if_object())
+            return o;
+        add(path, "expected an object, got " + std::string(kind_of(v)));
+        return nullptr;
+    }
+
+    // Unknown keys are errors so that typos do not silently fall back to defaults.
+    void known_keys(const json::object& obj, const std::string& path, std::initializer_list<std::string_view> known)
+    {
+        for (const auto& kv : obj)
+        {
+            std::string_view key = kv.key();
+            if (std::find(known.begin(), known.end(), key) != known.end())
+                continue;
+            std::string msg = "unknown key " + quoted(key);
+            std::string_view best;
+            std::size_t best_d = 3;  // suggest only close matches
+            for (auto k : known)
+            {
+                auto d = edit_distance(key, k);
+                if (d < best_d && d * 2 < std::max(key.size(), k.size()))
+                {
+                    best_d = d;
+                    best = k;
+                }
+            }
+            if (!best.empty())
+                msg += " (did you mean " + quoted(best) + "?)";
+            add(join(path, key), std::move(msg));
+        }
+    }
+
+    bool read(const json::object& obj, const std::string& path, std::string_view key, std::string& out)
+    {
+        const auto* v = obj.if_contains(key);
+        if (!v)
+            return false;
+        if (const auto* s = v->if_string())
+        {
+            out = std::string(s->data(), s->size());
+            return true;
+        }
+        add(join(path, key), "expected a string, got " + std::string(kind_of(*v)));
+        return false;
+    }
+
+    bool read(const json::object& obj, const std::string& path, std::string_view key, bool& out)
+    {
+        const auto* v = obj.if_contains(key);
+        if (!v)
+            return false;
+        if (const auto* b = v->if_bool())
+        {
+            out = *b;
+            return true;
+        }
+        add(join(path, key), "expected true or false, got " + std::string(kind_of(*v)));
+        return false;
+    }
+
+    void read_duration(const json::object& obj, const std::string& path, std::string_view key, duration& out, bool allow_zero)
+    {
+        const auto* v = obj.if_contains(key);
+        if (!v)
+            return;
+        const auto* s = v->if_string();
+        if (!s)
+        {
+            add(join(path, key), "expected a duration string like \"30s\" or \"5m\", got " + std::string(kind_of(*v)));
+            return;
+        }
+        auto d = parse_duration(std::string_view(s->data(), s->size()));
+        if (!d)
+            add(join(path, key), d.error().message);
+        else if (!allow_zero && d->count() <= 0)
+            add(join(path, key), "must be positive, got " + quoted(std::string_view(s->data(), s->size())));
+        else
+            out = *d;
+    }
+
+    void read_env_name(const json::object& obj, const std::string& path, std::string_view key, std::string& out)
+    {
+        if (read(obj, path, key, out) && !out.empty() && !valid_env_name(out))
+            add(join(path, key), "invalid environment variable name " + quoted(out) + " (expected [A-Za-z_][A-Za-z0-9_]*)");
+    }
+
+    void read_selector(const json::value& v, const std::string& path, selector& out)
+    {
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"name_prefix", "label"});
+        if (read(*o, path, "name_prefix", out.name_prefix))
+            if (auto why = check_name_prefix(out.name_prefix); !why.empty())
+                add(join(path, "name_prefix"), quoted(out.name_prefix) + " " + why);
+        if (read(*o, path, "label", out.label) && !out.label.empty())
+            if (out.label.front() == '=' || out.label.find_first_of(" \t\n") != std::string::npos)
+                add(join(path, "label"), "expected \"key=value\" or \"key\", got " + quoted(out.label));
+    }
+
+    void read_watch(const json::value& v, watch_settings& out)
+    {
+        const std::string path = "watch";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"enabled", "interval", "jitter", "apply_on_start"});
+        read(*o, path, "enabled", out.enabled);
+        read_duration(*o, path, "interval", out.interval, false);
+        read_duration(*o, path, "jitter", out.jitter, true);
+        read(*o, path, "apply_on_start", out.apply_on_start);
+    }
+
+    void read_admin(const json::value& v, admin_settings& out)
+    {
+        const std::string path = "admin";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"listen", "token_env", "token_file", "metrics_public"});
+        if (read(*o, path, "listen", out.listen))
+            if (auto l = parse_listen(out.listen); !l)
+                add("admin.listen", l.error().message);
+        read_env_name(*o, path, "token_env", out.token_env);
+        read(*o, path, "token_file", out.token_file);
+        read(*o, path, "metrics_public", out.metrics_public);
+    }
+
+    void read_docker(const json::value& v, docker_settings& out)
+    {
+        const std::string path = "docker";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"host", "platform"});
+        if (read(*o, path, "host", out.host))
+            if (auto why = check_docker_host(out.host); !why.empty())
+                add("docker.host", quoted(out.host) + ": " + why);
+        if (read(*o, path, "platform", out.platform) && !out.platform.empty() && !valid_platform(out.platform))
+            add("docker.platform", "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(out.platform));
+    }
+
+    void read_timeouts(const json::value& v, timeouts& out)
+    {
+        const std::string path = "timeouts";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"connect", "request", "pull", "stop_default", "health", "shutdown"});
+        read_duration(*o, path, "connect", out.connect, false);
+        read_duration(*o, path, "request", out.request, false);
+        read_duration(*o, path, "pull", out.pull, false);
+        read_duration(*o, path, "stop_default", out.stop_default, false);
+        read_duration(*o, path, "health", out.health, false);
+        read_duration(*o, path, "shutdown", out.shutdown, false);
+    }
+
+    void read_registries(const json::value& v, std::map<std::string, registry_settings, std::less<>>& out)
+    {
+        const std::string path = "registries";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        for (const auto& kv : *o)
+        {
+            std::string key(kv.key());
+            const std::string entry_path = join(path, key);
+            // A key is valid when it is exactly what image references name as their registry;
+            // "index.docker.io" is kept as docker.io like in image references.
+            auto ref = parse_image_ref(key + "/x");
+            bool host_ok = ref && (ref->registry == key || (key == "index.docker.io" && ref->registry == "docker.io"));
+            if (!host_ok)
+            {
+                add(entry_path,
+                    "registry key " + quoted(key) +
+                        " is not a registry host[:port] (like \"ghcr.io\", \"registry.example:5443\" or \"127.0.0.1:5000\")");
+                continue;
+            }
+            registry_settings rs;
+            if (const auto* e = as_object(kv.value(), entry_path))
+            {
+                known_keys(*e, entry_path, {"username_env", "password_env", "ca_file", "insecure_http"});
+                read_env_name(*e, entry_path, "username_env", rs.username_env);
+                read_env_name(*e, entry_path, "password_env", rs.password_env);
+                if (rs.username_env.empty() != rs.password_env.empty())
+                    add(entry_path, "set both username_env and password_env, or neither");
+                read(*e, entry_path, "ca_file", rs.ca_file);
+                read(*e, entry_path, "insecure_http", rs.insecure_http);
+            }
+            if (!out.emplace(ref->registry, std::move(rs)).second)
+                add(entry_path, "duplicate entry for registry " + quoted(ref->registry));
+        }
+    }
+
+    void read_runtimes(const json::value& v, const selector& defaults, std::vector<runtime>& out)
+    {
+        const auto* a = v.if_array();
+        if (!a)
+        {
+            add("runtimes", "expected an array, got " + std::string(kind_of(v)));
+            return;
+        }
+        std::map<std::string, std::size_t, std::less<>> seen;
+        for (std::size_t i = 0; i < a->size(); ++i)
+        {
+            const std::string path = "runtimes[" + std::to_string(i) + "]";
+            const auto* o = as_object((*a)[i], path);
+            if (!o)
+                continue;
+            known_keys(*o, path, {"name", "image", "containers"});
+            runtime rt;
+            rt.containers = defaults;
+            if (!o->contains("name"))
+                add(join(path, "name"), "required");
+            else if (read(*o, path, "name", rt.name))
+            {
+                if (!valid_runtime_name(rt.name))
+                    add(join(path, "name"), "invalid runtime name " + quoted(rt.name) + " (expected [a-z0-9][a-z0-9._-]*)");
+                else if (auto [it, fresh] = seen.emplace(rt.name, i); !fresh)
+                    add(join(path, "name"),
+                        "duplicate runtime name " + quoted(rt.name) + " (also runtimes[" + std::to_string(it->second) + "])");
+            }
+            std::string image;
+            if (!o->contains("image"))
+                add(join(path, "image"), "required");
+            else if (read(*o, path, "image", image))
+            {
+                if (auto ref = parse_image_ref(image); !ref)
+                    add(join(path, "image"), ref.error().message);
+                else if (!ref->digest.empty())
+                    add(join(path, "image"),
+                        quoted(image) + " is pinned to a digest, which never changes; watch a tag instead");
+                else
+                    rt.image = *ref;
+            }
+            if (const auto* c = o->if_contains("containers"))
+                read_selector(*c, join(path, "containers"), rt.containers);
+            out.push_back(std::move(rt));
+        }
+    }
+
+    void read_notify(const json::value& v, notify_settings& out)
+    {
+        const std::string path = "notify";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"webhook_url"});
+        if (read(*o, path, "webhook_url", out.webhook_url) && !out.webhook_url.empty() &&
+            !out.webhook_url.starts_with("http://") && !out.webhook_url.starts_with("https://"))
+            add("notify.webhook_url", "expected an http:// or https:// URL, got " + quoted(out.webhook_url));
+    }
+
+    void read_hooks(const json::value& v, hooks_settings& out)
+    {
+        const std::string path = "hooks";
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"github_secret_env", "registry_token_env"});
+        read_env_name(*o, path, "github_secret_env", out.github_secret_env);
+        read_env_name(*o, path, "registry_token_env", out.registry_token_env);
+    }
+
+    void read_root(const json::value& root, config& cfg)
+    {
+        const auto* o = root.if_object();
+        if (!o)
+        {
+            add("", "the config must be a JSON object, got " + std::string(kind_of(root)));
+            return;
+        }
+        known_keys(
+            *o,
+            "",
+            {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "runtimes", "notify", "hooks"}
+        );
+        if (const auto* v = o->if_contains("watch"))
+            read_watch(*v, cfg.watch);
+        if (const auto* v = o->if_contains("admin"))
+            read_admin(*v, cfg.admin);
+        if (const auto* v = o->if_contains("docker"))
+            read_docker(*v, cfg.docker);
+        if (const auto* v = o->if_contains("timeouts"))
+            read_timeouts(*v, cfg.timeouts);
+        if (const auto* v = o->if_contains("registries"))
+            read_registries(*v, cfg.registries);
+        read(*o, "", "docker_config", cfg.docker_config);
+        // The top-level selector first: every runtime's selector starts as a copy of it.
+        if (const auto* v = o->if_contains("containers"))
+            read_selector(*v, "containers", cfg.containers);
+        if (const auto* v = o->if_contains("runtimes"))
+            read_runtimes(*v, cfg.containers, cfg.runtimes);
+        if (const auto* v = o->if_contains("notify"))
+            read_notify(*v, cfg.notify);
+        if (const auto* v = o->if_contains("hooks"))
+            read_hooks(*v, cfg.hooks);
+    }
+
+private:
+    issues& out_;
+};
+
+// Line and column (1-based, columns in UTF-8 characters) of a byte offset.
+issue syntax_issue(std::string_view text, std::size_t offset, std::string message)
+{
+    issue i;
+    i.line = 1;
+    i.column = 1;
+    for (std::size_t k = 0; k < offset && k < text.size(); ++k)
+    {
+        auto c = static_cast<unsigned char>(text[k]);
+        if (c == '\n')
+        {
+            ++i.line;
+            i.column = 1;
+        }
+        else if ((c & 0xC0) != 0x80)
+            ++i.column;
+    }
+    i.message = std::move(message);
+    return i;
+}
+
+// What the parser stopped at, for the message: one UTF-8 character, or "end of file".
+std::string found_at(std::string_view text, std::size_t offset)
+{
+    if (offset >= text.size())
+        return "end of file";
+    std::size_t n = 1;
+    while (offset + n < text.size() && (static_cast<unsigned char>(text[offset + n]) & 0xC0) == 0x80 && n < 4)
+        ++n;
+    auto c = text.substr(offset, n);
+    if (c == "\n" || c == "\r")
+        return "end of line";
+    return "'" + std::string(c) + "'";
+}
+
+std::string ascii_lower(std::string_view s)
+{
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::optional<std::string> non_empty(const env_lookup& env, std::string_view name)
+{
+    auto v = env ? env(name) : std::nullopt;
+    if (v && v->empty())
+        return std::nullopt;
+    return v;
+}
+
+void apply_env(const env_lookup& env, config& cfg, issues& out)
+{
+    if (auto v = non_empty(env, "IMAGE_AUTO_REFRESH"))
+    {
+        auto lower = ascii_lower(*v);
+        if (lower == "true")
+            cfg.watch.enabled = true;
+        else if (lower == "false")
+            cfg.watch.enabled = false;
+        else
+            out.push_back(issue{0, 0, "IMAGE_AUTO_REFRESH", "expected true or false (any case), got " + quoted(*v)});
+    }
+    if (auto v = non_empty(env, "DOCKER_HOST"))
+    {
+        if (auto why = check_docker_host(*v); !why.empty())
+            out.push_back(issue{0, 0, "DOCKER_HOST", quoted(*v) + ": " + why});
+        else
+            cfg.docker.host = *v;
+    }
+    if (auto v = non_empty(env, "IMAGE_PLATFORM"))
+    {
+        if (!valid_platform(*v))
+            out.push_back(issue{0, 0, "IMAGE_PLATFORM", "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(*v)});
+        else
+            cfg.docker.platform = *v;
+    }
+}
+
+}  // namespace
+
+env_lookup process_env()
+{
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* v = std::getenv(std::string(name).c_str());
+        if (!v)
+            return std::nullopt;
+        return std::string(v);
+    };
+}
+
+boost::system::result<config, std::vector<issue>> parse(std::string_view text, const env_lookup& env)
+{
+    // Editors on some systems save a UTF-8 byte order mark; it is not JSON but is harmless.
+    std::size_t skipped = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+    std::string_view body = text.substr(skipped);
+
+    json::parse_options opts;
+    opts.allow_comments = true;
+    opts.allow_trailing_commas = true;
+    json::stream_parser p(json::storage_ptr(), opts);
+    boost::system::error_code ec;
+    // write_some stops at the failing byte, which gives the error's position.
+    std::size_t used = p.write_some(body.data(), body.size(), ec);
+    if (ec)
+        return issues{syntax_issue(text, skipped + used, "invalid JSON: " + ec.message() + " at " + found_at(body, used))};
+    if (p.done() && used < body.size())
+        return issues{syntax_issue(text, skipped + used, "invalid JSON: unexpected " + found_at(body, used) + " after the end of the document")};
+    p.finish(ec);
+    if (ec)
+        return issues{syntax_issue(text, text.size(), "invalid JSON: " + ec.message() + " (unexpected end of file)")};
+    json::value root = p.release();
+
+    config cfg;
+    issues found;
+    reader r(found);
+    r.read_root(root, cfg);
+    // SPEC §7: GHCR_USER/GHCR_TOKEN are ghcr.io's default credentials; an explicit entry replaces them.
+    if (!cfg.registries.contains("ghcr.io"))
+        cfg.registries.emplace("ghcr.io", registry_settings{"GHCR_USER", "GHCR_TOKEN", "", false});
+    apply_env(env, cfg, found);
+    if (!found.empty())
+        return found;
+    return cfg;
+}
+
+std::string format_issue(std::string_view path, const issue& i)
+{
+    std::string out(path);
+    if (i.line > 0)
+        return out + ":" + std::to_string(i.line) + ":" + std::to_string(i.column) + ": " + i.message;
+    if (!i.field.empty())
+        out += ": " + i.field;
+    return out + ": " + i.message;
+}
+
+result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out)
+{
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f)
+        return make_error(errc::failed, path + ": " + std::strerror(errno));
+    std::string text;
+    char buf[16384];
+    for (;;)
+    {
+        std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
+        text.append(buf, n);
+        if (n < sizeof buf)
+            break;
+    }
+    // A directory opens fine on Linux; reading it fails with EISDIR.
+    if (std::ferror(f.get()))
+        return make_error(errc::failed, path + ": " + std::strerror(errno));
+    if (text_out)
+        *text_out = text;
+    auto parsed = parse(text, env);
+    if (parsed)
+        return std::move(*parsed);
+    std::string msg;
+    for (const auto& i : parsed.error())
+    {
+        if (!msg.empty())
+            msg += '\n';
+        msg += format_issue(path, i);
+    }
+    return make_error(errc::invalid_argument, std::move(msg));
+}
+
+std::string config_hash(std::string_view text)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "sha256:";
+    for (unsigned int k = 0; k < len; ++k)
+    {
+        out += hex[md[k] >> 4];
+        out += hex[md[k] & 0x0f];
+    }
+    return out;
+}
+
+std::string default_config_path(const env_lookup& env)
+{
+    if (auto v = non_empty(env, "IMAGEWATCH_CONFIG"))
+        return *v;
+    return "/etc/imagewatch/config.json";
+}
+
+result<listen_address> parse_listen(std::string_view s)
+{
+    const auto bad = [&](std::string why) {
+        return make_error(
+            errc::invalid_argument,
+            "invalid listen address " + quoted(s) + ": " + why +
+                " (expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:/absolute/path.sock\")"
+        );
+    };
+    listen_address out;
+    if (s.starts_with("unix:"))
+    {
+        auto p = s.substr(5);
+        // Also accept the DOCKER_HOST-style "unix:///abs/path".
+        if (p.starts_with("///"))
+            p.remove_prefix(2);
+        if (!p.starts_with('/'))
+            return bad("unix socket path must be absolute");
+        if (p.size() > 107)
+            return bad("unix socket path longer than 107 bytes");
+        out.unix_path = std::string(p);
+        return out;
+    }
+    std::string_view host;
+    std::string_view port;
+    if (s.starts_with('['))
+    {
+        auto close = s.find(']');
+        if (close == std::string_view::npos)
+            return bad("missing ']'");
+        host = s.substr(1, close - 1);
+        if (!valid_ipv6(host))
+            return bad("malformed IPv6 address");
+        if (close + 1 >= s.size() || s[close + 1] != ':')
+            return bad("missing port");
+        port = s.substr(close + 2);
+    }
+    else
+    {
+        auto colon = s.rfind(':');
+        if (colon == std::string_view::npos)
+            return bad("missing port");
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+        if (host.empty())
+            return bad("missing host (use \"0.0.0.0:PORT\" for all interfaces)");
+        if (host.find(':') != std::string_view::npos)
+            return bad("an IPv6 address needs brackets");
+        if (!valid_host(host))
+            return bad("invalid host " + quoted(host));
+    }
+    if (!parse_port(port, out.port))
+        return bad("port must be 1-65535");
+    out.host = std::string(host);
+    return out;
+}
+
+}  // namespace imagewatch::config

@@ -1,0 +1,73 @@
+#pragma once
+// Reading the config file (SPEC §3): JSON with comments and trailing commas -> config, with every
+// problem reported at once. Pure, except process_env() (reads the environment) and load_file()
+// (reads the file).
+#include "config/config.hpp"
+#include "core/error.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imagewatch::config {
+
+// One problem in a config text. JSON syntax errors have a 1-based line and column (bytes counted as
+// UTF-8 characters) and no field; semantic errors have line 0 and a dotted field path such as
+// "runtimes[2].image", "watch.interval", "registries.ghcr.io.ca_file" or an env variable's name.
+struct issue
+{
+    int line = 0;
+    int column = 0;
+    std::string field;
+    std::string message;
+};
+
+// Returns the value of an environment variable, or nullopt when it is unset.
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The real process environment (std::getenv).
+env_lookup process_env();
+
+// Parses and validates a config text, then applies the env overrides that are set and non-empty:
+// IMAGE_AUTO_REFRESH (true/false, any case) -> watch.enabled, DOCKER_HOST -> docker.host,
+// IMAGE_PLATFORM -> docker.platform. A syntax error stops at the first one; otherwise every
+// semantic issue is collected. A runtime's "containers" starts as a copy of the top-level selector
+// and the keys it gives override. Without a "ghcr.io" entry in "registries", one is added with
+// username_env GHCR_USER / password_env GHCR_TOKEN (SPEC §7 default credentials).
+boost::system::result<config, std::vector<issue>> parse(std::string_view text, const env_lookup& env);
+
+// "PATH:LINE:COL: message" for syntax errors, "PATH: field.path: message" for semantic ones
+// (the --check-config format, SPEC §2).
+std::string format_issue(std::string_view path, const issue& i);
+
+// Reads and parses the file at path. An unreadable file fails with errc::failed ("PATH: strerror");
+// an invalid one with errc::invalid_argument and every issue formatted, one per line. text_out, when
+// given, receives the file's bytes whenever they could be read (for config_hash), valid or not.
+result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out = nullptr);
+
+// "sha256:" + lower-case hex SHA-256 of the file bytes (shown in /admin/status).
+std::string config_hash(std::string_view text);
+
+// $IMAGEWATCH_CONFIG when set and non-empty, else /etc/imagewatch/config.json.
+std::string default_config_path(const env_lookup& env);
+
+// A parsed admin.listen value: TCP "HOST:PORT" / "[v6]:PORT", or "unix:/abs/path".
+struct listen_address
+{
+    std::string host;        // TCP host without brackets ("127.0.0.1", "::1", "admin.local"); empty for unix
+    std::uint16_t port = 0;  // 1..65535 for TCP; 0 for unix
+    std::string unix_path;   // absolute socket path; empty for TCP
+
+    bool is_unix() const { return !unix_path.empty(); }
+    friend bool operator==(const listen_address&, const listen_address&) = default;
+};
+
+// Parses admin.listen. Fails with errc::invalid_argument and a message saying which form was expected.
+result<listen_address> parse_listen(std::string_view s);
+
+}  // namespace imagewatch::config

@@ -1,0 +1,147 @@
+#include "core/metrics.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace imagewatch::metrics {
+namespace {
+
+constexpr double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+std::string number(double v)
+{
+    if (std::isinf(v))
+        return v > 0 ? "+Inf" : "-Inf";
+    if (v == std::floor(v) && std::fabs(v) < 1e15)
+        return std::to_string(static_cast<long long>(v));
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.15g", v);
+    return buf;
+}
+
+void escape_into(std::string& out, std::string_view v)
+{
+    for (char c : v)
+    {
+        if (c == '\\' || c == '"')
+            out += '\\';
+        if (c == '\n')
+        {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+}
+
+// Adds le="..." to an already rendered label set "{a="b"}" or "".
+std::string with_le(const std::string& ls, const std::string& le)
+{
+    std::string inner = ls.empty() ? std::string() : ls.substr(1, ls.size() - 2) + ",";
+    return "{" + inner + "le=\"" + le + "\"}";
+}
+
+}  // namespace
+
+std::string render_labels(labels l)
+{
+    if (l.size() == 0)
+        return {};
+    std::string out = "{";
+    bool first = true;
+    for (const auto& [k, v] : l)
+    {
+        if (!first)
+            out += ',';
+        first = false;
+        out += k;
+        out += "=\"";
+        escape_into(out, v);
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+void registry::describe(std::string name, std::string type, std::string help)
+{
+    for (auto& f : families_)
+        if (f.name == name)
+            return;
+    families_.push_back(family{std::move(name), std::move(type), std::move(help), {}, {}});
+}
+
+registry::family& registry::get(std::string_view name)
+{
+    for (auto& f : families_)
+        if (f.name == name)
+            return f;
+    families_.push_back(family{std::string(name), "untyped", "", {}, {}});
+    return families_.back();
+}
+
+void registry::inc(std::string_view name, labels l, double by) { get(name).series[render_labels(l)] += by; }
+
+void registry::set(std::string_view name, labels l, double value) { get(name).series[render_labels(l)] = value; }
+
+void registry::observe(std::string_view name, labels l, double value)
+{
+    auto& h = get(name).histograms[render_labels(l)];
+    if (h.counts.empty())
+        h.counts.assign(std::size(buckets), 0);
+    for (std::size_t i = 0; i < std::size(buckets); ++i)
+        if (value <= buckets[i])
+            h.counts[i] += 1;
+    h.sum += value;
+    h.count += 1;
+}
+
+void registry::forget(std::string_view name, std::string_view key, std::string_view value)
+{
+    std::string needle = std::string(key) + "=\"";
+    escape_into(needle, value);
+    needle += '"';
+    auto& f = get(name);
+    std::erase_if(f.series, [&](const auto& kv) { return kv.first.find(needle) != std::string::npos; });
+    std::erase_if(f.histograms, [&](const auto& kv) { return kv.first.find(needle) != std::string::npos; });
+}
+
+double registry::value(std::string_view name, labels l) const
+{
+    for (const auto& f : families_)
+        if (f.name == name)
+        {
+            auto it = f.series.find(render_labels(l));
+            return it == f.series.end() ? 0 : it->second;
+        }
+    return 0;
+}
+
+std::string registry::render() const
+{
+    std::string out;
+    for (const auto& f : families_)
+    {
+        out += "# HELP " + f.name + " " + f.help + "\n";
+        out += "# TYPE " + f.name + " " + f.type + "\n";
+        for (const auto& [ls, v] : f.series)
+            out += f.name + ls + " " + number(v) + "\n";
+        for (const auto& [ls, h] : f.histograms)
+        {
+            for (std::size_t i = 0; i < std::size(buckets); ++i)
+                out += f.name + "_bucket" + with_le(ls, number(buckets[i])) + " " + number(h.counts[i]) + "\n";
+            out += f.name + "_bucket" + with_le(ls, "+Inf") + " " + number(h.count) + "\n";
+            out += f.name + "_sum" + ls + " " + number(h.sum) + "\n";
+            out += f.name + "_count" + ls + " " + number(h.count) + "\n";
+        }
+    }
+    return out;
+}
+
+registry& global()
+{
+    static registry r;
+    return r;
+}
+
+}  // namespace imagewatch::metrics

@@ -1,0 +1,49 @@
+#pragma once
+// A small Prometheus metrics registry (counters, gauges, one histogram shape) rendered in the text
+// exposition format (SPEC §5.4). Process-wide and single-threaded. Pure apart from the global.
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace imagewatch::metrics {
+
+using labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+class registry
+{
+public:
+    // Declares a family; TYPE is "counter", "gauge" or "histogram". Families render in declaration order.
+    void describe(std::string name, std::string type, std::string help);
+    void inc(std::string_view name, labels l = {}, double by = 1);
+    void set(std::string_view name, labels l, double value);
+    // Histogram with the default buckets (seconds: 5ms .. 60s).
+    void observe(std::string_view name, labels l, double value);
+    // Removes every series of a family whose labels include key=value (e.g. a runtime that was removed).
+    void forget(std::string_view name, std::string_view key, std::string_view value);
+    double value(std::string_view name, labels l = {}) const;  // for tests and status
+    std::string render() const;
+
+private:
+    struct histogram
+    {
+        std::vector<double> counts;  // cumulative per bucket
+        double sum = 0;
+        double count = 0;
+    };
+    struct family
+    {
+        std::string name, type, help;
+        std::map<std::string, double> series;      // rendered label set -> value
+        std::map<std::string, histogram> histograms;
+    };
+    family& get(std::string_view name);
+    std::vector<family> families_;
+};
+
+registry& global();
+std::string render_labels(labels l);
+
+}  // namespace imagewatch::metrics

@@ -1,0 +1,442 @@
+#include "daemon/app.hpp"
+
+#include "admin/server.hpp"
+#include "config/parse.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "daemon/cli.hpp"
+#include "docker/client.hpp"
+#include "docker/registry_auth.hpp"
+#include "refresh/service.hpp"
+#include "registry/credentials.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace imagewatch::daemon {
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point tp)
+{
+    std::time_t t = std::chrono::system_clock::to_time_t(tp);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+void describe_metrics()
+{
+    auto& m = metrics::global();
+    m.describe("imagewatch_build_info", "gauge", "Build information.");
+    m.describe("imagewatch_checks_total", "counter", "Registry digest checks by runtime and result.");
+    m.describe("imagewatch_refreshes_total", "counter", "Refreshes (pull + replace) by runtime and result.");
+    m.describe("imagewatch_containers_replaced_total", "counter", "Container replacements by runtime and result.");
+    m.describe("imagewatch_registry_requests_total", "counter", "Registry HTTP requests by host, method and status code.");
+    m.describe("imagewatch_check_duration_seconds", "histogram", "Duration of registry digest checks.");
+    m.describe("imagewatch_last_check_timestamp_seconds", "gauge", "Unix time of the last digest check per runtime.");
+    m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
+    m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
+}
+
+// Counts a finished refresh into the SPEC §5.4 series.
+void count_refresh(const std::vector<config::runtime>& runtimes, const refresh::outcome& out)
+{
+    auto& m = metrics::global();
+    for (const auto& rt : runtimes)
+    {
+        bool failed = out.fatal.has_value();
+        for (const auto& f : out.result.errors)
+            failed = failed || f.runtime == rt.name;
+        m.inc("imagewatch_refreshes_total", {{"runtime", rt.name}, {"result", failed ? "error" : "ok"}});
+        for (const auto& f : out.result.errors)
+            if (f.runtime == rt.name && !f.container.empty())
+                m.inc("imagewatch_containers_replaced_total", {{"runtime", rt.name}, {"result", "error"}});
+    }
+    // recreated names do not carry their runtime; attribute through the requested set when single.
+    if (runtimes.size() == 1)
+        m.inc(
+            "imagewatch_containers_replaced_total", {{"runtime", runtimes.front().name}, {"result", "ok"}},
+            static_cast<double>(out.result.recreated.size())
+        );
+    else
+        m.inc("imagewatch_containers_replaced_total", {{"runtime", ""}, {"result", "ok"}},
+              static_cast<double>(out.result.recreated.size()));
+}
+
+class app final : public admin::backend
+{
+public:
+    app(asio::io_context& ioc, options opts, std::string config_path, config::config cfg, std::string config_text)
+        : ioc_(ioc), opts_(std::move(opts)), config_path_(std::move(config_path)), cfg_(std::move(cfg)),
+          config_hash_(config::config_hash(config_text)), loaded_at_(std::chrono::system_clock::now())
+    {
+    }
+
+    result<void> init_docker()
+    {
+        docker::client_settings ds;
+        ds.host = cfg_.docker.host;
+        ds.connect_timeout = cfg_.timeouts.connect;
+        ds.request_timeout = cfg_.timeouts.request;
+        auto c = docker::make_client(ioc_.get_executor(), ds);
+        if (!c)
+            return c.error();
+        docker_ = std::move(*c);
+        service_ = std::make_unique<refresh::service>(ioc_.get_executor(), *docker_, [this](const image_ref& ref) {
+            return registry_auth(ref);
+        });
+        return {};
+    }
+
+    // --once: one refresh, JSON on stdout.
+    int run_once()
+    {
+        std::vector<config::runtime> rts;
+        if (opts_.runtime)
+        {
+            const auto* rt = cfg_.find_runtime(*opts_.runtime);
+            if (!rt)
+            {
+                std::string known;
+                for (const auto& r : cfg_.runtimes)
+                    known += (known.empty() ? "" : ", ") + r.name;
+                std::fprintf(stderr, "imagewatch: unknown runtime: %s (known: %s)\n", opts_.runtime->c_str(), known.c_str());
+                return 2;
+            }
+            rts.push_back(*rt);
+        }
+        else
+            rts = cfg_.runtimes;
+        std::optional<refresh::outcome> out;
+        asio::co_spawn(ioc_, do_refresh(rts, !opts_.no_recreate), [&](std::exception_ptr e, refresh::outcome o) {
+            if (e)
+                std::rethrow_exception(e);
+            out = std::move(o);
+        });
+        ioc_.run();
+        if (!out)
+            return 1;
+        std::cout << refresh::to_json(*out) << std::endl;
+        return out->fatal || !out->result.ok() ? 1 : 0;
+    }
+
+    int run_daemon()
+    {
+        auto srv = admin::bind_server(ioc_.get_executor(), cfg_.admin.listen, *this);
+        if (!srv)
+        {
+            log::error("cannot start admin listener", {{"error", srv.error().message}});
+            return 1;
+        }
+        server_ = std::move(*srv);
+        log::info(
+            "imagewatch started", {{"version", IMAGEWATCH_VERSION},
+                                   {"config", config_path_},
+                                   {"admin", server_->local_address()},
+                                   {"runtimes", std::to_string(cfg_.runtimes.size())},
+                                   {"docker", cfg_.docker.host}}
+        );
+        if (!admin_token())
+            log::warn("no admin token configured: /admin/* answers 503 until one is set", {{"token_env", cfg_.admin.token_env}});
+        spawn_server(*server_);
+        asio::co_spawn(ioc_, ping_docker(), log_exception("docker ping"));
+        asio::co_spawn(ioc_, handle_signals(), log_exception("signals"));
+        ioc_.run();
+        log::info("imagewatch stopped");
+        return 0;
+    }
+
+    // admin::backend
+    std::optional<std::string> admin_token() override
+    {
+        if (!cfg_.admin.token_file.empty())
+        {
+            std::ifstream in(cfg_.admin.token_file);
+            std::string t((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
+                t.pop_back();
+            return t.empty() ? std::nullopt : std::optional(t);
+        }
+        if (cfg_.admin.token_env.empty())
+            return std::nullopt;
+        const char* v = std::getenv(cfg_.admin.token_env.c_str());
+        if (!v || !*v)
+            return std::nullopt;
+        return std::string(v);
+    }
+    bool metrics_public() override { return cfg_.admin.metrics_public; }
+    std::vector<std::string> runtime_names() override
+    {
+        std::vector<std::string> n;
+        for (const auto& r : cfg_.runtimes)
+            n.push_back(r.name);
+        return n;
+    }
+    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate) override
+    {
+        std::vector<config::runtime> rts;
+        for (const auto& r : cfg_.runtimes)
+            if (!runtime || r.name == *runtime)
+                rts.push_back(r);
+        co_return co_await do_refresh(std::move(rts), recreate);
+    }
+    std::string status_json() override
+    {
+        namespace json = boost::json;
+        json::object o;
+        o["version"] = IMAGEWATCH_VERSION;
+        json::object c;
+        c["path"] = config_path_;
+        c["loaded_at"] = rfc3339(loaded_at_);
+        c["hash"] = config_hash_;
+        if (last_reload_error_)
+            c["last_error"] = *last_reload_error_;
+        else
+            c["last_error"] = nullptr;
+        o["config"] = std::move(c);
+        o["watch_enabled"] = cfg_.watch.enabled;
+        json::array rts;
+        for (const auto& r : cfg_.runtimes)
+        {
+            json::object ro;
+            ro["name"] = r.name;
+            ro["image"] = r.image.str();
+            ro["digest"] = nullptr;
+            ro["last_check"] = nullptr;
+            ro["last_result"] = "pending";
+            ro["last_error"] = nullptr;
+            ro["next_check"] = nullptr;
+            ro["containers"] = 0;
+            rts.emplace_back(std::move(ro));
+        }
+        o["runtimes"] = std::move(rts);
+        return json::serialize(o);
+    }
+    bool ready() override { return docker_seen_; }
+    std::string metrics_text() override { return metrics::global().render(); }
+
+private:
+    std::string registry_auth(const image_ref& ref)
+    {
+        auto creds = registry::resolve_credentials(cfg_, ref.registry, config::process_env());
+        if (!creds)
+            return {};
+        return docker::encode_registry_auth(creds->username, creds->password, ref.registry);
+    }
+
+    awaitable<refresh::outcome> do_refresh(std::vector<config::runtime> rts, bool recreate)
+    {
+        auto out = co_await service_->refresh(rts, recreate, refresh::settings_from(cfg_));
+        count_refresh(rts, out);
+        log::info(
+            out.fatal ? "refresh failed" : "refresh done",
+            {{"pulled", std::to_string(out.result.pulled.size())},
+             {"failed", std::to_string(out.result.failed.size())},
+             {"recreated", std::to_string(out.result.recreated.size())},
+             {"skipped", std::to_string(out.result.skipped.size())},
+             {"errors", std::to_string(out.result.errors.size())}}
+        );
+        co_return out;
+    }
+
+    static auto log_exception(std::string what)
+    {
+        return [what](std::exception_ptr e) {
+            if (!e)
+                return;
+            try
+            {
+                std::rethrow_exception(e);
+            }
+            catch (const std::exception& ex)
+            {
+                log::error("task failed", {{"task", what}, {"error", ex.what()}});
+            }
+        };
+    }
+
+    void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
+
+    awaitable<void> ping_docker()
+    {
+        asio::steady_timer t(ioc_);
+        for (;;)
+        {
+            auto v = co_await docker_->ping();
+            if (v)
+            {
+                if (!docker_seen_)
+                    log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
+                docker_seen_ = true;
+                co_return;
+            }
+            log::warn("docker not reachable yet", {{"error", v.error().message}});
+            t.expires_after(std::chrono::seconds(2));
+            co_await t.async_wait(nothrow_awaitable);
+            if (stopping_)
+                co_return;
+        }
+    }
+
+    awaitable<void> handle_signals()
+    {
+        asio::signal_set signals(ioc_, SIGINT, SIGTERM, SIGHUP);
+        for (;;)
+        {
+            auto [ec, sig] = co_await signals.async_wait(nothrow_awaitable);
+            if (ec)
+                co_return;
+            if (sig == SIGHUP)
+            {
+                reload("SIGHUP");
+                continue;
+            }
+            if (stopping_)
+            {
+                log::warn("second stop signal: exiting now");
+                ioc_.stop();
+                co_return;
+            }
+            stopping_ = true;
+            asio::co_spawn(ioc_, shutdown(sig), log_exception("shutdown"));
+        }
+    }
+
+    // Graceful stop: no new requests; an in-flight swap finishes (up to timeouts.shutdown).
+    awaitable<void> shutdown(int sig)
+    {
+        log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        if (server_)
+            server_->close();
+        const auto deadline = std::chrono::steady_clock::now() + cfg_.timeouts.shutdown;
+        asio::steady_timer t(ioc_);
+        while (service_->busy() && std::chrono::steady_clock::now() < deadline)
+        {
+            t.expires_after(std::chrono::milliseconds(100));
+            co_await t.async_wait(nothrow_awaitable);
+        }
+        if (service_->busy())
+            log::warn("shutdown timeout reached with a refresh in flight");
+        ioc_.stop();
+    }
+
+    void reload(std::string_view why)
+    {
+        std::string text;
+        auto next = config::load_file(config_path_, config::process_env(), &text);
+        if (!next)
+        {
+            last_reload_error_ = next.error().message;
+            metrics::global().inc("imagewatch_config_reloads_total", {{"result", "error"}});
+            log::error("config reload failed; keeping the running config", {{"trigger", std::string(why)}, {"error", next.error().message}});
+            return;
+        }
+        if (next->admin.listen != cfg_.admin.listen)
+        {
+            auto srv = admin::bind_server(ioc_.get_executor(), next->admin.listen, *this);
+            if (!srv)
+            {
+                last_reload_error_ = srv.error().message;
+                metrics::global().inc("imagewatch_config_reloads_total", {{"result", "error"}});
+                log::error("config reload: cannot bind new admin.listen; keeping the running config", {{"error", srv.error().message}});
+                return;
+            }
+            server_->close();
+            old_servers_.push_back(std::move(server_));  // its sessions may still be running
+            server_ = std::move(*srv);
+            spawn_server(*server_);
+        }
+        cfg_ = std::move(*next);
+        config_hash_ = config::config_hash(text);
+        loaded_at_ = std::chrono::system_clock::now();
+        last_reload_error_.reset();
+        metrics::global().inc("imagewatch_config_reloads_total", {{"result", "ok"}});
+        log::info("config reloaded", {{"trigger", std::string(why)}, {"hash", log::short_digest(config_hash_)}});
+    }
+
+    asio::io_context& ioc_;
+    options opts_;
+    std::string config_path_;
+    config::config cfg_;
+    std::string config_hash_;
+    std::chrono::system_clock::time_point loaded_at_;
+    std::optional<std::string> last_reload_error_;
+    std::unique_ptr<docker::api> docker_;
+    std::unique_ptr<refresh::service> service_;
+    std::unique_ptr<admin::server> server_;
+    std::vector<std::unique_ptr<admin::server>> old_servers_;
+    bool docker_seen_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+int run_main(const std::vector<std::string>& args)
+{
+    auto opts = parse_args(args);
+    if (!opts)
+    {
+        std::fprintf(stderr, "imagewatch: %s\n", opts.error().message.c_str());
+        return 2;
+    }
+    if (opts->help)
+    {
+        std::fputs(usage().c_str(), stdout);
+        return 0;
+    }
+    if (opts->version)
+    {
+        std::printf("imagewatch %s\n", IMAGEWATCH_VERSION);
+        return 0;
+    }
+    log::configure(opts->log_level, opts->log_format);
+    const auto env = config::process_env();
+    const std::string path = opts->config_path ? *opts->config_path : config::default_config_path(env);
+    std::string text;
+    auto cfg = config::load_file(path, env, &text);
+    if (opts->check_config)
+    {
+        if (cfg)
+        {
+            std::puts("ok");
+            return 0;
+        }
+        std::fprintf(stdout, "%s\n", cfg.error().message.c_str());
+        return 2;
+    }
+    if (!cfg)
+    {
+        // One line on stderr (SPEC §2); --check-config shows every issue.
+        std::string first = cfg.error().message.substr(0, cfg.error().message.find('\n'));
+        std::fprintf(stderr, "imagewatch: invalid config: %s\n", first.c_str());
+        return 2;
+    }
+
+    describe_metrics();
+    std::signal(SIGPIPE, SIG_IGN);
+    asio::io_context ioc{1};
+    app a(ioc, *opts, path, std::move(*cfg), text);
+    if (auto r = a.init_docker(); !r)
+    {
+        std::fprintf(stderr, "imagewatch: %s\n", r.error().message.c_str());
+        return 2;
+    }
+    return opts->once ? a.run_once() : a.run_daemon();
+}
+
+}  // namespace imagewatch::daemon

@@ -1,0 +1,16 @@
+#pragma once
+// The X-Registry-Auth header value that carries registry credentials to the Docker Engine. Pure.
+#include <string>
+#include <string_view>
+
+namespace imagewatch::docker {
+
+// URL-safe base64 (with '=' padding) of {"username":..,"password":..,"serveraddress":..}, the form
+// the Engine expects in X-Registry-Auth. Returns "" (send no header) when username and password are
+// both empty. The result is a secret: never log it.
+std::string encode_registry_auth(std::string_view username, std::string_view password, std::string_view serveraddress);
+
+// URL-safe base64 with padding; exposed for tests.
+std::string base64url_encode(std::string_view bytes);
+
+}  // namespace imagewatch::docker

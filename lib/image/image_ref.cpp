@@ -1,0 +1,237 @@
+#include "image/image_ref.hpp"
+
+#include <charconv>
+
+namespace imagewatch {
+
+namespace {
+
+constexpr std::string_view docker_hub = "docker.io";
+constexpr std::size_t max_name_length = 255;  // Docker's limit for registry/repository
+
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+bool is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+bool valid_tag(std::string_view t)
+{
+    if (t.empty() || t.size() > 128 || !(is_alnum(t[0]) || t[0] == '_'))
+        return false;
+    for (char c : t)
+        if (!(is_alnum(c) || c == '_' || c == '.' || c == '-'))
+            return false;
+    return true;
+}
+
+// [a-z0-9]+ ( ( [._] | __ | -+ ) [a-z0-9]+ )*  — the distribution/reference path grammar.
+bool valid_path_component(std::string_view c)
+{
+    std::size_t i = 0;
+    const std::size_t n = c.size();
+    for (;;)
+    {
+        if (i >= n || !is_lower_alnum(c[i]))
+            return false;
+        while (i < n && is_lower_alnum(c[i]))
+            ++i;
+        if (i == n)
+            return true;
+        if (c[i] == '.')
+            ++i;
+        else if (c[i] == '_')
+            i += (i + 1 < n && c[i + 1] == '_') ? 2 : 1;
+        else if (c[i] == '-')
+            while (i < n && c[i] == '-')
+                ++i;
+        else
+            return false;
+    }
+}
+
+// Host part of a registry: dotted labels of [A-Za-z0-9-] (not starting/ending with '-') or a
+// bracketed IPv6 literal, then an optional ":port" in 1..65535. Returns the reason or empty.
+std::string check_registry(std::string_view r)
+{
+    std::string_view host = r;
+    std::string_view port;
+    if (!r.empty() && r[0] == '[')
+    {
+        auto close = r.find(']');
+        if (close == std::string_view::npos || close == 1)
+            return "registry \"" + std::string(r) + "\" has a malformed IPv6 address";
+        for (char c : r.substr(1, close - 1))
+            if (!(is_hex_lower(c) || (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
+                return "registry \"" + std::string(r) + "\" has a malformed IPv6 address";
+        host = r.substr(0, close + 1);
+        auto rest = r.substr(close + 1);
+        if (!rest.empty())
+        {
+            if (rest[0] != ':')
+                return "registry \"" + std::string(r) + "\" has junk after the IPv6 address";
+            port = rest.substr(1);
+            if (port.empty())
+                return "registry \"" + std::string(r) + "\" has an empty port";
+        }
+    }
+    else
+    {
+        auto colon = r.find(':');
+        if (colon != std::string_view::npos)
+        {
+            host = r.substr(0, colon);
+            port = r.substr(colon + 1);
+            if (port.empty())
+                return "registry \"" + std::string(r) + "\" has an empty port";
+        }
+        std::size_t start = 0;
+        while (start <= host.size())
+        {
+            auto dot = host.find('.', start);
+            auto label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+            bool ok = !label.empty() && label.front() != '-' && label.back() != '-';
+            for (char c : label)
+                ok = ok && (is_alnum(c) || c == '-');
+            if (!ok)
+                return "registry \"" + std::string(r) + "\" is not a valid host name";
+            if (dot == std::string_view::npos)
+                break;
+            start = dot + 1;
+        }
+    }
+    if (!port.empty())
+    {
+        unsigned value = 0;
+        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+            return "registry \"" + std::string(r) + "\" has an invalid port \"" + std::string(port) + "\"";
+    }
+    return {};
+}
+
+}  // namespace
+
+result<image_ref> parse_image_ref(std::string_view s)
+{
+    const auto bad = [&](std::string why) {
+        return make_error(errc::invalid_argument, "invalid image reference \"" + std::string(s) + "\": " + why);
+    };
+    if (s.empty())
+        return bad("empty");
+    for (char c : s)
+    {
+        if (is_space(c))
+            return bad("contains whitespace");
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return bad("contains a control character");
+    }
+
+    image_ref ref;
+    std::string_view rest = s;
+
+    // Digest first: "name[:tag]@sha256:<hex>".
+    if (auto at = rest.find('@'); at != std::string_view::npos)
+    {
+        auto d = rest.substr(at + 1);
+        rest = rest.substr(0, at);
+        constexpr std::string_view algo = "sha256:";
+        bool ok = d.size() == algo.size() + 64 && d.starts_with(algo);
+        for (std::size_t i = algo.size(); ok && i < d.size(); ++i)
+            ok = is_hex_lower(d[i]);
+        if (!ok)
+            return bad("digest must be \"sha256:\" followed by 64 lower-case hex digits");
+        ref.digest = std::string(d);
+    }
+
+    // A tag is a ':' after the last '/', so "host:5000/app" keeps its port.
+    auto last_slash = rest.rfind('/');
+    auto colon = rest.rfind(':');
+    if (colon != std::string_view::npos && (last_slash == std::string_view::npos || colon > last_slash))
+    {
+        auto t = rest.substr(colon + 1);
+        rest = rest.substr(0, colon);
+        if (t.empty())
+            return bad("empty tag after ':'");
+        if (!valid_tag(t))
+            return bad(
+                "invalid tag \"" + std::string(t) + "\" (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')"
+            );
+        ref.tag = std::string(t);
+    }
+    if (rest.empty())
+        return bad("missing repository name");
+
+    // Like the Docker CLI: the first component is a registry only if it looks like a host.
+    std::string_view repo = rest;
+    ref.registry = std::string(docker_hub);
+    if (auto slash = rest.find('/'); slash != std::string_view::npos)
+    {
+        auto first = rest.substr(0, slash);
+        if (first.find_first_of(".:") != std::string_view::npos || first == "localhost" || first.starts_with('['))
+        {
+            if (auto why = check_registry(first); !why.empty())
+                return bad(why);
+            ref.registry = first == "index.docker.io" ? std::string(docker_hub) : std::string(first);
+            repo = rest.substr(slash + 1);
+        }
+    }
+    if (repo.empty())
+        return bad("missing repository name");
+
+    std::size_t start = 0;
+    for (;;)
+    {
+        auto slash = repo.find('/', start);
+        auto comp = repo.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        if (comp.empty())
+            return bad("empty path component");
+        if (!valid_path_component(comp))
+        {
+            for (char c : comp)
+                if (c >= 'A' && c <= 'Z')
+                    return bad("repository name must be lower-case");
+            return bad(
+                "invalid path component \"" + std::string(comp) +
+                "\" (lower-case letters and digits, separated by '.', '_', '__' or '-')"
+            );
+        }
+        if (slash == std::string_view::npos)
+            break;
+        start = slash + 1;
+    }
+    if (ref.registry == docker_hub && repo.find('/') == std::string_view::npos)
+    {
+        // A bare 64-hex name is an image ID, which the Docker CLI refuses as a reference too.
+        bool all_hex = repo.size() == 64;
+        for (char c : repo)
+            all_hex = all_hex && is_hex_lower(c);
+        if (all_hex)
+            return bad("a 64-hex image ID is not a reference");
+        ref.repository = "library/" + std::string(repo);
+    }
+    else
+        ref.repository = std::string(repo);
+
+    if (ref.registry.size() + 1 + ref.repository.size() > max_name_length)
+        return bad("name longer than 255 characters");
+    if (ref.tag.empty() && ref.digest.empty())
+        ref.tag = "latest";
+    return ref;
+}
+
+std::string image_ref::str() const
+{
+    std::string out = name();
+    if (!tag.empty())
+        out += ":" + tag;
+    if (!digest.empty())
+        out += "@" + digest;
+    return out;
+}
+
+std::string image_ref::name() const { return registry + "/" + repository; }
+
+std::string image_ref::endpoint_host() const { return registry == docker_hub ? "registry-1.docker.io" : registry; }
+
+}  // namespace imagewatch

@@ -1,0 +1,44 @@
+#pragma once
+// The refresh result of SPEC §5.1 and its JSON form. Pure.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace imagewatch::refresh {
+
+struct failure
+{
+    std::string runtime;
+    std::string container;  // empty when the failure is not about one container
+    std::string error;
+};
+
+struct refresh_result
+{
+    std::vector<std::string> pulled;     // runtime names, config order
+    std::vector<std::string> failed;     // runtime names, config order
+    std::vector<std::string> recreated;  // container names replaced successfully
+    std::vector<std::string> skipped;    // selected containers already on the pulled image
+    std::vector<failure> errors;
+
+    // True when nothing failed: every runtime pulled and no container error.
+    bool ok() const { return failed.empty() && errors.empty(); }
+};
+
+// A refresh either completes (maybe with per-runtime failures) or stops early because the
+// containers could not be listed; then `fatal` holds "container list: ..." (HTTP 500).
+struct outcome
+{
+    refresh_result result;
+    std::optional<std::string> fatal;
+};
+
+// {"pulled":[..],"failed":[..],"recreated":[..],"skipped":[..],"errors":[..]}: stable key order,
+// arrays never null; errors carry "container" only when set.
+std::string to_json(const refresh_result& r);
+
+// The body the admin endpoint and --once print: the result, or for a fatal outcome
+// {"error":"container list: ...","partial_result":{...}}.
+std::string to_json(const outcome& o);
+
+}  // namespace imagewatch::refresh

@@ -1,0 +1,44 @@
+#include "refresh/select.hpp"
+
+namespace imagewatch::refresh {
+namespace {
+
+constexpr std::string_view old_suffix = "-imagewatch-old";
+
+}  // namespace
+
+bool name_and_labels_match(
+    const config::selector& sel, std::string_view name, const std::map<std::string, std::string>& labels
+)
+{
+    if (auto it = labels.find("imagewatch.enable"); it != labels.end() && it->second == "false")
+        return false;
+    if (!sel.name_prefix.empty() && !name.starts_with(sel.name_prefix))
+        return false;
+    if (is_old_name(name))
+        return false;
+    if (sel.label.empty())
+        return true;
+    auto eq = sel.label.find('=');
+    if (eq == std::string::npos)
+        return labels.contains(sel.label);
+    auto it = labels.find(sel.label.substr(0, eq));
+    return it != labels.end() && it->second == sel.label.substr(eq + 1);
+}
+
+bool selects(
+    const config::runtime& rt, std::string_view name, std::string_view config_image,
+    const std::map<std::string, std::string>& labels
+)
+{
+    if (!name_and_labels_match(rt.containers, name, labels))
+        return false;
+    auto ref = parse_image_ref(config_image);
+    return ref && ref->str() == rt.image.str();
+}
+
+std::string old_name_for(std::string_view name) { return std::string(name) + std::string(old_suffix); }
+
+bool is_old_name(std::string_view name) { return name.ends_with(old_suffix); }
+
+}  // namespace imagewatch::refresh

@@ -1,0 +1,28 @@
+#pragma once
+// Which containers belong to which runtime (SPEC §3 "Container selection"). Pure.
+#include "config/config.hpp"
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace imagewatch::refresh {
+
+// Cheap pre-filter on what the container list gives: name prefix, selector label, and the
+// opt-out label imagewatch.enable=false. The image is checked after inspect (list may show an ID).
+bool name_and_labels_match(
+    const config::selector& sel, std::string_view name, const std::map<std::string, std::string>& labels
+);
+
+// Full rule: the container's Config.Image normalises to exactly the runtime's image reference
+// (not a substring), plus name_and_labels_match.
+bool selects(
+    const config::runtime& rt, std::string_view name, std::string_view config_image,
+    const std::map<std::string, std::string>& labels
+);
+
+// Name of the renamed-away original during a swap, and the test for it.
+std::string old_name_for(std::string_view name);
+bool is_old_name(std::string_view name);
+
+}  // namespace imagewatch::refresh

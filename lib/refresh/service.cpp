@@ -1,0 +1,153 @@
+#include "refresh/service.hpp"
+
+#include "core/log.hpp"
+#include "refresh/select.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <map>
+
+namespace imagewatch::refresh {
+namespace {
+
+std::string str_at(const boost::json::object& o, std::string_view key)
+{
+    if (auto* v = o.if_contains(key); v && v->is_string())
+        return std::string(v->get_string());
+    return {};
+}
+
+std::string config_image(const boost::json::object& inspect)
+{
+    if (auto* c = inspect.if_contains("Config"); c && c->is_object())
+        return str_at(c->get_object(), "Image");
+    return {};
+}
+
+}  // namespace
+
+settings settings_from(const config::config& cfg)
+{
+    settings s;
+    s.platform = cfg.docker.platform;
+    s.pull_timeout = cfg.timeouts.pull;
+    s.swap.stop_default = std::chrono::duration_cast<std::chrono::seconds>(cfg.timeouts.stop_default);
+    s.swap.health_timeout = cfg.timeouts.health;
+    s.swap.grace = std::min<std::chrono::milliseconds>(s.swap.grace, cfg.timeouts.health);
+    return s;
+}
+
+service::service(asio::any_io_executor ex, docker::api& docker, registry_auth_fn registry_auth)
+    : docker_(docker), registry_auth_(std::move(registry_auth)), mutex_(std::move(ex))
+{
+}
+
+awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool recreate, settings s)
+{
+    auto hold = co_await mutex_.lock();
+    outcome out;
+    auto& res = out.result;
+
+    // Pull each distinct image once; runtimes sharing an image share the outcome.
+    std::map<std::string, std::optional<std::string>> pull_error;  // image -> error (nullopt = ok)
+    std::vector<const config::runtime*> pulled;
+    for (const auto& rt : runtimes)
+    {
+        const std::string image = rt.image.str();
+        auto it = pull_error.find(image);
+        if (it == pull_error.end())
+        {
+            log::info("pulling", {{"runtime", rt.name}, {"image", image}});
+            auto r = co_await docker_.pull(rt.image, s.platform, registry_auth_(rt.image), s.pull_timeout);
+            it = pull_error.emplace(image, r ? std::nullopt : std::optional(r.error().message)).first;
+            if (r)
+                log::info("pulled", {{"runtime", rt.name}, {"image", image}});
+            else
+                log::warn("pull failed", {{"runtime", rt.name}, {"image", image}, {"error", r.error().message}});
+        }
+        if (it->second)
+        {
+            res.failed.push_back(rt.name);
+            res.errors.push_back({rt.name, "", "pull: " + *it->second});
+        }
+        else
+        {
+            res.pulled.push_back(rt.name);
+            pulled.push_back(&rt);
+        }
+    }
+    if (!recreate || pulled.empty())
+        co_return out;
+
+    auto listed = co_await docker_.list_containers();
+    if (!listed)
+    {
+        log::error("container list failed", {{"error", listed.error().message}});
+        out.fatal = "container list: " + listed.error().message;
+        co_return out;
+    }
+
+    std::map<std::string, std::string> new_image_id;  // image -> image ID after the pull
+    for (const auto& c : *listed)
+    {
+        const config::runtime* candidate = nullptr;
+        for (const auto* rt : pulled)
+            if (!candidate && name_and_labels_match(rt->containers, c.name, c.labels))
+                candidate = rt;
+        if (!candidate)
+            continue;
+
+        auto inspect = co_await docker_.inspect_container(c.id);
+        if (!inspect)
+        {
+            // Gone between list and inspect: nothing of ours to replace.
+            if (inspect.error().code != errc::not_found)
+                res.errors.push_back({candidate->name, c.name, "inspect: " + inspect.error().message});
+            continue;
+        }
+        const std::string cfg_image = config_image(*inspect);
+        const config::runtime* owner = nullptr;
+        for (const auto* rt : pulled)
+            if (selects(*rt, c.name, cfg_image, c.labels))
+            {
+                owner = rt;
+                break;
+            }
+        if (!owner)
+            continue;
+
+        const std::string image = owner->image.str();
+        if (!new_image_id.contains(image))
+        {
+            auto img = co_await docker_.inspect_image(image);
+            if (!img)
+            {
+                res.errors.push_back({owner->name, c.name, "inspect pulled image: " + img.error().message});
+                continue;
+            }
+            new_image_id[image] = str_at(*img, "Id");
+        }
+        if (str_at(*inspect, "Image") == new_image_id[image])
+        {
+            log::info("container already on the pulled image", {{"runtime", owner->name}, {"container", c.name}});
+            res.skipped.push_back(c.name);
+            continue;
+        }
+
+        log::info("replacing container", {{"runtime", owner->name}, {"container", c.name}, {"image", image}});
+        auto swapped = co_await swap_container(docker_, std::move(*inspect), cfg_image, s.swap);
+        if (swapped)
+        {
+            log::info("container replaced", {{"runtime", owner->name}, {"container", c.name}});
+            res.recreated.push_back(c.name);
+        }
+        else
+        {
+            log::error("container replacement failed", {{"runtime", owner->name}, {"container", c.name}, {"error", swapped.error().message}});
+            res.errors.push_back({owner->name, c.name, swapped.error().message});
+        }
+    }
+    co_return out;
+}
+
+}  // namespace imagewatch::refresh

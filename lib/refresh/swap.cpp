@@ -1,0 +1,190 @@
+#include "refresh/swap.hpp"
+
+#include "core/log.hpp"
+#include "docker/recreate_spec.hpp"
+#include "refresh/select.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+
+namespace imagewatch::refresh {
+namespace {
+
+using boost::json::object;
+
+std::string str_at(const object& o, std::string_view key)
+{
+    if (auto* v = o.if_contains(key); v && v->is_string())
+        return std::string(v->get_string());
+    return {};
+}
+
+const object* obj_at(const object& o, std::string_view key)
+{
+    if (auto* v = o.if_contains(key); v && v->is_object())
+        return &v->get_object();
+    return nullptr;
+}
+
+bool bool_at(const object* o, std::string_view key)
+{
+    if (!o)
+        return false;
+    auto* v = o->if_contains(key);
+    return v && v->is_bool() && v->get_bool();
+}
+
+std::int64_t int_at(const object* o, std::string_view key)
+{
+    if (!o)
+        return 0;
+    auto* v = o->if_contains(key);
+    return v && v->is_int64() ? v->get_int64() : 0;
+}
+
+std::string container_name(const object& inspect)
+{
+    std::string n = str_at(inspect, "Name");
+    if (!n.empty() && n.front() == '/')
+        n.erase(0, 1);
+    return n;
+}
+
+awaitable<void> sleep_for(std::chrono::milliseconds d)
+{
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(nothrow_awaitable);
+}
+
+// Waits until the new container proves itself: healthy when it has a healthcheck, else still
+// running (not restarting, no restarts) for the whole grace period.
+awaitable<result<void>> verify(docker::api& docker, std::string id, swap_settings s)
+{
+    auto first = co_await docker.inspect_container(id);
+    if (!first)
+        co_return first.error().wrap("verify: inspect");
+    const object* st0 = obj_at(*first, "State");
+    const bool has_health = st0 && obj_at(*st0, "Health") != nullptr;
+    const auto restarts0 = int_at(st0, "RestartCount");
+    const auto deadline = std::chrono::steady_clock::now() + (has_health ? s.health_timeout : s.grace);
+    for (;;)
+    {
+        auto cur = co_await docker.inspect_container(id);
+        if (!cur)
+            co_return cur.error().wrap("verify: inspect");
+        const object* st = obj_at(*cur, "State");
+        if (!bool_at(st, "Running") || bool_at(st, "Restarting") || int_at(st, "RestartCount") != restarts0)
+        {
+            auto code = st ? int_at(st, "ExitCode") : 0;
+            co_return make_error(
+                "new container did not stay running (exit code " + std::to_string(code) +
+                (st && !str_at(*st, "Error").empty() ? ", " + str_at(*st, "Error") : std::string()) + ")"
+            );
+        }
+        if (has_health)
+        {
+            std::string hs = str_at(*obj_at(*st, "Health"), "Status");
+            if (hs == "healthy")
+                co_return result<void>{};
+            if (hs == "unhealthy")
+                co_return make_error("new container reported unhealthy");
+        }
+        if (std::chrono::steady_clock::now() >= deadline)
+        {
+            if (has_health)
+                co_return make_error(
+                    errc::timed_out, "new container not healthy within " + format_duration(s.health_timeout)
+                );
+            co_return result<void>{};
+        }
+        co_await sleep_for(s.poll);
+    }
+}
+
+// Undoes a swap after the rename: remove the replacement (if created), rename the original back,
+// restart it if it was running. Tries every step; the returned error carries all that failed.
+awaitable<result<void>> rollback(
+    docker::api& docker, std::string old_id, std::string name, std::string new_id, bool was_running, error cause
+)
+{
+    std::string notes;
+    if (!new_id.empty())
+        if (auto r = co_await docker.remove_container(new_id, true); !r)
+            notes += "; rollback: remove replacement: " + r.error().message;
+    if (auto r = co_await docker.rename_container(old_id, name); !r)
+        notes += "; rollback: rename back: " + r.error().message;
+    if (was_running)
+        if (auto r = co_await docker.start_container(old_id); !r)
+            notes += "; rollback: restart original: " + r.error().message;
+    log::warn(
+        notes.empty() ? "swap rolled back, original restored" : "swap rollback incomplete",
+        {{"container", name}, {"error", cause.message + notes}}
+    );
+    cause.message += notes.empty() ? " (rolled back, original restored)" : notes;
+    co_return cause;
+}
+
+}  // namespace
+
+awaitable<result<void>> swap_container(docker::api& docker, object inspect, std::string image, swap_settings s)
+{
+    const std::string old_id = str_at(inspect, "Id");
+    const std::string name = container_name(inspect);
+    const std::string old_image_id = str_at(inspect, "Image");
+    const object* state = obj_at(inspect, "State");
+    const bool was_running = bool_at(state, "Running") || bool_at(state, "Restarting") || bool_at(state, "Paused");
+
+    // Step 1: everything needed to build the replacement, before touching anything.
+    auto old_image = co_await docker.inspect_image(old_image_id);
+    if (!old_image)
+        co_return old_image.error().wrap("inspect old image");
+    auto new_image = co_await docker.inspect_image(image);
+    if (!new_image)
+        co_return new_image.error().wrap("inspect new image");
+    auto spec = docker::build_recreate_spec(inspect, *old_image, *new_image, image, old_id);
+    if (!spec)
+        co_return spec.error();
+
+    // Step 2: move the original out of the way; from here on, failures roll back.
+    const std::string parked = old_name_for(name);
+    if (auto r = co_await docker.rename_container(old_id, parked); !r)
+        co_return r.error().wrap("rename to " + parked);
+
+    std::string new_id;
+    const auto fail = [&](error cause) { return rollback(docker, old_id, name, new_id, was_running, std::move(cause)); };
+
+    if (was_running)
+    {
+        std::chrono::seconds t = s.stop_default;
+        if (const object* cfg = obj_at(inspect, "Config"))
+            if (auto* v = cfg->if_contains("StopTimeout"); v && v->is_int64() && v->get_int64() >= 0)
+                t = std::chrono::seconds(v->get_int64());
+        log::info("stopping old container", {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"}});
+        if (auto r = co_await docker.stop_container(old_id, t); !r)
+            co_return co_await fail(r.error().wrap("stop"));
+    }
+
+    // Step 3: the replacement under the original name.
+    auto created = co_await docker.create_container(name, spec->body);
+    if (!created)
+        co_return co_await fail(created.error().wrap("create"));
+    new_id = *created;
+    for (auto& [network, endpoint] : spec->extra_networks)
+        if (auto r = co_await docker.connect_network(network, new_id, endpoint); !r)
+            co_return co_await fail(r.error().wrap("connect network " + network));
+    if (spec->start)
+    {
+        if (auto r = co_await docker.start_container(new_id); !r)
+            co_return co_await fail(r.error().wrap("start"));
+        // Step 4: prove it.
+        if (auto r = co_await verify(docker, new_id, s); !r)
+            co_return co_await fail(r.error());
+    }
+
+    // Step 5: commit. A failed removal leaves a parked stopped container, not a broken service.
+    if (auto r = co_await docker.remove_container(old_id, false); !r)
+        log::warn("could not remove old container", {{"container", parked}, {"error", r.error().message}});
+    co_return result<void>{};
+}
+
+}  // namespace imagewatch::refresh

@@ -1,0 +1,256 @@
+#include "registry/credentials.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace imagewatch::registry {
+
+namespace {
+
+constexpr std::size_t max_docker_config_size = 4 * 1024 * 1024;
+
+std::string trim(std::string_view s)
+{
+    constexpr std::string_view ws = " \t\r\n";
+    auto b = s.find_first_not_of(ws);
+    if (b == std::string_view::npos)
+        return {};
+    auto e = s.find_last_not_of(ws);
+    return std::string(s.substr(b, e - b + 1));
+}
+
+// Both variables set and non-empty after trimming, else nullopt.
+std::optional<credentials>
+from_env_pair(const env_lookup& env, std::string_view user_var, std::string_view pass_var, std::string source)
+{
+    if (user_var.empty() || pass_var.empty() || !env)
+        return std::nullopt;
+    auto u = env(user_var);
+    auto p = env(pass_var);
+    if (!u || !p)
+        return std::nullopt;
+    auto user = trim(*u);
+    auto pass = trim(*p);
+    if (user.empty() || pass.empty())
+        return std::nullopt;
+    return credentials{std::move(user), std::move(pass), std::move(source)};
+}
+
+// "https://ghcr.io/v1/" -> "ghcr.io" (docker's ConvertToHostname).
+std::string_view key_host(std::string_view key)
+{
+    for (std::string_view scheme : {"https://", "http://"})
+        if (key.substr(0, scheme.size()) == scheme)
+            key.remove_prefix(scheme.size());
+    return key.substr(0, key.find('/'));
+}
+
+bool is_docker_hub(std::string_view h)
+{
+    return h == "docker.io" || h == "index.docker.io" || h == "registry-1.docker.io";
+}
+
+bool same_registry(std::string_view key, std::string_view host)
+{
+    auto k = key_host(key);
+    return k == host || (is_docker_hub(k) && is_docker_hub(host));
+}
+
+std::string docker_config_path(const config::config& cfg, const env_lookup& env)
+{
+    if (!cfg.docker_config.empty())
+        return cfg.docker_config;
+    if (env)
+    {
+        if (auto dir = env("DOCKER_CONFIG"); dir && !trim(*dir).empty())
+            return trim(*dir) + "/config.json";
+        if (auto home = env("HOME"); home && !home->empty())
+            return *home + "/.docker/config.json";
+    }
+    return {};
+}
+
+void warn(std::string_view msg, std::string_view host, const std::string& path)
+{
+    log::warn(msg, {{"registry", std::string(host)}, {"path", path}});
+}
+
+std::optional<credentials> from_docker_config(const std::string& path, std::string_view host)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+    {
+        if (errno != ENOENT)
+            log::warn("docker config unreadable, ignoring it",
+                      {{"registry", std::string(host)}, {"path", path}, {"reason", std::strerror(errno)}});
+        return std::nullopt;
+    }
+    std::string text;
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    if (text.size() > max_docker_config_size)
+    {
+        warn("docker config larger than 4 MiB, ignoring it", host, path);
+        return std::nullopt;
+    }
+    boost::system::error_code ec;
+    auto jv = boost::json::parse(text, ec);
+    if (ec || !jv.is_object())
+    {
+        warn("docker config is not a JSON object, ignoring it", host, path);
+        return std::nullopt;
+    }
+    const auto& root = jv.get_object();
+    std::string source = "docker config " + path;
+
+    bool has_empty_entry = false;
+    if (const auto* auths = root.if_contains("auths"); auths && auths->is_object())
+    {
+        for (const auto& [key, entry] : auths->get_object())
+        {
+            if (!same_registry(key, host) || !entry.is_object())
+                continue;
+            const auto& e = entry.get_object();
+            auto str = [&](const char* k) -> std::string {
+                const auto* v = e.if_contains(k);
+                return v && v->is_string() ? std::string(v->get_string()) : std::string();
+            };
+            if (auto auth = str("auth"); !auth.empty())
+            {
+                auto decoded = base64_decode(auth);
+                auto colon = decoded ? decoded->find(':') : std::string::npos;
+                if (colon == std::string::npos || colon == 0)
+                {
+                    warn("docker config: auths entry has a malformed \"auth\" value, ignoring it", host, path);
+                    continue;
+                }
+                return credentials{decoded->substr(0, colon), decoded->substr(colon + 1), source};
+            }
+            if (auto user = str("username"), pass = str("password"); !user.empty() && !pass.empty())
+                return credentials{std::move(user), std::move(pass), source};
+            if (!str("identitytoken").empty())
+                warn("docker config: identitytoken entries are not supported yet, using anonymous access", host,
+                     path);
+            has_empty_entry = true;
+        }
+    }
+
+    // TODO(credential helpers): run docker-credential-<name> get. Until then say so, once per lookup,
+    // when the config clearly delegates this host to a helper.
+    if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())
+        for (const auto& [key, helper] : helpers->get_object())
+            if (same_registry(key, host) && helper.is_string())
+            {
+                log::warn("docker config: credential helpers are not supported yet, using anonymous access",
+                          {{"registry", std::string(host)},
+                           {"path", path},
+                           {"helper", "docker-credential-" + std::string(helper.get_string())}});
+                return std::nullopt;
+            }
+    if (const auto* store = root.if_contains("credsStore"); has_empty_entry && store && store->is_string())
+        log::warn("docker config: credsStore is not supported yet, using anonymous access",
+                  {{"registry", std::string(host)},
+                   {"path", path},
+                   {"helper", "docker-credential-" + std::string(store->get_string())}});
+    return std::nullopt;
+}
+
+constexpr std::string_view b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+env_lookup process_env()
+{
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* v = std::getenv(std::string(name).c_str());
+        if (!v)
+            return std::nullopt;
+        return std::string(v);
+    };
+}
+
+std::optional<credentials>
+resolve_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env)
+{
+    if (auto it = cfg.registries.find(registry_host); it != cfg.registries.end())
+        if (auto c = from_env_pair(env, it->second.username_env, it->second.password_env,
+                                   "registries." + std::string(registry_host)))
+            return c;
+    if (registry_host == "ghcr.io")
+        if (auto c = from_env_pair(env, "GHCR_USER", "GHCR_TOKEN", "GHCR_USER/GHCR_TOKEN"))
+            return c;
+    if (auto path = docker_config_path(cfg, env); !path.empty())
+        return from_docker_config(path, registry_host);
+    return std::nullopt;
+}
+
+std::optional<std::string> base64_decode(std::string_view in)
+{
+    std::array<int, 256> rev{};
+    rev.fill(-1);
+    for (std::size_t i = 0; i < b64_alphabet.size(); ++i)
+        rev[static_cast<unsigned char>(b64_alphabet[i])] = static_cast<int>(i);
+
+    std::string out;
+    unsigned buf = 0;
+    int bits = 0;
+    bool padding = false;
+    for (char c : in)
+    {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '=')
+        {
+            padding = true;
+            continue;
+        }
+        int v = rev[static_cast<unsigned char>(c)];
+        if (v < 0 || padding)
+            return std::nullopt;
+        buf = (buf << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8)
+        {
+            bits -= 8;
+            out.push_back(static_cast<char>((buf >> bits) & 0xffu));
+        }
+    }
+    if (bits >= 6)  // a lone trailing character cannot encode a byte
+        return std::nullopt;
+    return out;
+}
+
+std::string base64_encode(std::string_view in)
+{
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3)
+    {
+        unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                     static_cast<unsigned char>(in[i + 2]);
+        for (int s : {18, 12, 6, 0})
+            out.push_back(b64_alphabet[(n >> s) & 63u]);
+    }
+    if (std::size_t rest = in.size() - i; rest > 0)
+    {
+        unsigned n = static_cast<unsigned char>(in[i]) << 16;
+        if (rest == 2)
+            n |= static_cast<unsigned char>(in[i + 1]) << 8;
+        out.push_back(b64_alphabet[(n >> 18) & 63u]);
+        out.push_back(b64_alphabet[(n >> 12) & 63u]);
+        out.push_back(rest == 2 ? b64_alphabet[(n >> 6) & 63u] : '=');
+        out.push_back('=');
+    }
+    return out;
+}
+
+}  // namespace imagewatch::registry

@@ -1,0 +1,75 @@
+#pragma once
+// Registry bearer tokens (the distribution token protocol): the token URL, the token response and a
+// cache. Pure: time is always passed in by the caller.
+#include "core/error.hpp"
+
+#include <chrono>
+#include <compare>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace imagewatch::registry {
+
+// "repository:<repository>:pull", the only scope a digest check needs.
+std::string pull_scope(std::string_view repository);
+
+// realm + "?service=..&scope=.." (query parameters the realm already has are kept; an empty
+// service or scope is left out). Fails with errc::bad_response when realm is not an absolute
+// http(s) URL with a host.
+result<std::string> token_url(std::string_view realm, std::string_view service, std::string_view scope);
+
+struct token
+{
+    std::string value;                  // secret: never log it
+    std::chrono::seconds expires_in{};  // 60 s when the server leaves it out (distribution's minimum)
+    // Server time the token was issued, when it says so (informational: the cache measures
+    // lifetimes on the caller's clock from the moment the answer arrived, immune to clock skew).
+    std::optional<std::chrono::system_clock::time_point> issued_at;
+};
+
+// Parses the token endpoint's JSON: `token`, else `access_token` (non-empty string); `expires_in`
+// (a positive number, default 60 s); `issued_at` (RFC 3339, optional; a malformed one is ignored).
+// Fails with errc::bad_response, never quoting the body (it may hold a token).
+result<token> parse_token_response(std::string_view body);
+
+// RFC 3339 "2024-05-01T12:00:00Z", "…T12:00:00.123456+02:00". Exposed for tests.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
+
+struct token_key
+{
+    std::string realm;
+    std::string service;
+    std::string scope;
+    friend auto operator<=>(const token_key&, const token_key&) = default;
+};
+
+// Tokens by (realm, service, scope). An entry is served until a safety margin before it ends
+// (10% of its lifetime, at most 30 s) so a token never expires between lookup and use.
+class token_cache
+{
+public:
+    using clock = std::chrono::steady_clock;
+
+    std::optional<std::string> get(const token_key& key, clock::time_point now);
+    // Stores a token received at `now`; drops entries that have expired meanwhile.
+    void put(token_key key, std::string value, std::chrono::seconds expires_in, clock::time_point now);
+    // Forgets a token the registry refused.
+    void erase(const token_key& key);
+    std::size_t size() const { return entries_.size(); }
+
+    // The instant after which a token received at `received` with lifetime `expires_in` is not served.
+    static clock::time_point usable_until(clock::time_point received, std::chrono::seconds expires_in);
+
+private:
+    struct entry
+    {
+        std::string value;
+        clock::time_point until;
+    };
+    std::map<token_key, entry> entries_;
+};
+
+}  // namespace imagewatch::registry
