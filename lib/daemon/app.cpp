@@ -53,31 +53,6 @@ void describe_metrics()
     m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
 }
 
-// Counts a finished refresh into the SPEC §5.4 series.
-void count_refresh(const std::vector<config::runtime>& runtimes, const refresh::outcome& out)
-{
-    auto& m = metrics::global();
-    for (const auto& rt : runtimes)
-    {
-        bool failed = out.fatal.has_value();
-        for (const auto& f : out.result.errors)
-            failed = failed || f.runtime == rt.name;
-        m.inc("imagewatch_refreshes_total", {{"runtime", rt.name}, {"result", failed ? "error" : "ok"}});
-        for (const auto& f : out.result.errors)
-            if (f.runtime == rt.name && !f.container.empty())
-                m.inc("imagewatch_containers_replaced_total", {{"runtime", rt.name}, {"result", "error"}});
-    }
-    // recreated names do not carry their runtime; attribute through the requested set when single.
-    if (runtimes.size() == 1)
-        m.inc(
-            "imagewatch_containers_replaced_total", {{"runtime", runtimes.front().name}, {"result", "ok"}},
-            static_cast<double>(out.result.recreated.size())
-        );
-    else
-        m.inc("imagewatch_containers_replaced_total", {{"runtime", ""}, {"result", "ok"}},
-              static_cast<double>(out.result.recreated.size()));
-}
-
 class app final : public admin::backend
 {
 public:
@@ -242,7 +217,7 @@ private:
     awaitable<refresh::outcome> do_refresh(std::vector<config::runtime> rts, bool recreate)
     {
         auto out = co_await service_->refresh(rts, recreate, refresh::settings_from(cfg_));
-        count_refresh(rts, out);
+        refresh::count(rts, out);
         log::info(
             out.fatal ? "refresh failed" : "refresh done",
             {{"pulled", std::to_string(out.result.pulled.size())},

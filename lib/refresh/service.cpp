@@ -1,6 +1,7 @@
 #include "refresh/service.hpp"
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "refresh/select.hpp"
 
 #include <boost/json/value.hpp>
@@ -139,15 +140,28 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
         if (swapped)
         {
             log::info("container replaced", {{"runtime", owner->name}, {"container", c.name}});
+            metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "ok"}});
             res.recreated.push_back(c.name);
         }
         else
         {
             log::error("container replacement failed", {{"runtime", owner->name}, {"container", c.name}, {"error", swapped.error().message}});
             res.errors.push_back({owner->name, c.name, swapped.error().message});
+            metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "error"}});
         }
     }
     co_return out;
+}
+
+void count(const std::vector<config::runtime>& runtimes, const outcome& out)
+{
+    for (const auto& rt : runtimes)
+    {
+        bool failed = out.fatal.has_value();
+        for (const auto& f : out.result.errors)
+            failed = failed || f.runtime == rt.name;
+        metrics::global().inc("imagewatch_refreshes_total", {{"runtime", rt.name}, {"result", failed ? "error" : "ok"}});
+    }
 }
 
 }  // namespace imagewatch::refresh

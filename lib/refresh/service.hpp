@@ -47,4 +47,7 @@ private:
     async_mutex mutex_;
 };
 
+// Counts a finished refresh into imagewatch_refreshes_total{runtime,result} (ok / error).
+void count(const std::vector<config::runtime>& runtimes, const outcome& out);
+
 }  // namespace imagewatch::refresh
