@@ -7,6 +7,7 @@
 #include "daemon/cli.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
+#include "refresh/reconcile.hpp"
 #include "refresh/service.hpp"
 #include "registry/credentials.hpp"
 
@@ -51,6 +52,23 @@ void describe_metrics()
     m.describe("imagewatch_last_check_timestamp_seconds", "gauge", "Unix time of the last digest check per runtime.");
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
     m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
+}
+
+// Completion handler for spawned tasks: an exception is a bug; log it rather than lose it.
+auto log_exception(std::string what)
+{
+    return [what](std::exception_ptr e) {
+        if (!e)
+            return;
+        try
+        {
+            std::rethrow_exception(e);
+        }
+        catch (const std::exception& ex)
+        {
+            log::error("task failed", {{"task", what}, {"error", ex.what()}});
+        }
+    };
 }
 
 class app final : public admin::backend
@@ -98,7 +116,7 @@ public:
         else
             rts = cfg_.runtimes;
         std::optional<refresh::outcome> out;
-        asio::co_spawn(ioc_, do_refresh(rts, !opts_.no_recreate), [&](std::exception_ptr e, refresh::outcome o) {
+        asio::co_spawn(ioc_, once(rts, !opts_.no_recreate), [&](std::exception_ptr e, refresh::outcome o) {
             if (e)
                 std::rethrow_exception(e);
             out = std::move(o);
@@ -214,6 +232,13 @@ private:
         return docker::encode_registry_auth(creds->username, creds->password, ref.registry);
     }
 
+    awaitable<refresh::outcome> once(std::vector<config::runtime> rts, bool recreate)
+    {
+        if (recreate)
+            co_await refresh::reconcile(*docker_);
+        co_return co_await do_refresh(std::move(rts), recreate);
+    }
+
     awaitable<refresh::outcome> do_refresh(std::vector<config::runtime> rts, bool recreate)
     {
         auto out = co_await service_->refresh(rts, recreate, refresh::settings_from(cfg_));
@@ -229,22 +254,6 @@ private:
         co_return out;
     }
 
-    static auto log_exception(std::string what)
-    {
-        return [what](std::exception_ptr e) {
-            if (!e)
-                return;
-            try
-            {
-                std::rethrow_exception(e);
-            }
-            catch (const std::exception& ex)
-            {
-                log::error("task failed", {{"task", what}, {"error", ex.what()}});
-            }
-        };
-    }
-
     void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
 
     awaitable<void> ping_docker()
@@ -255,8 +264,8 @@ private:
             auto v = co_await docker_->ping();
             if (v)
             {
-                if (!docker_seen_)
-                    log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
+                log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
+                co_await refresh::reconcile(*docker_);  // finish or undo swaps a crash interrupted
                 docker_seen_ = true;
                 co_return;
             }

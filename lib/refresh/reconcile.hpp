@@ -1,0 +1,27 @@
+#pragma once
+// Start-up reconciliation of swaps interrupted by a crash (SPEC §6 "Crash safety"). Orchestration
+// over docker::api, driven only by what Docker records: the parked name `<name>-imagewatch-old`
+// and the replacement's label imagewatch.replaced-from=<old id>.
+#include "core/awaitable.hpp"
+#include "docker/api.hpp"
+
+#include <string>
+#include <vector>
+
+namespace imagewatch::refresh {
+
+struct reconcile_report
+{
+    std::vector<std::string> committed;  // replacement running: the parked original was removed
+    std::vector<std::string> restored;   // original renamed back (and restarted)
+    std::vector<std::string> errors;
+};
+
+// For every parked original O (name ends with -imagewatch-old):
+//  - the container under the original name carries replaced-from=O and runs → remove O;
+//  - otherwise remove that replacement (only if it is ours), rename O back and start it.
+// Containers under the original name that are not our replacement are never touched; then O
+// stays parked and an error is reported (two containers must never share one role).
+awaitable<reconcile_report> reconcile(docker::api& docker);
+
+}  // namespace imagewatch::refresh
