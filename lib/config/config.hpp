@@ -100,6 +100,7 @@ struct config
     notify_settings notify;
     hooks_settings hooks;
 
+    // The runtime with this exact name, or nullptr.
     const runtime* find_runtime(std::string_view name) const;
     friend bool operator==(const config&, const config&) = default;
 };

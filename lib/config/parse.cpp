@@ -1,6 +1,8 @@
 #include "config/parse.hpp"
 
+#include <boost/json/error.hpp>
 #include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 #include <openssl/evp.h>
@@ -13,7 +15,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
-#include <set>
+#include <stdexcept>
 
 namespace imagewatch::config {
 
@@ -50,23 +52,58 @@ std::string_view kind_of(const json::value& v)
     return "a value";
 }
 
+// "a string \"yes\"", "a number 300", "an object": what the operator wrote, for wrong-type messages.
+std::string describe(const json::value& v)
+{
+    std::string out(kind_of(v));
+    if (v.is_string() || v.is_number())
+    {
+        auto text = json::serialize(v);
+        out += " " + (text.size() > 40 ? text.substr(0, 37) + "..." : text);
+    }
+    return out;
+}
+
+// Edit distance counting a swap of two neighbours as one edit ("hots" -> "host"), as typos go.
 std::size_t edit_distance(std::string_view a, std::string_view b)
 {
-    std::vector<std::size_t> row(b.size() + 1);
+    const std::size_t w = b.size() + 1;
+    std::vector<std::size_t> d((a.size() + 1) * w);
+    for (std::size_t i = 0; i <= a.size(); ++i)
+        d[i * w] = i;
     for (std::size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
+        d[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i)
-    {
-        std::size_t diag = row[0];
-        row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j)
         {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
+            std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            std::size_t v = std::min({d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1, d[(i - 1) * w + j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                v = std::min(v, d[(i - 2) * w + j - 2] + 1);
+            d[i * w + j] = v;
+        }
+    return d[a.size() * w + b.size()];
+}
+
+// A known key close enough to an unknown one to suggest: a typo or a missing/extra suffix.
+std::string_view closest_key(std::string_view key, std::initializer_list<std::string_view> known)
+{
+    std::string_view best;
+    std::size_t best_d = 3;
+    for (auto k : known)
+    {
+        auto d = edit_distance(key, k);
+        if (d < best_d && d * 2 < std::max(key.size(), k.size()))
+        {
+            best_d = d;
+            best = k;
         }
     }
-    return row[b.size()];
+    if (best.empty() && key.size() >= 4)
+        for (auto k : known)
+            if (k.starts_with(key) || key.starts_with(k))
+                return k;
+    return best;
 }
 
 // [A-Za-z_][A-Za-z0-9_]* — what a shell accepts as a variable name.
@@ -225,7 +262,7 @@ public:
     {
         if (const auto* o = v.if_object())
             return o;
-        add(path, "expected an object, got " + std::string(kind_of(v)));
+        add(path, "expected an object, got " + describe(v));
         return nullptr;
     }
 
@@ -238,17 +275,7 @@ public:
             if (std::find(known.begin(), known.end(), key) != known.end())
                 continue;
             std::string msg = "unknown key " + quoted(key);
-            std::string_view best;
-            std::size_t best_d = 3;  // suggest only close matches
-            for (auto k : known)
-            {
-                auto d = edit_distance(key, k);
-                if (d < best_d && d * 2 < std::max(key.size(), k.size()))
-                {
-                    best_d = d;
-                    best = k;
-                }
-            }
+            auto best = closest_key(key, known);
             if (!best.empty())
                 msg += " (did you mean " + quoted(best) + "?)";
             add(join(path, key), std::move(msg));
@@ -265,7 +292,7 @@ public:
             out = std::string(s->data(), s->size());
             return true;
         }
-        add(join(path, key), "expected a string, got " + std::string(kind_of(*v)));
+        add(join(path, key), "expected a string, got " + describe(*v));
         return false;
     }
 
@@ -279,7 +306,7 @@ public:
             out = *b;
             return true;
         }
-        add(join(path, key), "expected true or false, got " + std::string(kind_of(*v)));
+        add(join(path, key), "expected true or false, got " + describe(*v));
         return false;
     }
 
@@ -291,7 +318,7 @@ public:
         const auto* s = v->if_string();
         if (!s)
         {
-            add(join(path, key), "expected a duration string like \"30s\" or \"5m\", got " + std::string(kind_of(*v)));
+            add(join(path, key), "expected a duration string like \"30s\" or \"5m\", got " + describe(*v));
             return;
         }
         auto d = parse_duration(std::string_view(s->data(), s->size()));
@@ -422,7 +449,7 @@ public:
         const auto* a = v.if_array();
         if (!a)
         {
-            add("runtimes", "expected an array, got " + std::string(kind_of(v)));
+            add("runtimes", "expected an array, got " + describe(v));
             return;
         }
         std::map<std::string, std::size_t, std::less<>> seen;
@@ -492,7 +519,7 @@ public:
         const auto* o = root.if_object();
         if (!o)
         {
-            add("", "the config must be a JSON object, got " + std::string(kind_of(root)));
+            add("", "the config must be a JSON object, got " + describe(root));
             return;
         }
         known_keys(
@@ -608,6 +635,14 @@ void apply_env(const env_lookup& env, config& cfg, issues& out)
 
 }  // namespace
 
+void throw_exception_from_error(const std::vector<issue>& issues, const boost::source_location&)
+{
+    std::string msg;
+    for (const auto& i : issues)
+        msg += (msg.empty() ? "" : "\n") + format_issue("config", i);
+    throw std::runtime_error(msg);
+}
+
 env_lookup process_env()
 {
     return [](std::string_view name) -> std::optional<std::string> {
@@ -636,17 +671,16 @@ boost::system::result<config, std::vector<issue>> parse(std::string_view text, c
     if (p.done() && used < body.size())
         return issues{syntax_issue(text, skipped + used, "invalid JSON: unexpected " + found_at(body, used) + " after the end of the document")};
     p.finish(ec);
+    if (ec == json::error::incomplete)
+        return issues{syntax_issue(text, text.size(), "invalid JSON: unexpected end of file (an unclosed string, object or array?)")};
     if (ec)
-        return issues{syntax_issue(text, text.size(), "invalid JSON: " + ec.message() + " (unexpected end of file)")};
+        return issues{syntax_issue(text, text.size(), "invalid JSON: " + ec.message() + " at end of file")};
     json::value root = p.release();
 
     config cfg;
     issues found;
     reader r(found);
     r.read_root(root, cfg);
-    // SPEC §7: GHCR_USER/GHCR_TOKEN are ghcr.io's default credentials; an explicit entry replaces them.
-    if (!cfg.registries.contains("ghcr.io"))
-        cfg.registries.emplace("ghcr.io", registry_settings{"GHCR_USER", "GHCR_TOKEN", "", false});
     apply_env(env, cfg, found);
     if (!found.empty())
         return found;
@@ -740,6 +774,8 @@ result<listen_address> parse_listen(std::string_view s)
         out.unix_path = std::string(p);
         return out;
     }
+    if (s.find("://") != std::string_view::npos)
+        return bad("no URL scheme here");
     std::string_view host;
     std::string_view port;
     if (s.starts_with('['))

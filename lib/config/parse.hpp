@@ -30,6 +30,9 @@ struct issue
 // Returns the value of an environment variable, or nullopt when it is unset.
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
 
+// Lets parse(...).value() throw on issues (a bug path: callers should check first). Found by ADL.
+[[noreturn]] void throw_exception_from_error(const std::vector<issue>& issues, const boost::source_location& loc);
+
 // The real process environment (std::getenv).
 env_lookup process_env();
 
@@ -37,8 +40,8 @@ env_lookup process_env();
 // IMAGE_AUTO_REFRESH (true/false, any case) -> watch.enabled, DOCKER_HOST -> docker.host,
 // IMAGE_PLATFORM -> docker.platform. A syntax error stops at the first one; otherwise every
 // semantic issue is collected. A runtime's "containers" starts as a copy of the top-level selector
-// and the keys it gives override. Without a "ghcr.io" entry in "registries", one is added with
-// username_env GHCR_USER / password_env GHCR_TOKEN (SPEC §7 default credentials).
+// and the keys it gives override. "registries" keys are kept as written, except "index.docker.io",
+// which becomes "docker.io" as in image references.
 boost::system::result<config, std::vector<issue>> parse(std::string_view text, const env_lookup& env);
 
 // "PATH:LINE:COL: message" for syntax errors, "PATH: field.path: message" for semantic ones

@@ -1,0 +1,34 @@
+#pragma once
+// What changed between two valid configs, so a live reload touches only what it must. Pure.
+#include "config/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace imagewatch::config {
+
+struct change
+{
+    std::vector<std::string> added;    // runtime names only in the new config, in its order
+    std::vector<std::string> removed;  // runtime names only in the old config, in its order
+    std::vector<std::string> changed;  // in both, with a different image or resolved selector (new order)
+    bool reordered = false;            // the runtimes common to both appear in a different order
+    bool watch_changed = false;        // any watch.* (tasks re-arm with the new interval/jitter)
+    bool admin_listen_changed = false; // admin.listen: the listener must re-bind
+    bool admin_changed = false;        // any admin.* including listen (token source, metrics_public)
+    bool docker_changed = false;       // docker.host or docker.platform
+    bool timeouts_changed = false;     // any timeouts.*
+    bool registries_changed = false;   // registries or docker_config (credential and TLS sources)
+    bool notify_changed = false;       // notify.*
+    bool hooks_changed = false;        // hooks.*
+
+    // True when anything at all differs.
+    bool any() const;
+};
+
+// Compares runtimes by name; a runtime whose name stays but whose image or selector differs is
+// "changed" (its watch task restarts). The top-level "containers" selector has no flag of its own:
+// it shows through the runtimes whose resolved selector it changed.
+change diff(const config& old_cfg, const config& new_cfg);
+
+}  // namespace imagewatch::config
