@@ -34,14 +34,16 @@ docker_cli() {
     DOCKER_CONFIG=$E2E/docker-client "$bin" -H "unix://$SOCK" "$@"
 }
 
+# running PID: the process exists and is not a zombie (an orphan's zombie waits for PID 1 to reap it).
+running() { kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+
 # alive PIDFILE: the pid in PIDFILE is a running process (not a zombie) whose command line names $E2E,
 # so a recycled pid of somebody else's process is never taken for ours.
 alive() {
     local pid
     [[ -s $1 ]] || return 1
     pid=$(<"$1")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && running "$pid" || return 1
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$E2E/"
 }
 
@@ -52,10 +54,10 @@ stop_pid() {
         pid=$(<"$f")
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < 100; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
+            running "$pid" || break
             sleep 0.1
         done
-        if kill -0 "$pid" 2>/dev/null; then
+        if running "$pid"; then
             log "$name (pid $pid) ignored TERM for 10 s, sending KILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi

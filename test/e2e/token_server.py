@@ -6,7 +6,7 @@ usage: token_server.py --cert C --key K --sign-key SK --sign-cert SC [--bind ::1
 GET /token?service=S&scope=repository:NAME:a,b[&scope=...]: admin:secret gets every requested action,
 anonymous gets pull only, a wrong password gets 401. Token lifetime: env TOKEN_TTL (seconds, default
 300), overridden per request by the integer in the file $TOKEN_TTL_FILE when that file exists.
-Each request is appended to --log as one line: time client method path user status.
+Each request is appended to --log as one line: time client method path(percent-decoded) user status.
 """
 import argparse, base64, datetime, hashlib, http.server, json, os, secrets, socket, ssl, threading, time
 import urllib.parse
@@ -55,7 +55,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("WWW-Authenticate", 'Basic realm="e2e-token"')
         self.end_headers()
         self.wfile.write(data)
-        line = f"{time.time():.3f} {self.client_address[0]} {self.command} {self.path} {user or '-'} {status}\n"
+        path = urllib.parse.unquote(self.path).replace(" ", "+")
+        line = f"{time.time():.3f} {self.client_address[0]} {self.command} {path} {user or '-'} {status}\n"
         with log_lock, open(args.log, "a") as f:
             f.write(line)
 
