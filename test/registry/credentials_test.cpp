@@ -1,0 +1,231 @@
+#include "registry/credentials.hpp"
+
+#include "core/log.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <vector>
+
+using namespace imagewatch;
+using namespace imagewatch::registry;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temp directory removed at scope end.
+struct temp_dir
+{
+    fs::path path;
+    temp_dir()
+    {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("iw-cred-test-" + std::to_string(rd()));
+        fs::create_directories(path);
+    }
+    ~temp_dir() { fs::remove_all(path); }
+    std::string write(const std::string& name, const std::string& text) const
+    {
+        auto p = path / name;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p) << text;
+        return p.string();
+    }
+};
+
+env_lookup env_of(std::map<std::string, std::string> vars)
+{
+    return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+        auto it = vars.find(std::string(name));
+        if (it == vars.end())
+            return std::nullopt;
+        return it->second;
+    };
+}
+
+// Captures log lines for the duration of a test.
+struct log_capture
+{
+    std::vector<std::string> lines;
+    log::level saved = log::min_level();
+    log_capture()
+    {
+        log::configure(log::level::debug, log::format::text);
+        log::set_sink([this](std::string_view l) { lines.emplace_back(l); });
+    }
+    ~log_capture()
+    {
+        log::set_sink({});
+        log::configure(saved, log::format::text);
+    }
+    std::string all() const
+    {
+        std::string s;
+        for (const auto& l : lines)
+            s += l + "\n";
+        return s;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("base64 round trip and bad input")
+{
+    CHECK(base64_encode("admin:secret") == "YWRtaW46c2VjcmV0");
+    CHECK(base64_encode("a") == "YQ==");
+    CHECK(base64_encode("ab") == "YWI=");
+    CHECK(base64_decode("YWRtaW46c2VjcmV0") == "admin:secret");
+    CHECK(base64_decode("YQ==") == "a");
+    CHECK(base64_decode("YQ") == "a");
+    CHECK(base64_decode("YW\nI=") == "ab");
+    CHECK_FALSE(base64_decode("Y").has_value());
+    CHECK_FALSE(base64_decode("YQ==YQ").has_value());
+    CHECK_FALSE(base64_decode("a*b").has_value());
+}
+
+TEST_CASE("credentials: registries.<host> env vars win, trimmed")
+{
+    config::config cfg;
+    cfg.registries["registry.test:5443"] = {"REG_USER", "REG_PASS", "", false};
+    auto c = resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", " admin\n"}, {"REG_PASS", "secret "}}));
+    REQUIRE(c.has_value());
+    CHECK(c->username == "admin");
+    CHECK(c->password == "secret");
+    CHECK(c->source == "registries.registry.test:5443");
+}
+
+TEST_CASE("credentials: registries.<host> with an empty variable falls through to anonymous")
+{
+    config::config cfg;
+    cfg.registries["registry.test:5443"] = {"REG_USER", "REG_PASS", "", false};
+    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", "admin"}, {"REG_PASS", "  "}})));
+    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", "admin"}})));
+    CHECK_FALSE(resolve_credentials(cfg, "other:5443", env_of({{"REG_USER", "admin"}, {"REG_PASS", "x"}})));
+}
+
+TEST_CASE("credentials: GHCR_USER/GHCR_TOKEN for ghcr.io only, both non-empty after trimming")
+{
+    config::config cfg;
+    auto env = env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", " ghp_x "}});
+    auto c = resolve_credentials(cfg, "ghcr.io", env);
+    REQUIRE(c.has_value());
+    CHECK(c->username == "bot");
+    CHECK(c->password == "ghp_x");
+    CHECK(c->source == "GHCR_USER/GHCR_TOKEN");
+    CHECK_FALSE(resolve_credentials(cfg, "docker.io", env));
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", " "}})));
+}
+
+TEST_CASE("credentials: registries.ghcr.io is preferred over GHCR_USER/GHCR_TOKEN")
+{
+    config::config cfg;
+    cfg.registries["ghcr.io"] = {"MY_USER", "MY_TOKEN", "", false};
+    auto c = resolve_credentials(
+        cfg, "ghcr.io", env_of({{"MY_USER", "me"}, {"MY_TOKEN", "t1"}, {"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t2"}})
+    );
+    REQUIRE(c.has_value());
+    CHECK(c->username == "me");
+}
+
+TEST_CASE("credentials: docker config auths entry, by explicit docker_config path")
+{
+    temp_dir d;
+    config::config cfg;
+    cfg.docker_config = d.write("cfg/config.json", R"({"auths":{
+        "https://registry.test:5443/v1/": {"auth": "YWRtaW46c2VjOnJldA=="},
+        "other.example": {"username": "u2", "password": "p2"}}})");
+    auto c = resolve_credentials(cfg, "registry.test:5443", env_of({}));
+    REQUIRE(c.has_value());
+    CHECK(c->username == "admin");
+    CHECK(c->password == "sec:ret");  // only the first ':' separates
+    CHECK(c->source == "docker config " + cfg.docker_config);
+
+    c = resolve_credentials(cfg, "other.example", env_of({}));
+    REQUIRE(c.has_value());
+    CHECK(c->username == "u2");
+    CHECK(c->password == "p2");
+
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+}
+
+TEST_CASE("credentials: $DOCKER_CONFIG, then $HOME/.docker, with Docker Hub aliases")
+{
+    temp_dir d;
+    config::config cfg;
+    d.write("dc/config.json", R"({"auths":{"https://index.docker.io/v1/":{"auth":"aHViOnB3"}}})");
+    d.write("home/.docker/config.json", R"({"auths":{"ghcr.io":{"auth":"Z2g6cHc="}}})");
+
+    auto env = env_of({{"DOCKER_CONFIG", (d.path / "dc").string()}, {"HOME", (d.path / "home").string()}});
+    auto c = resolve_credentials(cfg, "docker.io", env);
+    REQUIRE(c.has_value());
+    CHECK(c->username == "hub");
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env));  // DOCKER_CONFIG hides ~/.docker
+
+    env = env_of({{"HOME", (d.path / "home").string()}});
+    c = resolve_credentials(cfg, "ghcr.io", env);
+    REQUIRE(c.has_value());
+    CHECK(c->username == "gh");
+    CHECK(c->password == "pw");
+}
+
+TEST_CASE("credentials: env sources win over the docker config")
+{
+    temp_dir d;
+    config::config cfg;
+    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"Z2g6cHc="}}})");
+    auto c = resolve_credentials(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t"}}));
+    REQUIRE(c.has_value());
+    CHECK(c->username == "bot");
+}
+
+TEST_CASE("credentials: missing docker config is anonymous and silent")
+{
+    log_capture logs;
+    config::config cfg;
+    cfg.docker_config = "/nonexistent/imagewatch/config.json";
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+    CHECK(logs.lines.empty());
+}
+
+TEST_CASE("credentials: malformed docker config warns without secrets and is skipped")
+{
+    temp_dir d;
+    log_capture logs;
+    config::config cfg;
+    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"c2VjcmV0LW5vLWNvbG9u"}}})");
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));  // "secret-no-colon"
+    REQUIRE(logs.lines.size() == 1);
+    CHECK(logs.all().find("malformed") != std::string::npos);
+    CHECK(logs.all().find("secret") == std::string::npos);
+    CHECK(logs.all().find("c2VjcmV0") == std::string::npos);
+
+    logs.lines.clear();
+    cfg.docker_config = d.write("bad.json", "{not json");
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+    REQUIRE(logs.lines.size() == 1);
+    CHECK(logs.all().find("bad.json") != std::string::npos);
+}
+
+TEST_CASE("credentials: credential helpers are reported as unsupported, not silently ignored")
+{
+    temp_dir d;
+    log_capture logs;
+    config::config cfg;
+    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{}},"credsStore":"desktop",
+        "credHelpers":{"registry.test:5443":"pass"}})");
+    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({})));
+    REQUIRE(logs.lines.size() == 1);
+    CHECK(logs.lines[0].find("docker-credential-pass") != std::string::npos);
+
+    logs.lines.clear();
+    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+    REQUIRE(logs.lines.size() == 1);
+    CHECK(logs.lines[0].find("docker-credential-desktop") != std::string::npos);
+
+    logs.lines.clear();
+    CHECK_FALSE(resolve_credentials(cfg, "quay.io", env_of({})));  // no entry at all: nothing to say
+    CHECK(logs.lines.empty());
+}
