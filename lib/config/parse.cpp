@@ -643,16 +643,6 @@ void throw_exception_from_error(const std::vector<issue>& issues, const boost::s
     throw std::runtime_error(msg);
 }
 
-env_lookup process_env()
-{
-    return [](std::string_view name) -> std::optional<std::string> {
-        const char* v = std::getenv(std::string(name).c_str());
-        if (!v)
-            return std::nullopt;
-        return std::string(v);
-    };
-}
-
 boost::system::result<config, std::vector<issue>> parse(std::string_view text, const env_lookup& env)
 {
     // Editors on some systems save a UTF-8 byte order mark; it is not JSON but is harmless.

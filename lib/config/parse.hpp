@@ -3,6 +3,7 @@
 // problem reported at once. Pure, except process_env() (reads the environment) and load_file()
 // (reads the file).
 #include "config/config.hpp"
+#include "core/env.hpp"
 #include "core/error.hpp"
 
 #include <boost/system/result.hpp>
@@ -27,14 +28,8 @@ struct issue
     std::string message;
 };
 
-// Returns the value of an environment variable, or nullopt when it is unset.
-using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
-
 // Lets parse(...).value() throw on issues (a bug path: callers should check first). Found by ADL.
 [[noreturn]] void throw_exception_from_error(const std::vector<issue>& issues, const boost::source_location& loc);
-
-// The real process environment (std::getenv).
-env_lookup process_env();
 
 // Parses and validates a config text, then applies the env overrides that are set and non-empty:
 // IMAGE_AUTO_REFRESH (true/false, any case) -> watch.enabled, DOCKER_HOST -> docker.host,

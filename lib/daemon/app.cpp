@@ -226,7 +226,7 @@ public:
 private:
     std::string registry_auth(const image_ref& ref)
     {
-        auto creds = registry::resolve_credentials(cfg_, ref.registry, config::process_env());
+        auto creds = registry::resolve_credentials(cfg_, ref.registry, process_env());
         if (!creds)
             return {};
         return docker::encode_registry_auth(creds->username, creds->password, ref.registry);
@@ -322,7 +322,7 @@ private:
     void reload(std::string_view why)
     {
         std::string text;
-        auto next = config::load_file(config_path_, config::process_env(), &text);
+        auto next = config::load_file(config_path_, process_env(), &text);
         if (!next)
         {
             last_reload_error_ = next.error().message;
@@ -389,7 +389,7 @@ int run_main(const std::vector<std::string>& args)
         return 0;
     }
     log::configure(opts->log_level, opts->log_format);
-    const auto env = config::process_env();
+    const auto env = process_env();
     const std::string path = opts->config_path ? *opts->config_path : config::default_config_path(env);
     std::string text;
     auto cfg = config::load_file(path, env, &text);

@@ -167,16 +167,6 @@ constexpr std::string_view b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk
 
 }  // namespace
 
-env_lookup process_env()
-{
-    return [](std::string_view name) -> std::optional<std::string> {
-        const char* v = std::getenv(std::string(name).c_str());
-        if (!v)
-            return std::nullopt;
-        return std::string(v);
-    };
-}
-
 std::optional<credentials>
 resolve_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env)
 {

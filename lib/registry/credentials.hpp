@@ -2,6 +2,7 @@
 // Which credentials to present to a registry (SPEC §4, §7). Pure, except that it reads the docker
 // config file. Never logs a secret.
 #include "config/config.hpp"
+#include "core/env.hpp"
 
 #include <functional>
 #include <optional>
@@ -18,12 +19,6 @@ struct credentials
     // "docker config /root/.docker/config.json". Not secret.
     std::string source;
 };
-
-// Looks up an environment variable; nullopt when unset. Injected so tests need no real environment.
-using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
-
-// The process environment (std::getenv).
-env_lookup process_env();
 
 // The first of, for registry_host ("ghcr.io", "registry.test:5443", "docker.io"):
 //  1. registries.<host>.username_env / password_env, when both variables are non-empty after trimming;

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+using imagewatch::env_lookup;
+using imagewatch::process_env;
 using namespace imagewatch::config;
 using namespace std::chrono_literals;
 
