@@ -54,7 +54,9 @@ public:
 
     // POST /images/create?fromImage=..&tag=..[&platform=..] with X-Registry-Auth when non-empty.
     // Reads the progress stream to the end; an "error"/"errorDetail" object in it is a failure
-    // whose message is Docker's text. Bounded by `timeout` overall and per-chunk stall detection.
+    // whose message is Docker's text, classified: not_found (manifest unknown), unauthorized,
+    // rate_limited (toomanyrequests), else failed. Bounded by `timeout` overall (errc::timed_out)
+    // and per-chunk stall detection (client_settings::pull_stall_timeout).
     virtual awaitable<result<void>>
     pull(image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout) = 0;
 
@@ -70,7 +72,7 @@ public:
     // 304 (already stopped) is success. The HTTP deadline is stop_timeout + the request timeout.
     virtual awaitable<result<void>> stop_container(std::string id, std::chrono::seconds stop_timeout) = 0;
     virtual awaitable<result<void>> rename_container(std::string id, std::string new_name) = 0;
-    // DELETE /containers/{id}?force=..; volumes are always kept (no v=1).
+    // DELETE /containers/{id}?force=..; volumes are always kept (no v=1). errc::not_found if already gone.
     virtual awaitable<result<void>> remove_container(std::string id, bool force) = 0;
 };
 

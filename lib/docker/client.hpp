@@ -12,11 +12,16 @@ namespace imagewatch::docker {
 struct client_settings
 {
     std::string host = "unix:///var/run/docker.sock";  // DOCKER_HOST syntax
-    std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);
-    std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);  // errc::unreachable when exceeded
+    std::chrono::milliseconds request_timeout = std::chrono::seconds(30);  // each write/read step
+    // A pull fails when the progress stream is silent this long (re-armed per chunk; the whole pull
+    // is bounded by the timeout passed to pull()).
+    std::chrono::milliseconds pull_stall_timeout = std::chrono::minutes(2);
 };
 
-// Fails (errc::invalid_argument) only when host is not unix:// or tcp://.
+// One connection per request (no keep-alive); the API version is negotiated on the first call and
+// kept. Calls are made from the executor's single thread; the client must outlive them.
+// Fails (errc::invalid_argument) only when host is not unix:///abs/path or tcp://host[:port].
 result<std::unique_ptr<api>> make_client(asio::any_io_executor ex, client_settings settings);
 
 }  // namespace imagewatch::docker

@@ -1,0 +1,713 @@
+#include "docker/client.hpp"
+
+#include "core/log.hpp"
+#include "core/timeout.hpp"
+#include "docker/pull_progress.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <utility>
+
+namespace imagewatch::docker {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using local_stream = beast::basic_stream<asio::local::stream_protocol>;
+
+namespace {
+
+constexpr std::uint64_t json_body_limit = 8 * 1024 * 1024;
+constexpr std::size_t error_body_limit = 64 * 1024;
+// Engine API versions: the oldest we accept, and the newest whose payloads we write.
+constexpr int api_min_minor = 41;
+constexpr int api_max_minor = 45;
+
+struct daemon_address
+{
+    bool unix_socket = true;
+    std::string path;  // unix
+    std::string host;  // tcp
+    std::string port;  // tcp
+    std::string text;  // as configured, for messages
+};
+
+result<daemon_address> parse_docker_host(std::string_view s)
+{
+    daemon_address a;
+    a.text = s;
+    auto bad = [&](std::string why) {
+        return make_error(errc::invalid_argument, "DOCKER_HOST \"" + std::string(s) + "\": " + why);
+    };
+    if (s.starts_with("unix://"))
+    {
+        a.path = s.substr(7);
+        if (a.path.empty() || a.path.front() != '/')
+            return bad("the socket path must be absolute, as in unix:///var/run/docker.sock");
+        if (a.path.size() >= sizeof(sockaddr_un::sun_path))
+            return bad("the socket path is longer than the system allows (107 bytes)");
+        return a;
+    }
+    if (s.starts_with("tcp://"))
+    {
+        std::string_view rest = s.substr(6);
+        if (auto slash = rest.find('/'); slash != std::string_view::npos)
+        {
+            if (rest.substr(slash) != "/")
+                return bad("a path after host:port is not supported");
+            rest = rest.substr(0, slash);
+        }
+        a.unix_socket = false;
+        a.port = "2375";
+        if (rest.starts_with('['))
+        {
+            auto close = rest.find(']');
+            if (close == std::string_view::npos)
+                return bad("unterminated [IPv6] address");
+            a.host = rest.substr(1, close - 1);
+            rest.remove_prefix(close + 1);
+            if (rest.starts_with(':'))
+                a.port = rest.substr(1);
+            else if (!rest.empty())
+                return bad("expected :port after the [IPv6] address");
+        }
+        else if (auto colon = rest.rfind(':'); colon != std::string_view::npos)
+        {
+            a.host = rest.substr(0, colon);
+            a.port = rest.substr(colon + 1);
+        }
+        else
+            a.host = rest;
+        if (a.host.empty() || a.port.empty())
+            return bad("expected tcp://host:port");
+        return a;
+    }
+    return bad("only unix:///path and tcp://host:port (no TLS) are supported");
+}
+
+// "1.41" -> 41 (major must be 1); -1 when unparsable.
+int api_minor(std::string_view v)
+{
+    if (!v.starts_with("1."))
+        return -1;
+    int minor = -1;
+    auto [end, ec] = std::from_chars(v.data() + 2, v.data() + v.size(), minor);
+    if (ec != std::errc() || end != v.data() + v.size())
+        return -1;
+    return minor;
+}
+
+std::string api_text(int minor) { return "1." + std::to_string(minor); }
+
+// Percent-encodes everything but unreserved characters and `keep` (e.g. "/:@" in image names).
+std::string pct_encode(std::string_view s, std::string_view keep = {})
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s)
+    {
+        auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || keep.find(c) != std::string_view::npos)
+            out += c;
+        else
+        {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
+std::string image_text(const image_ref& r)
+{
+    std::string s = r.registry.empty() ? r.repository : r.registry + "/" + r.repository;
+    if (!r.tag.empty())
+        s += ":" + r.tag;
+    if (!r.digest.empty())
+        s += "@" + r.digest;
+    return s;
+}
+
+// Docker's error body is {"message": "..."}; fall back to a trimmed excerpt of whatever came.
+std::string docker_message(std::string_view body)
+{
+    json::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (!ec)
+        if (const auto* o = v.if_object())
+            if (auto it = o->find("message"); it != o->end() && it->value().is_string())
+                return std::string(it->value().get_string());
+    std::string_view t = body;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back())))
+        t.remove_suffix(1);
+    if (t.size() > 300)
+        return std::string(t.substr(0, 300)) + "...";
+    return t.empty() ? std::string("(empty body)") : std::string(t);
+}
+
+error status_error(std::string_view what, unsigned status, std::string_view body)
+{
+    std::string msg = docker_message(body);
+    if (status == 404)
+        return make_error(errc::not_found, std::string(what) + ": " + msg);
+    errc code = status == 401 || status == 403 ? errc::unauthorized : errc::failed;
+    return make_error(code, std::string(what) + ": " + msg + " (HTTP " + std::to_string(status) + ")");
+}
+
+struct response
+{
+    unsigned status = 0;
+    std::string body;
+    std::string api_version;  // API-Version header (from /_ping)
+};
+
+struct request_spec
+{
+    http::verb method = http::verb::get;
+    std::string target;         // full target, version prefix included
+    std::string body;           // JSON, or empty
+    std::string registry_auth;  // X-Registry-Auth; a secret, never logged
+    std::chrono::milliseconds read_timeout{};
+    std::string what;  // "inspect container web", for messages
+};
+
+class client final : public api
+{
+public:
+    client(asio::any_io_executor ex, client_settings settings, daemon_address address)
+        : ex_(std::move(ex)), settings_(std::move(settings)), address_(std::move(address))
+    {
+    }
+
+    awaitable<result<version_info>> ping() override;
+    awaitable<result<std::vector<container_summary>>> list_containers() override;
+    awaitable<result<json::object>> inspect_container(std::string id) override;
+    awaitable<result<json::object>> inspect_image(std::string name_or_id) override;
+    awaitable<result<void>>
+    pull(image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout) override;
+    awaitable<result<std::string>> create_container(std::string name, json::object body) override;
+    awaitable<result<void>> connect_network(std::string network, std::string id, json::object endpoint) override;
+    awaitable<result<void>> start_container(std::string id) override;
+    awaitable<result<void>> stop_container(std::string id, std::chrono::seconds stop_timeout) override;
+    awaitable<result<void>> rename_container(std::string id, std::string new_name) override;
+    awaitable<result<void>> remove_container(std::string id, bool force) override;
+
+private:
+    awaitable<result<void>> negotiate();
+    awaitable<result<response>> exchange(request_spec rq);
+    template <class Stream>
+    awaitable<result<response>> exchange_on(Stream& s, const request_spec& rq);
+    awaitable<result<void>> pull_stream(request_spec rq);
+    template <class Stream>
+    awaitable<result<void>> pull_on(Stream& s, const request_spec& rq);
+
+    awaitable<result<void>> connect(local_stream& s);
+    awaitable<result<void>> connect(beast::tcp_stream& s);
+    http::request<http::string_body> make_request(const request_spec& rq) const;
+    error io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const;
+    error unreachable(std::string reason) const;
+
+    // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
+    awaitable<result<response>>
+    call(http::verb method, std::string path, std::string what, std::string body = {}, unsigned also_ok = 0,
+         std::chrono::milliseconds read_timeout = {});
+    awaitable<result<json::value>> call_json(http::verb method, std::string path, std::string what);
+
+    asio::any_io_executor ex_;
+    client_settings settings_;
+    daemon_address address_;
+    std::string prefix_;  // "/v1.45" once negotiated
+};
+
+error client::unreachable(std::string reason) const
+{
+    return make_error(
+        errc::unreachable,
+        "cannot reach the Docker daemon at " + address_.text + ": " + reason + " (is dockerd running? is DOCKER_HOST right?)"
+    );
+}
+
+error client::io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const
+{
+    if (ec == beast::error::timeout)
+        return make_error(
+            errc::timed_out, std::string(what) + ": the Docker daemon did not answer within " + format_duration(timeout)
+        );
+    if (ec == asio::error::operation_aborted)
+        return make_error(errc::cancelled, std::string(what) + ": cancelled");
+    if (ec == http::error::body_limit)
+        return make_error(errc::bad_response, std::string(what) + ": the Docker daemon's answer is larger than 8 MiB");
+    if (ec.category() == beast::error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+        return make_error(errc::bad_response, std::string(what) + ": malformed HTTP from the Docker daemon: " + ec.message());
+    return make_error(
+        errc::unreachable,
+        std::string(what) + ": lost the connection to the Docker daemon at " + address_.text + ": " + ec.message()
+    );
+}
+
+awaitable<result<void>> client::connect(local_stream& s)
+{
+    s.expires_after(settings_.connect_timeout);
+    auto [ec] = co_await s.async_connect(asio::local::stream_protocol::endpoint(address_.path), nothrow_awaitable);
+    if (ec == beast::error::timeout)
+        co_return unreachable("no connection within " + format_duration(settings_.connect_timeout));
+    if (ec == asio::error::operation_aborted)
+        co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
+    if (ec)
+        co_return unreachable(ec.message());
+    co_return result<void>{};
+}
+
+awaitable<result<void>> client::connect(beast::tcp_stream& s)
+{
+    asio::ip::tcp::resolver resolver(ex_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(address_.host, address_.port, nothrow_awaitable);
+    if (rec)
+        co_return unreachable("cannot resolve " + address_.host + ": " + rec.message());
+    s.expires_after(settings_.connect_timeout);
+    auto [ec, ep] = co_await s.async_connect(endpoints, nothrow_awaitable);
+    if (ec == beast::error::timeout)
+        co_return unreachable("no connection within " + format_duration(settings_.connect_timeout));
+    if (ec == asio::error::operation_aborted)
+        co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
+    if (ec)
+        co_return unreachable(ec.message());
+    co_return result<void>{};
+}
+
+http::request<http::string_body> client::make_request(const request_spec& rq) const
+{
+    http::request<http::string_body> req{rq.method, rq.target, 11};
+    // Go's HTTP server rejects HTTP/1.1 without Host; over the Unix socket any name does.
+    std::string host = address_.host.find(':') != std::string::npos ? "[" + address_.host + "]" : address_.host;
+    req.set(http::field::host, address_.unix_socket ? std::string("docker") : host + ":" + address_.port);
+    req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
+    req.keep_alive(false);
+    if (!rq.registry_auth.empty())
+        req.set("X-Registry-Auth", rq.registry_auth);
+    if (!rq.body.empty())
+    {
+        req.set(http::field::content_type, "application/json");
+        req.body() = rq.body;
+    }
+    req.prepare_payload();
+    return req;
+}
+
+template <class Stream>
+awaitable<result<response>> client::exchange_on(Stream& s, const request_spec& rq)
+{
+    if (auto c = co_await connect(s); !c)
+        co_return c.error();
+    auto req = make_request(rq);
+    s.expires_after(settings_.request_timeout);
+    auto [wec, wn] = co_await http::async_write(s, req, nothrow_awaitable);
+    if (wec)
+        co_return io_error(rq.what, wec, settings_.request_timeout);
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(json_body_limit);
+    auto read_timeout = rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout;
+    s.expires_after(read_timeout);
+    auto [rec, rn] = co_await http::async_read(s, buffer, parser, nothrow_awaitable);
+    if (rec)
+        co_return io_error(rq.what, rec, read_timeout);
+    beast::error_code ignored;
+    s.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+
+    auto msg = parser.release();
+    response r;
+    r.status = msg.result_int();
+    r.api_version = msg["API-Version"];
+    r.body = std::move(msg.body());
+    co_return r;
+}
+
+awaitable<result<response>> client::exchange(request_spec rq)
+{
+    if (address_.unix_socket)
+    {
+        local_stream s(ex_);
+        co_return co_await exchange_on(s, rq);
+    }
+    beast::tcp_stream s(ex_);
+    co_return co_await exchange_on(s, rq);
+}
+
+awaitable<result<response>> client::call(
+    http::verb method, std::string path, std::string what, std::string body, unsigned also_ok,
+    std::chrono::milliseconds read_timeout
+)
+{
+    if (auto n = co_await negotiate(); !n)
+        co_return n.error();
+    request_spec rq;
+    rq.method = method;
+    rq.target = prefix_ + path;
+    rq.body = std::move(body);
+    rq.read_timeout = read_timeout;
+    rq.what = std::move(what);
+    auto r = co_await exchange(rq);
+    if (!r)
+        co_return r.error();
+    if ((r->status < 200 || r->status >= 300) && r->status != also_ok)
+        co_return status_error(rq.what, r->status, r->body);
+    co_return r;
+}
+
+awaitable<result<json::value>> client::call_json(http::verb method, std::string path, std::string what)
+{
+    auto r = co_await call(method, std::move(path), what);
+    if (!r)
+        co_return r.error();
+    json::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    if (ec)
+        co_return make_error(errc::bad_response, what + ": the Docker daemon answered invalid JSON: " + ec.message());
+    co_return v;
+}
+
+awaitable<result<void>> client::negotiate()
+{
+    if (!prefix_.empty())
+        co_return result<void>{};
+    auto v = co_await ping();
+    if (!v)
+        co_return v.error();
+    co_return result<void>{};
+}
+
+awaitable<result<version_info>> client::ping()
+{
+    request_spec rq;
+    rq.target = "/_ping";
+    rq.what = "ping the Docker daemon";
+    auto p = co_await exchange(rq);
+    if (!p)
+        co_return p.error();
+    if (p->status != 200)
+        co_return status_error(rq.what, p->status, p->body);
+
+    rq.target = "/version";
+    rq.what = "GET /version";
+    auto r = co_await exchange(rq);
+    if (!r)
+        co_return r.error();
+    if (r->status != 200)
+        co_return status_error(rq.what, r->status, r->body);
+    json::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    if (ec || !v.is_object())
+        co_return make_error(errc::bad_response, "GET /version: the Docker daemon answered invalid JSON");
+    const json::object& o = v.get_object();
+    auto str = [&o](std::string_view key) {
+        auto it = o.find(key);
+        return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+    };
+
+    version_info info;
+    info.engine_version = str("Version");
+    info.os = str("Os");
+    info.arch = str("Arch");
+    std::string daemon_api = str("ApiVersion");
+    if (daemon_api.empty())
+        daemon_api = p->api_version;
+    int daemon_minor = api_minor(daemon_api);
+    int daemon_min_minor = api_minor(str("MinAPIVersion"));
+    if (daemon_minor < 0)
+        co_return make_error(
+            errc::bad_response, "the Docker daemon at " + address_.text + " reports no usable API version (\"" + daemon_api + "\")"
+        );
+    if (daemon_minor < api_min_minor)
+        co_return make_error(
+            errc::failed, "the Docker daemon at " + address_.text + " (Engine " + info.engine_version + ") speaks API " +
+                              daemon_api + "; imagewatch needs API " + api_text(api_min_minor) +
+                              " or newer (Docker 20.10+)"
+        );
+    if (daemon_min_minor > api_max_minor)
+        co_return make_error(
+            errc::failed, "the Docker daemon at " + address_.text + " (Engine " + info.engine_version + ") requires API " +
+                              api_text(daemon_min_minor) + " or newer; imagewatch speaks up to " + api_text(api_max_minor)
+        );
+    int minor = std::min(daemon_minor, api_max_minor);
+    info.api_version = api_text(minor);
+    if (prefix_.empty())
+        log::info(
+            "docker: connected",
+            {{"host", address_.text}, {"engine", info.engine_version}, {"api", info.api_version}}
+        );
+    prefix_ = "/v" + info.api_version;
+    co_return info;
+}
+
+awaitable<result<std::vector<container_summary>>> client::list_containers()
+{
+    auto v = co_await call_json(http::verb::get, "/containers/json?all=1", "list containers");
+    if (!v)
+        co_return v.error();
+    const json::array* arr = v->if_array();
+    if (!arr)
+        co_return make_error(errc::bad_response, "list containers: expected a JSON array");
+    std::vector<container_summary> out;
+    out.reserve(arr->size());
+    for (const auto& item : *arr)
+    {
+        const json::object* o = item.if_object();
+        if (!o)
+            continue;
+        auto str = [o](std::string_view key) {
+            auto it = o->find(key);
+            return it != o->end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+        };
+        container_summary c;
+        c.id = str("Id");
+        c.image = str("Image");
+        c.state = str("State");
+        // Names also lists legacy link names ("/web/db"); the container's own has a single slash.
+        if (auto it = o->find("Names"); it != o->end() && it->value().is_array())
+            for (const auto& n : it->value().get_array())
+                if (n.is_string())
+                {
+                    std::string_view s = n.get_string();
+                    if (s.starts_with('/'))
+                        s.remove_prefix(1);
+                    if (s.find('/') == std::string_view::npos)
+                    {
+                        c.name = s;
+                        break;
+                    }
+                }
+        if (auto it = o->find("Labels"); it != o->end() && it->value().is_object())
+            for (const auto& kv : it->value().get_object())
+                if (kv.value().is_string())
+                    c.labels.emplace(kv.key(), kv.value().get_string());
+        out.push_back(std::move(c));
+    }
+    co_return out;
+}
+
+awaitable<result<json::object>> client::inspect_container(std::string id)
+{
+    auto v = co_await call_json(http::verb::get, "/containers/" + pct_encode(id) + "/json", "inspect container " + id);
+    if (!v)
+        co_return v.error();
+    if (!v->is_object())
+        co_return make_error(errc::bad_response, "inspect container " + id + ": expected a JSON object");
+    co_return std::move(v->get_object());
+}
+
+awaitable<result<json::object>> client::inspect_image(std::string name_or_id)
+{
+    auto v = co_await call_json(
+        http::verb::get, "/images/" + pct_encode(name_or_id, "/:@") + "/json", "inspect image " + name_or_id
+    );
+    if (!v)
+        co_return v.error();
+    if (!v->is_object())
+        co_return make_error(errc::bad_response, "inspect image " + name_or_id + ": expected a JSON object");
+    co_return std::move(v->get_object());
+}
+
+awaitable<result<void>>
+client::pull(image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout)
+{
+    if (auto n = co_await negotiate(); !n)
+        co_return n.error();
+    std::string name = ref.registry.empty() ? ref.repository : ref.registry + "/" + ref.repository;
+    // A digest goes in `tag` too: the Engine joins them as name@digest.
+    std::string tag = !ref.digest.empty() ? ref.digest : ref.tag.empty() ? std::string("latest") : ref.tag;
+    request_spec rq;
+    rq.method = http::verb::post;
+    rq.target = prefix_ + "/images/create?fromImage=" + pct_encode(name) + "&tag=" + pct_encode(tag);
+    if (!platform.empty())
+        rq.target += "&platform=" + pct_encode(platform);
+    rq.registry_auth = std::move(registry_auth);
+    rq.what = "pull " + image_text(ref);
+    std::string what = rq.what;
+    co_return co_await with_timeout(pull_stream(std::move(rq)), timeout, what);
+}
+
+awaitable<result<void>> client::pull_stream(request_spec rq)
+{
+    if (address_.unix_socket)
+    {
+        local_stream s(ex_);
+        co_return co_await pull_on(s, rq);
+    }
+    beast::tcp_stream s(ex_);
+    co_return co_await pull_on(s, rq);
+}
+
+template <class Stream>
+awaitable<result<void>> client::pull_on(Stream& s, const request_spec& rq)
+{
+    if (auto c = co_await connect(s); !c)
+        co_return c.error();
+    auto req = make_request(rq);
+    s.expires_after(settings_.request_timeout);
+    auto [wec, wn] = co_await http::async_write(s, req, nothrow_awaitable);
+    if (wec)
+        co_return io_error(rq.what, wec, settings_.request_timeout);
+
+    // The stall timer is re-armed before every read: a pull that keeps making progress is never
+    // cut off here (the caller's overall deadline bounds it).
+    const auto stall = settings_.pull_stall_timeout;
+    beast::flat_buffer buffer;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    s.expires_after(stall);
+    auto [hec, hn] = co_await http::async_read_header(s, buffer, parser, nothrow_awaitable);
+    if (hec)
+        co_return io_error(rq.what, hec, stall);
+    const unsigned status = parser.get().result_int();
+    const bool ok = status >= 200 && status < 300;
+
+    pull_progress progress;
+    std::string error_body;
+    std::array<char, 16 * 1024> chunk;
+    while (!parser.is_done())
+    {
+        parser.get().body().data = chunk.data();
+        parser.get().body().size = chunk.size();
+        s.expires_after(stall);
+        auto [ec, n] = co_await http::async_read_some(s, buffer, parser, nothrow_awaitable);
+        if (ec == http::error::need_buffer)
+            ec = {};
+        if (ec == beast::error::timeout)
+            co_return make_error(errc::timed_out, rq.what + ": no progress from the Docker daemon for " + format_duration(stall));
+        if (ec)
+            co_return io_error(rq.what, ec, stall);
+        std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
+        if (!ok)
+        {
+            error_body.append(got.substr(0, error_body_limit - std::min(error_body_limit, error_body.size())));
+            continue;
+        }
+        if (auto f = progress.feed(got); !f)
+            co_return f.error().wrap(rq.what);
+    }
+    beast::error_code ignored;
+    s.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+
+    if (!ok)
+    {
+        // The Engine answers before streaming when the first registry request fails (404 for a missing tag).
+        std::string msg = docker_message(error_body);
+        errc code = status == 404 ? errc::not_found : classify_pull_error(msg);
+        co_return make_error(code, rq.what + ": " + msg + (status == 404 ? "" : " (HTTP " + std::to_string(status) + ")"));
+    }
+    if (auto f = progress.finish(); !f)
+        co_return f.error().wrap(rq.what);
+    if (const auto& msg = progress.error_message())
+        co_return make_error(classify_pull_error(*msg), rq.what + ": " + *msg);
+    log::debug("docker: pull done", {{"op", rq.what}, {"status", progress.last_status()}});
+    co_return result<void>{};
+}
+
+awaitable<result<std::string>> client::create_container(std::string name, json::object body)
+{
+    std::string what = "create container " + name;
+    auto r = co_await call(
+        http::verb::post, "/containers/create?name=" + pct_encode(name), what, json::serialize(body)
+    );
+    if (!r)
+        co_return r.error();
+    json::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    const json::object* o = ec ? nullptr : v.if_object();
+    const json::value* id = o ? o->if_contains("Id") : nullptr;
+    if (!id || !id->is_string())
+        co_return make_error(errc::bad_response, what + ": the Docker daemon's answer has no Id");
+    if (auto w = o->find("Warnings"); w != o->end() && w->value().is_array())
+        for (const auto& warning : w->value().get_array())
+            if (warning.is_string())
+                log::warn("docker: create warning", {{"container", name}, {"warning", std::string(warning.get_string())}});
+    co_return std::string(id->get_string());
+}
+
+awaitable<result<void>> client::connect_network(std::string network, std::string id, json::object endpoint)
+{
+    json::object body;
+    body["Container"] = id;
+    body["EndpointConfig"] = std::move(endpoint);
+    auto r = co_await call(
+        http::verb::post, "/networks/" + pct_encode(network) + "/connect",
+        "connect container " + id + " to network " + network, json::serialize(body)
+    );
+    if (!r)
+        co_return r.error();
+    co_return result<void>{};
+}
+
+awaitable<result<void>> client::start_container(std::string id)
+{
+    auto r = co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/start", "start container " + id, {}, 304);
+    if (!r)
+        co_return r.error();
+    co_return result<void>{};
+}
+
+awaitable<result<void>> client::stop_container(std::string id, std::chrono::seconds stop_timeout)
+{
+    // The daemon answers only once the container has stopped (or was killed after t seconds).
+    auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout) + settings_.request_timeout;
+    auto r = co_await call(
+        http::verb::post, "/containers/" + pct_encode(id) + "/stop?t=" + std::to_string(stop_timeout.count()),
+        "stop container " + id, {}, 304, read_timeout
+    );
+    if (!r)
+        co_return r.error();
+    co_return result<void>{};
+}
+
+awaitable<result<void>> client::rename_container(std::string id, std::string new_name)
+{
+    auto r = co_await call(
+        http::verb::post, "/containers/" + pct_encode(id) + "/rename?name=" + pct_encode(new_name),
+        "rename container " + id + " to " + new_name
+    );
+    if (!r)
+        co_return r.error();
+    co_return result<void>{};
+}
+
+awaitable<result<void>> client::remove_container(std::string id, bool force)
+{
+    auto r = co_await call(
+        http::verb::delete_, "/containers/" + pct_encode(id) + (force ? "?force=1" : "?force=0"), "remove container " + id
+    );
+    if (!r)
+        co_return r.error();
+    co_return result<void>{};
+}
+
+}  // namespace
+
+result<std::unique_ptr<api>> make_client(asio::any_io_executor ex, client_settings settings)
+{
+    auto address = parse_docker_host(settings.host);
+    if (!address)
+        return address.error();
+    return std::unique_ptr<api>(std::make_unique<client>(std::move(ex), std::move(settings), std::move(*address)));
+}
+
+}  // namespace imagewatch::docker

@@ -1,0 +1,463 @@
+// docker::client against an in-process fake daemon on a temporary Unix socket (io tier): version
+// negotiation, error mapping, the pull progress stream and its two timeouts.
+#include "docker/client.hpp"
+
+#include "support/run_coro.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace imagewatch;
+using namespace std::chrono_literals;
+namespace http = boost::beast::http;
+using local = asio::local::stream_protocol;
+
+namespace {
+
+const std::string stall_marker = "<stall>";      // hold the connection open until stop()
+const std::string trickle_marker = "<trickle>";  // send a progress chunk every 20ms until the client goes away
+
+std::string chunk(std::string_view s)
+{
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", s.size());
+    return size + std::string(s) + "\r\n";
+}
+
+std::string json_response(unsigned status, std::string_view reason, std::string_view body, std::string_view extra = {})
+{
+    return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+           "\r\nContent-Type: application/json\r\n" + std::string(extra) + "Content-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+const std::string chunked_head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+std::string version_body(std::string_view api, std::string_view min_api = "1.12")
+{
+    return R"({"Version":"99.0.0","ApiVersion":")" + std::string(api) + R"(","MinAPIVersion":")" +
+           std::string(min_api) + R"(","Os":"linux","Arch":"amd64"})";
+}
+
+// A scripted daemon: each "METHOD target" maps to the pieces of a raw HTTP response, written one by
+// one (so chunk boundaries fall where the test puts them). Unknown routes get a Docker-style 404.
+struct fake_daemon
+{
+    std::string path;
+    local::acceptor acceptor;
+    asio::steady_timer hold;
+    std::map<std::string, std::vector<std::string>> routes;
+    std::vector<http::request<http::string_body>> requests;
+
+    explicit fake_daemon(asio::io_context& ioc)
+        : path("/tmp/iw-docker-test-" + std::to_string(::getpid()) + ".sock"), acceptor(ioc), hold(ioc)
+    {
+        ::unlink(path.c_str());
+        acceptor.open();
+        acceptor.bind(local::endpoint(path));
+        acceptor.listen();
+        hold.expires_at(asio::steady_timer::time_point::max());
+    }
+    ~fake_daemon() { ::unlink(path.c_str()); }
+
+    void route(const std::string& key, std::vector<std::string> pieces) { routes[key] = std::move(pieces); }
+    void negotiate_as(std::string_view api)
+    {
+        route("GET /_ping", {json_response(200, "OK", "OK", "API-Version: " + std::string(api) + "\r\n")});
+        route("GET /version", {json_response(200, "OK", version_body(api))});
+    }
+    std::string url() const { return "unix://" + path; }
+    void stop()
+    {
+        acceptor.close();
+        hold.cancel();
+    }
+};
+
+template <class Socket>
+awaitable<void> serve_one(fake_daemon* d, Socket sock)
+{
+    boost::beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    auto [ec, n] = co_await http::async_read(sock, buf, req, nothrow_awaitable);
+    if (ec)
+        co_return;
+    std::string key = std::string(req.method_string()) + " " + std::string(req.target());
+    d->requests.push_back(req);
+    auto it = d->routes.find(key);
+    std::vector<std::string> pieces =
+        it != d->routes.end() ? it->second
+                              : std::vector<std::string>{json_response(404, "Not Found", R"({"message":"page not found"})")};
+    for (const auto& p : pieces)
+    {
+        if (p == stall_marker)
+        {
+            co_await d->hold.async_wait(nothrow_awaitable);
+            co_return;
+        }
+        if (p == trickle_marker)
+        {
+            asio::steady_timer t(sock.get_executor());
+            for (;;)
+            {
+                auto [wec, wn] = co_await asio::async_write(
+                    sock, asio::buffer(chunk(R"({"status":"Downloading","id":"abc"})" "\n")), nothrow_awaitable
+                );
+                if (wec || !d->acceptor.is_open())
+                    co_return;
+                t.expires_after(20ms);
+                co_await t.async_wait(nothrow_awaitable);
+            }
+        }
+        auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(p), nothrow_awaitable);
+        if (wec)
+            co_return;
+    }
+}
+
+awaitable<void> serve(fake_daemon* d)
+{
+    for (;;)
+    {
+        auto [ec, sock] = co_await d->acceptor.async_accept(nothrow_awaitable);
+        if (ec)
+            co_return;
+        co_await serve_one(d, std::move(sock));
+    }
+}
+
+// The same script over TCP (tcp://127.0.0.1:<port>), one connection at a time.
+awaitable<void> serve_tcp(fake_daemon* d, asio::ip::tcp::acceptor* acceptor)
+{
+    for (;;)
+    {
+        auto [ec, sock] = co_await acceptor->async_accept(nothrow_awaitable);
+        if (ec)
+            co_return;
+        co_await serve_one(d, std::move(sock));
+    }
+}
+
+std::unique_ptr<docker::api> client_for(asio::io_context& ioc, const fake_daemon& d, docker::client_settings s = {})
+{
+    s.host = d.url();
+    auto c = docker::make_client(ioc.get_executor(), s);
+    REQUIRE(c.has_value());
+    return std::move(*c);
+}
+
+image_ref app_ref(std::string tag)
+{
+    return image_ref{"registry.test:5443", "test/app", std::move(tag), ""};
+}
+
+}  // namespace
+
+// Negotiation picks min(daemon, 1.45) and later calls use that prefix; Host: docker is always sent.
+TEST_CASE("client: negotiates the API version and uses it as the path prefix")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.47");
+        d.route("GET /v1.45/containers/abc/json", {json_response(200, "OK", R"({"Id":"abc","Name":"/web"})")});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto v = co_await c->inspect_container("abc");  // negotiates lazily
+        REQUIRE(v.has_value());
+        CHECK(v->at("Name") == "/web");
+        auto p = co_await c->ping();
+        REQUIRE(p.has_value());
+        CHECK(p->api_version == "1.45");
+        CHECK(p->engine_version == "99.0.0");
+        CHECK(p->os == "linux");
+        REQUIRE(d.requests.size() == 5);
+        CHECK(d.requests[0].target() == "/_ping");
+        CHECK(d.requests[1].target() == "/version");
+        for (const auto& r : d.requests)
+            CHECK(r[http::field::host] == "docker");
+        d.stop();
+    });
+}
+
+// A daemon older than API 1.41 is refused with a message that says what is needed.
+TEST_CASE("client: refuses Engine API below 1.41")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.40");
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->list_containers();
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::failed);
+        CHECK(r.error().message.find("speaks API 1.40; imagewatch needs API 1.41 or newer") != std::string::npos);
+        d.stop();
+    });
+}
+
+// 404 -> not_found with Docker's message; 409 -> failed with status; 304 on start is success.
+TEST_CASE("client: maps HTTP errors to error codes with Docker's message")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("GET /v1.41/containers/nope/json",
+                {json_response(404, "Not Found", R"({"message":"No such container: nope"})")});
+        d.route("POST /v1.41/containers/web/rename?name=web-imagewatch-old",
+                {json_response(409, "Conflict", R"({"message":"Conflict. The container name \"/web-imagewatch-old\" is already in use"})")});
+        d.route("POST /v1.41/containers/web/start", {"HTTP/1.1 304 Not Modified\r\n\r\n"});
+        d.route("GET /v1.41/containers/json?all=1", {json_response(200, "OK", "[{not json")});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+
+        auto r1 = co_await c->inspect_container("nope");
+        REQUIRE_FALSE(r1.has_value());
+        CHECK(r1.error().code == errc::not_found);
+        CHECK(r1.error().message == "inspect container nope: No such container: nope");
+
+        auto r2 = co_await c->rename_container("web", "web-imagewatch-old");
+        REQUIRE_FALSE(r2.has_value());
+        CHECK(r2.error().code == errc::failed);
+        CHECK(r2.error().message ==
+              "rename container web to web-imagewatch-old: Conflict. The container name \"/web-imagewatch-old\" is "
+              "already in use (HTTP 409)");
+
+        CHECK((co_await c->start_container("web")).has_value());
+
+        auto r3 = co_await c->list_containers();
+        REQUIRE_FALSE(r3.has_value());
+        CHECK(r3.error().code == errc::bad_response);
+        d.stop();
+    });
+}
+
+// The daemon going away mid-answer is reported as a lost connection, not as a parse error.
+TEST_CASE("client: connection closed mid-response")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("GET /v1.41/containers/web/json",
+                {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"Id\":"});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->inspect_container("web");
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::unreachable);
+        CHECK(r.error().message.starts_with("inspect container web: lost the connection to the Docker daemon at unix://"));
+        d.stop();
+    });
+}
+
+// list_containers: the name without '/', skipping legacy link names.
+TEST_CASE("client: list_containers parses the summary")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("GET /v1.41/containers/json?all=1", {json_response(200, "OK", R"([
+            {"Id":"a1","Names":["/web/db","/db"],"Image":"test/app:v1","State":"running","Labels":{"k":"v"}},
+            {"Id":"b2","Names":["/web"],"Image":"sha256:4a91","State":"exited","Labels":{}}])")});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->list_containers();
+        REQUIRE(r.has_value());
+        REQUIRE(r->size() == 2);
+        CHECK((*r)[0].name == "db");
+        CHECK((*r)[0].labels.at("k") == "v");
+        CHECK((*r)[1].name == "web");
+        CHECK((*r)[1].state == "exited");
+        d.stop();
+    });
+}
+
+// A pull that fails inside a 200 stream (objects split across chunks) is an error with Docker's text;
+// X-Registry-Auth is sent only when non-empty.
+TEST_CASE("client: pull error from the progress stream")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v9", {
+            chunked_head,
+            chunk(R"({"status":"Pulling from test/app","id":"v9"})" "\r\n" R"({"errorDetail":{"mess)"),
+            chunk(R"(age":"manifest unknown: manifest unknown"},"error":"manifest unknown"})" "\r\n"),
+            "0\r\n\r\n",
+        });
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->pull(app_ref("v9"), "", "c2VjcmV0", 5s);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::not_found);
+        CHECK(r.error().message == "pull registry.test:5443/test/app:v9: manifest unknown: manifest unknown");
+        CHECK(d.requests.back()["X-Registry-Auth"] == "c2VjcmV0");
+        d.stop();
+    });
+}
+
+TEST_CASE("client: pull success, several objects per chunk, platform passed")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1&platform=linux%2Famd64", {
+            chunked_head,
+            chunk(R"({"status":"Pulling from test/app","id":"v1"})" "\r\n" R"({"status":"Digest: sha256:97"})" "\r\n"),
+            chunk(R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:v1"})" "\r\n"),
+            "0\r\n\r\n",
+        });
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->pull(app_ref("v1"), "linux/amd64", "", 5s);
+        CHECK(r.has_value());
+        CHECK(d.requests.back().find("X-Registry-Auth") == d.requests.back().end());
+        d.stop();
+    });
+}
+
+// The Engine answers 404 before streaming when the tag does not exist.
+TEST_CASE("client: pull 404 before the stream")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v9", {json_response(
+            404, "Not Found", R"({"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"})"
+        )});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->pull(app_ref("v9"), "", "", 5s);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::not_found);
+        CHECK(r.error().message ==
+              "pull registry.test:5443/test/app:v9: manifest for registry.test:5443/test/app:v9 not found: manifest unknown");
+        d.stop();
+    });
+}
+
+// A silent stream trips the per-chunk stall timer.
+TEST_CASE("client: pull stall detection")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1",
+                {chunked_head, chunk(R"({"status":"Pulling"})"), stall_marker});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        docker::client_settings s;
+        s.pull_stall_timeout = 100ms;
+        auto c = client_for(ioc, d, s);
+        auto r = co_await c->pull(app_ref("v1"), "", "", 5s);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::timed_out);
+        CHECK(r.error().message == "pull registry.test:5443/test/app:v1: no progress from the Docker daemon for 100ms");
+        d.stop();
+    });
+}
+
+// A pull that keeps making progress outlives the stall timeout and is stopped by the overall deadline.
+TEST_CASE("client: pull making progress is bounded only by the overall timeout")
+{
+    auto start = std::chrono::steady_clock::now();
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1",
+                {chunked_head, trickle_marker});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        docker::client_settings s;
+        s.pull_stall_timeout = 100ms;
+        auto c = client_for(ioc, d, s);
+        auto r = co_await c->pull(app_ref("v1"), "", "", 400ms);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::timed_out);
+        CHECK(r.error().message == "pull registry.test:5443/test/app:v1: no answer within 400ms");
+        d.stop();
+    });
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+}
+
+// tcp://host:port reaches the same API (plain HTTP); Host carries host:port there.
+TEST_CASE("client: tcp daemon address")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.44");
+        asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+        asio::co_spawn(ioc, serve_tcp(&d, &acceptor), asio::detached);
+        docker::client_settings s;
+        s.host = "tcp://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+        auto c = docker::make_client(ioc.get_executor(), s);
+        REQUIRE(c.has_value());
+        auto v = co_await (*c)->ping();
+        REQUIRE_MESSAGE(v.has_value(), v.error().message);
+        CHECK(v->api_version == "1.44");
+        CHECK(d.requests.at(0)[boost::beast::http::field::host] == s.host.substr(6));
+        acceptor.close();
+        d.stop();
+    });
+}
+
+// Nothing listens on the port: unreachable too.
+TEST_CASE("client: tcp connection refused")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        asio::ip::tcp::acceptor probe(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+        auto port = probe.local_endpoint().port();
+        probe.close();
+        docker::client_settings s;
+        s.host = "tcp://127.0.0.1:" + std::to_string(port);
+        auto c = docker::make_client(ioc.get_executor(), s);
+        REQUIRE(c.has_value());
+        auto r = co_await (*c)->ping();
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::unreachable);
+        CHECK(r.error().message.find("Connection refused") != std::string::npos);
+    });
+}
+
+// No daemon at the socket path: unreachable, with a hint an operator can act on.
+TEST_CASE("client: unreachable daemon")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        docker::client_settings s;
+        s.host = "unix:///tmp/iw-docker-test-does-not-exist.sock";
+        auto c = docker::make_client(ioc.get_executor(), s);
+        REQUIRE(c.has_value());
+        auto r = co_await (*c)->ping();
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::unreachable);
+        CHECK(r.error().message ==
+              "cannot reach the Docker daemon at unix:///tmp/iw-docker-test-does-not-exist.sock: No such file or "
+              "directory (is dockerd running? is DOCKER_HOST right?)");
+    });
+}
+
+TEST_CASE("client: DOCKER_HOST forms")
+{
+    asio::io_context ioc;
+    for (const char* ok : {"unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://docker:2376/", "tcp://[::1]:2375",
+                           "tcp://localhost"})
+        CHECK_MESSAGE(docker::make_client(ioc.get_executor(), {.host = ok}).has_value(), ok);
+    for (const char* bad : {"ssh://me@host", "npipe:////./pipe/docker_engine", "unix://relative.sock", "tcp://", "/var/run/docker.sock"})
+    {
+        auto r = docker::make_client(ioc.get_executor(), {.host = bad});
+        REQUIRE_FALSE_MESSAGE(r.has_value(), bad);
+        CHECK(r.error().code == errc::invalid_argument);
+    }
+}

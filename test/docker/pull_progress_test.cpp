@@ -1,0 +1,126 @@
+#include "docker/pull_progress.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace imagewatch;
+using docker::pull_progress;
+
+namespace {
+
+const std::string success_stream =
+    R"({"status":"Pulling from test/app","id":"v1"})" "\r\n"
+    R"({"status":"Pulling fs layer","progressDetail":{},"id":"14b84b084dda"})" "\r\n"
+    R"({"status":"Downloading","progressDetail":{"current":1024,"total":2048},"progress":"[=>  ]","id":"14b84b084dda"})" "\r\n"
+    R"({"status":"Pull complete","progressDetail":{},"id":"14b84b084dda"})" "\r\n"
+    R"({"status":"Digest: sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f"})" "\r\n"
+    R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:v1"})" "\r\n";
+
+}  // namespace
+
+// A whole successful stream in one feed: several objects per feed, CRLF between them.
+TEST_CASE("pull_progress: several objects in one feed")
+{
+    pull_progress p;
+    REQUIRE(p.feed(success_stream).has_value());
+    REQUIRE(p.finish().has_value());
+    CHECK_FALSE(p.error_message().has_value());
+    CHECK(p.objects() == 6);
+    CHECK(p.last_status() == "Status: Downloaded newer image for registry.test:5443/test/app:v1");
+    CHECK(p.digest() == "sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f");
+}
+
+// Objects split at every possible point (chunk boundaries do not follow object boundaries).
+TEST_CASE("pull_progress: objects split across feeds at any byte")
+{
+    for (std::size_t step : {1u, 2u, 3u, 7u, 50u, 113u})
+    {
+        pull_progress p;
+        for (std::size_t i = 0; i < success_stream.size(); i += step)
+            REQUIRE(p.feed(std::string_view(success_stream).substr(i, step)).has_value());
+        REQUIRE(p.finish().has_value());
+        CHECK(p.objects() == 6);
+        CHECK(p.last_status() == "Status: Downloaded newer image for registry.test:5443/test/app:v1");
+    }
+}
+
+// Objects back to back with no separator, and blank lines / spaces between others.
+TEST_CASE("pull_progress: no separator or extra whitespace between objects")
+{
+    pull_progress p;
+    REQUIRE(p.feed(R"({"status":"a"}{"status":"b"})").has_value());
+    REQUIRE(p.feed("\n\n  \t").has_value());
+    REQUIRE(p.feed(R"(  {"status":"Status: Image is up to date for x:y"}   )").has_value());
+    REQUIRE(p.feed("\n").has_value());
+    REQUIRE(p.finish().has_value());
+    CHECK(p.objects() == 3);
+    CHECK(p.last_status() == "Status: Image is up to date for x:y");
+}
+
+// Docker's failed pull: 200 OK and an error object in the stream; errorDetail.message is preferred.
+TEST_CASE("pull_progress: error object, first error wins")
+{
+    pull_progress p;
+    REQUIRE(p.feed(R"({"status":"Pulling from test/app","id":"v9"})" "\n").has_value());
+    REQUIRE(p.feed(R"({"errorDetail":{"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"},)").has_value());
+    REQUIRE(p.feed(R"("error":"short text"})" "\n").has_value());
+    REQUIRE(p.feed(R"({"error":"second error"})").has_value());
+    REQUIRE(p.finish().has_value());
+    REQUIRE(p.error_message().has_value());
+    CHECK(*p.error_message() == "manifest for registry.test:5443/test/app:v9 not found: manifest unknown");
+    CHECK(docker::classify_pull_error(*p.error_message()) == errc::not_found);
+}
+
+// Only "error" (no errorDetail): its text is the message.
+TEST_CASE("pull_progress: error without errorDetail")
+{
+    pull_progress p;
+    REQUIRE(p.feed(R"({"error":"unauthorized: authentication required"})").has_value());
+    REQUIRE(p.error_message().has_value());
+    CHECK(*p.error_message() == "unauthorized: authentication required");
+    CHECK(docker::classify_pull_error(*p.error_message()) == errc::unauthorized);
+}
+
+// Garbage, a non-object value, or a stream that ends inside an object are errors.
+TEST_CASE("pull_progress: malformed input")
+{
+    {
+        pull_progress p;
+        auto r = p.feed(R"({"status": oops})");
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == errc::bad_response);
+        CHECK_FALSE(p.feed("{}").has_value());  // stays broken
+    }
+    {
+        pull_progress p;
+        auto r = p.feed("<html>502 Bad Gateway</html>");
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().message.find("expected a JSON object") != std::string::npos);
+    }
+    {
+        pull_progress p;
+        REQUIRE(p.feed(R"({"status":"Downloading","progressDetail":{"cur)").has_value());
+        auto r = p.finish();
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().message == "pull progress: stream ended inside a JSON object");
+    }
+}
+
+// An empty body is a valid (if odd) stream with no error.
+TEST_CASE("pull_progress: empty stream")
+{
+    pull_progress p;
+    REQUIRE(p.feed("").has_value());
+    REQUIRE(p.finish().has_value());
+    CHECK(p.objects() == 0);
+    CHECK_FALSE(p.error_message().has_value());
+}
+
+TEST_CASE("classify_pull_error")
+{
+    CHECK(docker::classify_pull_error("toomanyrequests: You have reached your pull rate limit") == errc::rate_limited);
+    CHECK(docker::classify_pull_error("pull access denied for x, repository does not exist") == errc::unauthorized);
+    CHECK(docker::classify_pull_error("manifest unknown") == errc::not_found);
+    CHECK(docker::classify_pull_error("failed to register layer: no space left on device") == errc::failed);
+}
