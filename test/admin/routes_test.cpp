@@ -39,7 +39,9 @@ response call(fake_backend& b, std::string method, std::string target, std::stri
 {
     response out;
     test::run_coro([&](asio::io_context&) -> awaitable<void> {
-        out = co_await handle(request{method, target, auth}, b);
+        // A named request: GCC 12 double-destroys braced temporaries inside co_await expressions.
+        request req{method, target, auth};
+        out = co_await handle(std::move(req), b);
     });
     return out;
 }

@@ -99,7 +99,8 @@ class RefreshE2E(unittest.TestCase):
 
     def test_replacement_that_exits_is_rolled_back(self):
         self.start_v1()
-        iwtest.build_image(self.repo_a, "a-v2-broken", exit_at_once=True)
+        # The container overrides Cmd, so break v2 through its entrypoint (inherited, so it applies).
+        iwtest.build_image(self.repo_a, "a-v2-broken", entrypoint=["/bin/sh", "-c", "exit 1"])
         with iwtest.Imagewatch(self.config()) as iw:
             status, body = iw.post(REFRESH + "?runtime=alpha")
             self.assertEqual(status, 200, body)
