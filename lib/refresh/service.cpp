@@ -77,9 +77,10 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
             pulled.push_back(&rt);
         }
     }
-    if (!recreate || pulled.empty())
+    if (!recreate)
         co_return out;
 
+    // Listed even when every pull failed: an unreachable daemon must show as the fatal 500.
     auto listed = co_await docker_.list_containers();
     if (!listed)
     {
@@ -87,6 +88,8 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
         out.fatal = "container list: " + listed.error().message;
         co_return out;
     }
+    if (pulled.empty())
+        co_return out;
 
     std::map<std::string, std::string> new_image_id;  // image -> image ID after the pull
     for (const auto& c : *listed)

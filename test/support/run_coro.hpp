@@ -19,6 +19,7 @@ void run_coro(F make_coro, std::chrono::milliseconds limit = std::chrono::second
     boost::asio::co_spawn(ioc, make_coro(ioc), [&](std::exception_ptr e) {
         done = true;
         failure = e;
+        ioc.stop();  // background tasks the test started (servers, watchers) end with the context
     });
     ioc.run_for(limit);
     if (failure)
