@@ -5,11 +5,15 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/file_watch.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/service.hpp"
+#include "registry/client.hpp"
 #include "registry/credentials.hpp"
+#include "watch/refresh_queue.hpp"
+#include "watch/watcher.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -93,6 +97,24 @@ public:
         service_ = std::make_unique<refresh::service>(ioc_.get_executor(), *docker_, [this](const image_ref& ref) {
             return registry_auth(ref);
         });
+        queue_ = std::make_unique<watch::refresh_queue>(ioc_.get_executor(), *service_, [this] {
+            return refresh::settings_from(cfg_);
+        });
+
+        registry::client_settings rs;
+        rs.connect_timeout = cfg_.timeouts.connect;
+        rs.request_timeout = cfg_.timeouts.request;
+        rs.host_options_for = [this](std::string_view host) { return registry_options(host); };
+        rs.on_request = [](std::string_view host, std::string_view method, unsigned status) {
+            metrics::global().inc(
+                "imagewatch_registry_requests_total",
+                {{"host", host}, {"method", method}, {"code", std::to_string(status)}}
+            );
+        };
+        registry_ = registry::make_client(ioc_.get_executor(), rs);
+        watcher_ = std::make_unique<watch::watcher>(
+            ioc_.get_executor(), *registry_, *docker_, *queue_, [this] { return platform(); }
+        );
         return {};
     }
 
@@ -148,7 +170,16 @@ public:
             log::warn("no admin token configured: /admin/* answers 503 until one is set", {{"token_env", cfg_.admin.token_env}});
         spawn_server(*server_);
         asio::co_spawn(ioc_, ping_docker(), log_exception("docker ping"));
+        log::info(cfg_.watch.enabled ? "watching" : "watch disabled (checks run only when triggered)",
+                  {{"interval", format_duration(cfg_.watch.interval)}, {"jitter", format_duration(cfg_.watch.jitter)}});
         asio::co_spawn(ioc_, handle_signals(), log_exception("signals"));
+        if (auto fw = watch_file(ioc_.get_executor(), config_path_))
+        {
+            file_watch_ = std::move(*fw);
+            asio::co_spawn(ioc_, file_watch_->run([this] { reload("file change"); }), log_exception("config watch"));
+        }
+        else
+            log::warn("config file is not watched; reload with SIGHUP", {{"error", fw.error().message}});
         ioc_.run();
         log::info("imagewatch stopped");
         return 0;
@@ -186,7 +217,9 @@ public:
         for (const auto& r : cfg_.runtimes)
             if (!runtime || r.name == *runtime)
                 rts.push_back(r);
-        co_return co_await do_refresh(std::move(rts), recreate);
+        auto out = co_await queue_->run_all(std::move(rts), recreate);
+        log_outcome(out);
+        co_return out;
     }
     std::string status_json() override
     {
@@ -203,21 +236,36 @@ public:
             c["last_error"] = nullptr;
         o["config"] = std::move(c);
         o["watch_enabled"] = cfg_.watch.enabled;
+        const auto opt = [](const auto& v, auto&& f) -> json::value {
+            if (!v)
+                return nullptr;
+            return json::value(f(*v));
+        };
         json::array rts;
-        for (const auto& r : cfg_.runtimes)
+        auto statuses = watcher_->status();
+        if (statuses.empty())  // before the engine first answered: everything pending
+            for (const auto& r : cfg_.runtimes)
+            {
+                watch::runtime_status st;
+                st.name = r.name;
+                st.image = r.image.str();
+                statuses.push_back(std::move(st));
+            }
+        for (const auto& st : statuses)
         {
             json::object ro;
-            ro["name"] = r.name;
-            ro["image"] = r.image.str();
-            ro["digest"] = nullptr;
-            ro["last_check"] = nullptr;
-            ro["last_result"] = "pending";
-            ro["last_error"] = nullptr;
-            ro["next_check"] = nullptr;
-            ro["containers"] = 0;
+            ro["name"] = st.name;
+            ro["image"] = st.image;
+            ro["digest"] = opt(st.digest, [](const std::string& d) { return d; });
+            ro["last_check"] = opt(st.last_check, rfc3339);
+            ro["last_result"] = st.last_result;
+            ro["last_error"] = opt(st.last_error, [](const std::string& d) { return d; });
+            ro["next_check"] = opt(st.next_check, rfc3339);
+            ro["containers"] = st.containers;
             rts.emplace_back(std::move(ro));
         }
         o["runtimes"] = std::move(rts);
+        o["watch_tasks"] = watcher_->tasks();
         return json::serialize(o);
     }
     bool ready() override { return docker_seen_; }
@@ -243,6 +291,12 @@ private:
     {
         auto out = co_await service_->refresh(rts, recreate, refresh::settings_from(cfg_));
         refresh::count(rts, out);
+        log_outcome(out);
+        co_return out;
+    }
+
+    static void log_outcome(const refresh::outcome& out)
+    {
         log::info(
             out.fatal ? "refresh failed" : "refresh done",
             {{"pulled", std::to_string(out.result.pulled.size())},
@@ -251,7 +305,27 @@ private:
              {"skipped", std::to_string(out.result.skipped.size())},
              {"errors", std::to_string(out.result.errors.size())}}
         );
-        co_return out;
+    }
+
+    // Registry settings from the live config: CA file, plain HTTP, credentials (read at each check).
+    registry::host_options registry_options(std::string_view host)
+    {
+        registry::host_options o;
+        if (auto it = cfg_.registries.find(host); it != cfg_.registries.end())
+        {
+            o.ca_file = it->second.ca_file;
+            o.insecure_http = it->second.insecure_http;
+        }
+        o.creds = registry::resolve_credentials(cfg_, host, process_env());
+        return o;
+    }
+
+    // Platform for index digests: the config (or IMAGE_PLATFORM), else the daemon's.
+    std::string platform() const
+    {
+        if (!cfg_.docker.platform.empty())
+            return cfg_.docker.platform;
+        return daemon_platform_;
     }
 
     void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
@@ -265,8 +339,10 @@ private:
             if (v)
             {
                 log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
+                daemon_platform_ = v->os + "/" + v->arch;
                 co_await refresh::reconcile(*docker_);  // finish or undo swaps a crash interrupted
                 docker_seen_ = true;
+                watcher_->apply(cfg_);  // checks start once the engine answered and leftovers are resolved
                 co_return;
             }
             log::warn("docker not reachable yet", {{"error", v.error().message}});
@@ -307,9 +383,12 @@ private:
         log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
         if (server_)
             server_->close();
+        if (file_watch_)
+            file_watch_->close();
+        watcher_->stop();
         const auto deadline = std::chrono::steady_clock::now() + cfg_.timeouts.shutdown;
         asio::steady_timer t(ioc_);
-        while (service_->busy() && std::chrono::steady_clock::now() < deadline)
+        while ((service_->busy() || queue_->busy()) && std::chrono::steady_clock::now() < deadline)
         {
             t.expires_after(std::chrono::milliseconds(100));
             co_await t.async_wait(nothrow_awaitable);
@@ -323,6 +402,12 @@ private:
     {
         std::string text;
         auto next = config::load_file(config_path_, process_env(), &text);
+        if (file_watch_)
+            file_watch_->rearm();  // a symlink swap may have moved the file to another directory
+        // File events also fire for siblings and for our own reads: only a content change counts.
+        if (why == "file change" && next && text == last_text_ && !last_reload_error_)
+            return;
+        last_text_ = text;
         if (!next)
         {
             last_reload_error_ = next.error().message;
@@ -346,6 +431,8 @@ private:
             spawn_server(*server_);
         }
         cfg_ = std::move(*next);
+        if (docker_seen_)
+            watcher_->apply(cfg_);
         config_hash_ = config::config_hash(text);
         loaded_at_ = std::chrono::system_clock::now();
         last_reload_error_.reset();
@@ -359,9 +446,15 @@ private:
     config::config cfg_;
     std::string config_hash_;
     std::chrono::system_clock::time_point loaded_at_;
+    std::string last_text_;
     std::optional<std::string> last_reload_error_;
+    std::unique_ptr<file_watch> file_watch_;
     std::unique_ptr<docker::api> docker_;
     std::unique_ptr<refresh::service> service_;
+    std::unique_ptr<watch::refresh_queue> queue_;
+    std::unique_ptr<registry::client> registry_;
+    std::unique_ptr<watch::watcher> watcher_;
+    std::string daemon_platform_ = "linux/amd64";
     std::unique_ptr<admin::server> server_;
     std::vector<std::unique_ptr<admin::server>> old_servers_;
     bool docker_seen_ = false;

@@ -1,0 +1,51 @@
+#pragma once
+// Per-runtime coalescing in front of refresh::service (SPEC §4): refreshes of one runtime never
+// overlap, and every trigger that arrives while one runs (watcher, admin POST, webhook) joins a
+// single follow-up run and receives its outcome. Orchestration, single-threaded.
+#include "config/config.hpp"
+#include "core/awaitable.hpp"
+#include "refresh/service.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace imagewatch::watch {
+
+class refresh_queue
+{
+public:
+    // settings() is read at the start of each run so live config edits apply to the next run.
+    refresh_queue(asio::any_io_executor ex, refresh::service& svc, std::function<refresh::settings()> settings);
+
+    // Runs a refresh of one runtime, or joins the follow-up of the one in progress.
+    awaitable<refresh::outcome> run(config::runtime rt, bool recreate);
+
+    // Runs several runtimes one after the other and merges their outcomes in the given order
+    // (the admin POST for "all runtimes"). A fatal outcome of any run makes the merge fatal.
+    awaitable<refresh::outcome> run_all(std::vector<config::runtime> rts, bool recreate);
+
+    bool busy() const;
+
+private:
+    struct batch;
+    struct slot
+    {
+        bool running = false;
+        std::shared_ptr<batch> pending;
+    };
+    awaitable<refresh::outcome> execute(config::runtime rt, bool recreate);
+    void start_follow_up(const std::string& key);
+
+    asio::any_io_executor ex_;
+    refresh::service& svc_;
+    std::function<refresh::settings()> settings_;
+    std::map<std::string, slot> slots_;
+};
+
+// Appends `part` to `into` (pulled, failed, ... in order; the first fatal message wins).
+void merge(refresh::outcome& into, const refresh::outcome& part);
+
+}  // namespace imagewatch::watch

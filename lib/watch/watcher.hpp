@@ -1,0 +1,83 @@
+#pragma once
+// The digest watcher (SPEC §4): one coroutine task per runtime on the io_context. Each task checks
+// the tag's digest every interval (+ jitter), decides with the tracker and refreshes through the
+// refresh_queue. One slow, dead or rate-limiting registry only delays its own runtimes.
+#include "config/config.hpp"
+#include "core/awaitable.hpp"
+#include "docker/api.hpp"
+#include "registry/client.hpp"
+#include "watch/refresh_queue.hpp"
+#include "watch/tracker.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace imagewatch::watch {
+
+struct runtime_status
+{
+    std::string name;
+    std::string image;
+    std::optional<std::string> digest;
+    std::optional<std::chrono::system_clock::time_point> last_check;
+    std::string last_result = "pending";  // pending|unchanged|changed|error|seeded
+    std::optional<std::string> last_error;
+    std::optional<std::chrono::system_clock::time_point> next_check;
+    int containers = 0;
+};
+
+class watcher
+{
+public:
+    // All references must outlive the watcher. platform() is asked at each check (config or daemon).
+    watcher(
+        asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
+        std::function<std::string()> platform
+    );
+    ~watcher();
+
+    // Starts, stops or restarts runtime tasks so they match cfg (start-up and every reload).
+    // Unchanged runtimes keep their task, state and schedule; interval/jitter/enabled apply at
+    // their next wait. A removed or changed runtime's task finishes a swap in progress first.
+    void apply(const config::config& cfg);
+
+    // "Check now" (webhooks, tests): skips the runtime's error backoff and any shared-result
+    // reuse, but still honours a registry's Retry-After. False if the runtime is unknown.
+    bool trigger(const std::string& runtime);
+
+    // Soft stop of every task (shutdown). Tasks leave at their next suspension point.
+    void stop();
+
+    std::vector<runtime_status> status() const;  // config order
+    std::size_t tasks() const;                  // live coroutine tasks, retiring ones included
+
+private:
+    struct task;
+    struct shared_check;
+    awaitable<void> run_task(std::shared_ptr<task> t);
+    awaitable<void> check_once(task& t, bool forced);
+    awaitable<result<registry::resolved>> resolve_shared(image_ref image, std::string platform, duration max_age);
+    duration jittered(duration base, duration jitter);
+    void spawn(std::shared_ptr<task> t);
+
+    asio::any_io_executor ex_;
+    registry::client& registry_;
+    docker::api& docker_;
+    refresh_queue& queue_;
+    std::function<std::string()> platform_;
+    config::config cfg_;
+    tracker tracker_{true};
+    std::vector<std::shared_ptr<task>> tasks_;     // config order
+    std::vector<std::shared_ptr<task>> retiring_;  // stopped, finishing their current step
+    std::map<std::string, std::shared_ptr<shared_check>> checks_;  // image|platform -> last/in-flight
+    std::mt19937_64 rng_{std::random_device{}()};
+    bool stopped_ = false;
+};
+
+}  // namespace imagewatch::watch

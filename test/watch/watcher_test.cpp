@@ -1,0 +1,312 @@
+// The watcher against in-process fake registries on loopback (real registry client, real sockets)
+// and an in-memory engine: isolation of a dead host, shared checks, backoff, Retry-After,
+// refresh on a moved digest with rollback on failure (SPEC §4).
+#include "watch/watcher.hpp"
+#include "refresh/fake_docker.hpp"
+#include "registry/fake_registry_server.hpp"
+#include "support/run_coro.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+using namespace imagewatch;
+using namespace std::chrono_literals;
+using test::fake_docker;
+using test::fake_registry_server;
+namespace http = boost::beast::http;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+awaitable<void> sleep_for(std::chrono::milliseconds d)
+{
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(nothrow_awaitable);
+}
+
+// A registry that answers HEAD with the digest currently set for a repository (no auth).
+struct digest_registry
+{
+    std::map<std::string, std::string> digests;  // repo -> digest
+    std::vector<steady::time_point> heads;
+    int status = 200;                            // force another status for every request
+    std::string retry_after;
+
+    fake_registry_server::handler handler()
+    {
+        return [this](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+            heads.push_back(steady::now());
+            fake_registry_server::response res{static_cast<http::status>(status), 11};
+            if (!retry_after.empty())
+                res.set(http::field::retry_after, retry_after);
+            std::string target(req.target());
+            for (auto& [repo, d] : digests)
+                if (status == 200 && target == "/v2/" + repo + "/manifests/latest")
+                {
+                    res.set("Docker-Content-Digest", d);
+                    res.set(http::field::content_type, "application/vnd.docker.distribution.manifest.v2+json");
+                    res.content_length(0);
+                    res.keep_alive(req.keep_alive());
+                    return res;
+                }
+            if (status == 200)
+                res.result(http::status::not_found);
+            res.prepare_payload();
+            return res;
+        };
+    }
+};
+
+std::string digest_of(char c) { return "sha256:" + std::string(64, c); }
+
+struct rig
+{
+    rig(asio::io_context& ioc, std::function<registry::host_options(std::string_view)> hosts)
+        : svc(ioc.get_executor(), docker, [](const image_ref&) { return std::string(); }),
+          queue(ioc.get_executor(), svc, [] {
+              refresh::settings s;
+              s.swap.grace = 10ms;
+              s.swap.poll = 2ms;
+              return s;
+          })
+    {
+        registry::client_settings rs;
+        rs.connect_timeout = 1s;
+        rs.request_timeout = 1s;
+        rs.host_options_for = std::move(hosts);
+        reg = registry::make_client(ioc.get_executor(), rs);
+        w = std::make_unique<watch::watcher>(ioc.get_executor(), *reg, docker, queue, [] { return std::string("linux/amd64"); });
+    }
+    fake_docker docker;
+    refresh::service svc;
+    watch::refresh_queue queue;
+    std::unique_ptr<registry::client> reg;
+    std::unique_ptr<watch::watcher> w;
+
+    watch::runtime_status st(const std::string& name) const
+    {
+        for (auto& s : w->status())
+            if (s.name == name)
+                return s;
+        return {};
+    }
+};
+
+registry::host_options plain(std::string_view) { return registry::host_options{"", true, std::nullopt}; }
+
+config::config make_config(std::vector<std::pair<std::string, std::string>> runtimes, duration interval = 1h)
+{
+    config::config c;
+    c.watch.enabled = true;
+    c.watch.interval = interval;
+    c.watch.jitter = 0ms;
+    c.timeouts.connect = 1s;
+    c.timeouts.request = 1s;
+    for (auto& [n, img] : runtimes)
+        c.runtimes.push_back(config::runtime{n, parse_image_ref(img).value(), config::selector{"ws-", ""}});
+    return c;
+}
+
+// Polls until pred() or the deadline; returns whether pred() held.
+template <class P>
+awaitable<bool> eventually(P pred, std::chrono::milliseconds limit)
+{
+    auto end = steady::now() + limit;
+    while (!pred())
+    {
+        if (steady::now() > end)
+            co_return false;
+        co_await sleep_for(5ms);
+    }
+    co_return true;
+}
+
+}  // namespace
+
+TEST_CASE("a black-hole registry delays only its own runtime")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry good;
+            good.digests = {{"team/a", digest_of('a')}, {"team/b", digest_of('b')}};
+            fake_registry_server healthy(ioc, good.handler());
+            fake_registry_server hole(ioc, [](const auto&) { return std::nullopt; });  // accepts, never answers
+            rig r(ioc, plain);
+            auto cfg = make_config({{"a", healthy.authority() + "/team/a"},
+                                    {"dead", hole.authority() + "/team/x"},
+                                    {"b", healthy.authority() + "/team/b"}});
+            const auto start = steady::now();
+            r.w->apply(cfg);
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded" && r.st("b").last_result == "seeded"; }, 3s));
+            const auto healthy_done = steady::now() - start;
+            CHECK(healthy_done < 500ms);  // well before the dead host's 1 s request timeout
+            CHECK(r.st("dead").last_result == "pending");
+            REQUIRE(co_await eventually([&] { return r.st("dead").last_result == "error"; }, 5s));
+            CHECK(r.st("dead").last_error->find("no answer") != std::string::npos);
+            CHECK(r.st("a").digest == digest_of('a'));
+            r.w->stop();
+            healthy.stop();
+            hole.stop();
+        },
+        15s
+    );
+}
+
+TEST_CASE("a host answering 500 fails only its runtimes, and recovers")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry good, bad;
+            good.digests = {{"team/a", digest_of('a')}};
+            bad.digests = {{"team/z", digest_of('z')}};
+            bad.status = 500;
+            fake_registry_server g(ioc, good.handler());
+            fake_registry_server b(ioc, bad.handler());
+            rig r(ioc, plain);
+            r.w->apply(make_config({{"a", g.authority() + "/team/a"}, {"z", b.authority() + "/team/z"}}));
+            REQUIRE(co_await eventually([&] { return r.st("z").last_result == "error"; }, 3s));
+            CHECK(r.st("a").last_result == "seeded");
+            bad.status = 200;  // backoff: 1 s after the first failure
+            REQUIRE(co_await eventually([&] { return r.st("z").last_result == "seeded"; }, 4s));
+            CHECK_FALSE(r.st("z").last_error);
+            r.w->stop();
+            g.stop();
+            b.stop();
+        },
+        15s
+    );
+}
+
+TEST_CASE("runtimes with the same image share one registry request")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry good;
+            good.digests = {{"team/a", digest_of('a')}};
+            fake_registry_server g(ioc, good.handler());
+            rig r(ioc, plain);
+            r.w->apply(make_config({{"a1", g.authority() + "/team/a"}, {"a2", g.authority() + "/team/a"}, {"a3", g.authority() + "/team/a:latest"}}));
+            REQUIRE(co_await eventually([&] {
+                return r.st("a1").last_result == "seeded" && r.st("a2").last_result == "seeded" && r.st("a3").last_result == "seeded";
+            }, 3s));
+            CHECK(good.heads.size() == 1);
+            r.w->stop();
+            g.stop();
+        },
+        10s
+    );
+}
+
+TEST_CASE("429 with Retry-After: no request to that host before it passes")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry limited;
+            limited.digests = {{"team/a", digest_of('a')}};
+            limited.status = 429;
+            limited.retry_after = "2";
+            fake_registry_server s(ioc, limited.handler());
+            rig r(ioc, plain);
+            r.w->apply(make_config({{"a", s.authority() + "/team/a"}}, 100ms));
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "error"; }, 3s));
+            limited.status = 200;
+            limited.retry_after.clear();
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded"; }, 5s));
+            REQUIRE(limited.heads.size() >= 2);
+            CHECK(limited.heads[1] - limited.heads[0] >= 1900ms);
+            r.w->stop();
+            s.stop();
+        },
+        15s
+    );
+}
+
+TEST_CASE("a moved digest refreshes with recreate; a failed pull rolls back and is retried")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry reg;
+            reg.digests = {{"team/a", digest_of('1')}};
+            fake_registry_server s(ioc, reg.handler());
+            rig r(ioc, plain);
+            const std::string image = s.authority() + "/team/a:latest";
+            r.docker.add_image(image, {});
+            auto old_id = r.docker.add_container("ws-a", image);
+            // The local image carries the registry digest: current, so the first check only seeds.
+            auto img_id = std::string(r.docker.containers[old_id].at("Image").as_string());
+            r.docker.images[img_id]["RepoDigests"] = boost::json::array{s.authority() + "/team/a@" + digest_of('1')};
+            r.w->apply(make_config({{"a", image}}, 150ms));
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded"; }, 3s));
+            CHECK(r.st("a").containers == 1);
+
+            // The tag moves but the pull fails: the recorded digest rolls back, the next check retries.
+            reg.digests["team/a"] = digest_of('2');
+            r.docker.failing_pulls.insert(parse_image_ref(image).value().str());
+            REQUIRE(co_await eventually([&] { return r.docker.calls["pull"] >= 2; }, 3s));
+            CHECK(r.st("a").last_error);
+            CHECK(r.docker.by_name("ws-a")->at("Id").as_string() == old_id);
+
+            // Fixed: the next check applies it.
+            r.docker.failing_pulls.clear();
+            r.docker.next_image(image, {});
+            REQUIRE(co_await eventually([&] { return r.docker.by_name("ws-a")->at("Id").as_string() != old_id; }, 3s));
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "unchanged"; }, 3s));
+            CHECK_FALSE(r.st("a").last_error);
+            r.w->stop();
+            s.stop();
+        },
+        15s
+    );
+}
+
+TEST_CASE("apply_on_start: containers on an old digest are refreshed at the first check")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry reg;
+            reg.digests = {{"team/a", digest_of('2')}};
+            fake_registry_server s(ioc, reg.handler());
+            rig r(ioc, plain);
+            const std::string image = s.authority() + "/team/a:latest";
+            r.docker.add_image(image, {});
+            auto old_id = r.docker.add_container("ws-a", image);
+            auto img_id = std::string(r.docker.containers[old_id].at("Image").as_string());
+            r.docker.images[img_id]["RepoDigests"] = boost::json::array{s.authority() + "/team/a@" + digest_of('1')};
+            r.docker.next_image(image, {});
+            r.w->apply(make_config({{"a", image}}));
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "changed"; }, 3s));
+            REQUIRE(co_await eventually([&] { return r.docker.by_name("ws-a")->at("Id").as_string() != old_id; }, 3s));
+            r.w->stop();
+            s.stop();
+        },
+        10s
+    );
+}
+
+TEST_CASE("apply(): removed runtimes stop, added ones start, unchanged ones keep their state")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry reg;
+            reg.digests = {{"team/a", digest_of('a')}, {"team/b", digest_of('b')}};
+            fake_registry_server s(ioc, reg.handler());
+            rig r(ioc, plain);
+            r.w->apply(make_config({{"a", s.authority() + "/team/a"}}));
+            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded"; }, 3s));
+            CHECK(r.w->tasks() == 1);
+            r.w->apply(make_config({{"a", s.authority() + "/team/a"}, {"b", s.authority() + "/team/b"}}));
+            REQUIRE(co_await eventually([&] { return r.st("b").last_result == "seeded"; }, 3s));
+            CHECK(r.st("a").last_result == "seeded");
+            CHECK(r.w->tasks() == 2);
+            r.w->apply(make_config({{"b", s.authority() + "/team/b"}}));
+            REQUIRE(co_await eventually([&] { return r.w->tasks() == 1; }, 3s));
+            CHECK(r.w->status().size() == 1);
+            r.w->stop();
+            REQUIRE(co_await eventually([&] { return r.w->tasks() == 0; }, 3s));
+            s.stop();
+        },
+        10s
+    );
+}
