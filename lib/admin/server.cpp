@@ -6,10 +6,15 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <list>
 
 namespace imagewatch::admin {
 namespace {
@@ -40,14 +45,25 @@ awaitable<void> write_response(Stream& stream, const response& r, unsigned versi
         co_await http::async_write(stream, res, nothrow_awaitable);
 }
 
-template <class Protocol>
-awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server_settings s, std::size_t& active)
+// Open connections, so that at the cap the oldest one still waiting for a request can be closed
+// to make room: idle clients never lock out /healthz or an operator.
+struct connection
 {
-    struct count_guard
+    std::function<void()> close;
+    bool idle = true;  // waiting for (the rest of) a request header
+};
+using connections = std::list<connection>;
+
+template <class Protocol>
+awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server_settings s, connections& conns)
+{
+    auto self = conns.insert(conns.end(), connection{[&stream] { beast::get_lowest_layer(stream).cancel(); }, true});
+    struct erase_guard
     {
-        std::size_t& n;
-        ~count_guard() { --n; }
-    } guard{active};
+        connections& c;
+        connections::iterator it;
+        ~erase_guard() { c.erase(it); }
+    } guard{conns, self};
 
     beast::flat_buffer buf;
     for (;;)
@@ -56,7 +72,9 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
         parser.header_limit(16 * 1024);
         parser.body_limit(s.body_limit);
         stream.expires_after(s.header_timeout);
+        self->idle = true;
         auto [ec, n] = co_await http::async_read_header(stream, buf, parser, nothrow_awaitable);
+        self->idle = false;
         if (ec == http::error::body_limit)
         {
             co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
@@ -127,19 +145,34 @@ public:
             {
                 if (ec == asio::error::operation_aborted || !acceptor_.is_open())
                     break;
+                // Out of file descriptors: free one idle connection and pause, instead of spinning.
                 log::warn("admin accept failed", {{"error", ec.message()}});
+                if (auto idle = std::find_if(conns_.begin(), conns_.end(), [](const connection& c) { return c.idle; });
+                    idle != conns_.end())
+                {
+                    idle->idle = false;
+                    idle->close();
+                }
+                asio::steady_timer pause(ex, std::chrono::milliseconds(50));
+                co_await pause.async_wait(nothrow_awaitable);
                 continue;
             }
-            if (active_ >= settings_.max_connections)
+            if (conns_.size() >= settings_.max_connections)
             {
-                // Over the cap: refuse this one rather than let idle clients starve the loop.
-                boost::system::error_code ignored;
-                sock.close(ignored);
-                continue;
+                // At the cap: close the oldest connection that has not sent a request yet; if every
+                // one is busy with a request, refuse the newcomer instead.
+                auto idle = std::find_if(conns_.begin(), conns_.end(), [](const connection& c) { return c.idle; });
+                if (idle == conns_.end())
+                {
+                    boost::system::error_code ignored;
+                    sock.close(ignored);
+                    continue;
+                }
+                idle->idle = false;
+                idle->close();
             }
-            ++active_;
             asio::co_spawn(
-                ex, session<Protocol>(beast::basic_stream<Protocol>(std::move(sock)), backend_, settings_, active_),
+                ex, session<Protocol>(beast::basic_stream<Protocol>(std::move(sock)), backend_, settings_, conns_),
                 [](std::exception_ptr e) {
                     if (!e)
                         return;
@@ -171,7 +204,7 @@ private:
     backend& backend_;
     server_settings settings_;
     std::string address_;
-    std::size_t active_ = 0;
+    connections conns_;
 };
 
 }  // namespace

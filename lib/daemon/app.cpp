@@ -23,6 +23,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -73,6 +76,18 @@ auto log_exception(std::string what)
             log::error("task failed", {{"task", what}, {"error", ex.what()}});
         }
     };
+}
+
+// Many idle admin connections, registry connections and the Docker socket all take descriptors:
+// use the hard limit rather than the often tiny soft default.
+void raise_fd_limit()
+{
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+        rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 class app final : public admin::backend
@@ -506,6 +521,7 @@ int run_main(const std::vector<std::string>& args)
 
     describe_metrics();
     std::signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     asio::io_context ioc{1};
     app a(ioc, *opts, path, std::move(*cfg), text);
     if (auto r = a.init_docker(); !r)

@@ -36,7 +36,15 @@ awaitable<reconcile_report> reconcile(docker::api& docker)
             );
             continue;
         }
-        if (ours && current->state == "running")
+        // Verified means running, and healthy when it has a healthcheck (the swap's own rule).
+        bool verified = ours && current->state == "running";
+        if (verified)
+            if (auto ins = co_await docker.inspect_container(current->id); ins)
+                if (auto* st = ins->if_contains("State"); st && st->is_object())
+                    if (auto* h = st->get_object().if_contains("Health"); h && h->is_object())
+                        if (auto* hs = h->get_object().if_contains("Status"); hs && hs->is_string())
+                            verified = hs->get_string() == "healthy";
+        if (verified)
         {
             if (auto r = co_await docker.remove_container(parked.id, false); !r)
                 rep.errors.push_back(parked.name + ": remove: " + r.error().message);

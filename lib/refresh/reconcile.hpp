@@ -18,7 +18,8 @@ struct reconcile_report
 };
 
 // For every parked original O (name ends with -imagewatch-old):
-//  - the container under the original name carries replaced-from=O and runs → remove O;
+//  - the container under the original name carries replaced-from=O and runs (healthy, when it has
+//    a healthcheck) → remove O;
 //  - otherwise remove that replacement (only if it is ours), rename O back and start it.
 // Containers under the original name that are not our replacement are never touched; then O
 // stays parked and an error is reported (two containers must never share one role).

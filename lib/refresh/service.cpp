@@ -2,10 +2,12 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <map>
 
 namespace imagewatch::refresh {
@@ -87,6 +89,18 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
         log::error("container list failed", {{"error", listed.error().message}});
         out.fatal = "container list: " + listed.error().message;
         co_return out;
+    }
+    // A swap interrupted by a crash or a Docker restart left a parked original: settle it first,
+    // from what Docker records, so nothing is lost and the name is free for this run.
+    if (std::any_of(listed->begin(), listed->end(), [](const auto& c) { return is_old_name(c.name); }))
+    {
+        co_await reconcile(docker_);
+        listed = co_await docker_.list_containers();
+        if (!listed)
+        {
+            out.fatal = "container list: " + listed.error().message;
+            co_return out;
+        }
     }
     if (pulled.empty())
         co_return out;

@@ -80,3 +80,16 @@ TEST_CASE("a foreign container under the original name is never touched")
     CHECK(d.containers.contains(other));
     CHECK(d.containers.contains(id));
 }
+
+TEST_CASE("a replacement that is running but not healthy is not trusted")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A);
+    park(d, id, "ws-a");
+    auto repl = d.add_container("ws-a", A, true, {{"imagewatch.replaced-from", id}});
+    d.containers[repl]["State"].as_object()["Health"] = boost::json::object{{"Status", "starting"}};
+    auto rep = run(d);
+    CHECK(rep.restored == std::vector<std::string>{"ws-a"});
+    CHECK(d.by_name("ws-a").value().at("Id").as_string() == id);
+}

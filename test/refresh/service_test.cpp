@@ -223,3 +223,18 @@ TEST_CASE("select: name prefix, label forms, old-name exclusion")
     CHECK(refresh::name_and_labels_match(k, "anything", {{"app", ""}}));
     CHECK_FALSE(refresh::name_and_labels_match(k, "anything", {}));
 }
+
+TEST_CASE("a parked original left by an interrupted swap is settled before the next refresh")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A);
+    d.containers[id]["Name"] = "/ws-a-imagewatch-old";
+    d.containers[id]["State"].as_object()["Running"] = false;
+    d.next_image(A, {});
+    auto out = run(d, {rt("a", A)});
+    CHECK(out.result.recreated == std::vector<std::string>{"ws-a"});
+    CHECK_FALSE(d.by_name("ws-a-imagewatch-old"));
+    CHECK(fake_docker::running(d.by_name("ws-a").value()));
+    CHECK(d.containers.size() == 1);
+}
