@@ -8,6 +8,7 @@
 #include "daemon/file_watch.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
+#include "notify/notifier.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/service.hpp"
 #include "registry/client.hpp"
@@ -58,6 +59,8 @@ void describe_metrics()
     m.describe("imagewatch_check_duration_seconds", "histogram", "Duration of registry digest checks.");
     m.describe("imagewatch_last_check_timestamp_seconds", "gauge", "Unix time of the last digest check per runtime.");
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
+    m.describe("imagewatch_webhooks_total", "counter", "Inbound webhook deliveries by hook and result.");
+    m.describe("imagewatch_notify_total", "counter", "Outbound refresh notifications by result (ok, error, dropped).");
     m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
 }
 
@@ -95,7 +98,8 @@ class app final : public admin::backend
 public:
     app(asio::io_context& ioc, options opts, std::string config_path, config::config cfg, std::string config_text)
         : ioc_(ioc), opts_(std::move(opts)), config_path_(std::move(config_path)), cfg_(std::move(cfg)),
-          config_hash_(config::config_hash(config_text)), loaded_at_(std::chrono::system_clock::now())
+          config_hash_(config::config_hash(config_text)), loaded_at_(std::chrono::system_clock::now()),
+          last_text_(std::move(config_text))
     {
     }
 
@@ -115,6 +119,9 @@ public:
         queue_ = std::make_unique<watch::refresh_queue>(ioc_.get_executor(), *service_, [this] {
             return refresh::settings_from(cfg_);
         });
+        // Every refresh (watcher, admin, webhook) passes through the queue: one notification each.
+        notifier_ = std::make_unique<notify::notifier>(ioc_.get_executor(), [this] { return cfg_.notify.webhook_url; });
+        queue_->on_outcome([this](const config::runtime& rt, const refresh::outcome& out) { notify_outcome(rt, out); });
 
         registry::client_settings rs;
         rs.connect_timeout = cfg_.timeouts.connect;
@@ -286,7 +293,62 @@ public:
     bool ready() override { return docker_seen_; }
     std::string metrics_text() override { return metrics::global().render(); }
 
+    // Webhooks (SPEC §5.5). The secret is read from the environment at each delivery (rotation).
+    std::optional<std::string> hook_secret(admin::hook_kind kind) override
+    {
+        const auto& var = kind == admin::hook_kind::github ? cfg_.hooks.github_secret_env : cfg_.hooks.registry_token_env;
+        if (var.empty())
+            return std::nullopt;
+        auto v = process_env()(var);
+        if (!v || v->empty())
+            return std::nullopt;
+        return v;
+    }
+    std::vector<config::runtime> runtimes() override { return cfg_.runtimes; }
+    // Watcher triggers work with watch.enabled off too: a disabled task still wakes on a trigger.
+    std::vector<std::string> schedule_checks(std::vector<std::string> names) override
+    {
+        std::vector<std::string> scheduled;
+        for (auto& n : names)
+        {
+            note_digest(n);  // the digest before this check becomes the notification's old_digest
+            if (watcher_->trigger(n))
+                scheduled.push_back(std::move(n));
+        }
+        return scheduled;
+    }
+
 private:
+    // The registry digest the watcher last saw for a runtime (nullopt before its first check).
+    std::optional<std::string> watched_digest(const std::string& runtime) const
+    {
+        for (const auto& st : watcher_->status())
+            if (st.name == runtime)
+                return st.digest;
+        return std::nullopt;
+    }
+    void note_digest(const std::string& runtime)
+    {
+        if (auto d = watched_digest(runtime))
+            notified_digest_[runtime] = *d;
+    }
+
+    // One outbound notification per refresh outcome; queued, never awaited (notify.webhook_url).
+    void notify_outcome(const config::runtime& rt, const refresh::outcome& out)
+    {
+        if (cfg_.notify.webhook_url.empty())
+            return;
+        notify::event e;
+        e.runtime = rt.name;
+        e.image = rt.image.str();
+        e.outcome = out;
+        e.new_digest = watched_digest(rt.name);
+        if (auto it = notified_digest_.find(rt.name); it != notified_digest_.end())
+            e.old_digest = it->second;
+        note_digest(rt.name);
+        notifier_->notify(std::move(e));
+    }
+
     std::string registry_auth(const image_ref& ref)
     {
         auto creds = registry::resolve_credentials(cfg_, ref.registry, process_env());
@@ -298,7 +360,7 @@ private:
     awaitable<refresh::outcome> once(std::vector<config::runtime> rts, bool recreate)
     {
         if (recreate)
-            co_await refresh::reconcile(*docker_);
+            co_await refresh::reconcile(*docker_, cfg_.runtimes);
         co_return co_await do_refresh(std::move(rts), recreate);
     }
 
@@ -355,7 +417,7 @@ private:
             {
                 log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
                 daemon_platform_ = v->os + "/" + v->arch;
-                co_await refresh::reconcile(*docker_);  // finish or undo swaps a crash interrupted
+                co_await refresh::reconcile(*docker_, cfg_.runtimes);  // finish or undo swaps a crash interrupted
                 docker_seen_ = true;
                 watcher_->apply(cfg_);  // checks start once the engine answered and leftovers are resolved
                 co_return;
@@ -469,6 +531,8 @@ private:
     std::unique_ptr<watch::refresh_queue> queue_;
     std::unique_ptr<registry::client> registry_;
     std::unique_ptr<watch::watcher> watcher_;
+    std::unique_ptr<notify::notifier> notifier_;
+    std::map<std::string, std::string> notified_digest_;  // runtime -> digest as of its last notification/trigger
     std::string daemon_platform_ = "linux/amd64";
     std::unique_ptr<admin::server> server_;
     std::vector<std::unique_ptr<admin::server>> old_servers_;

@@ -6,9 +6,11 @@
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace imagewatch::refresh {
 
-awaitable<reconcile_report> reconcile(docker::api& docker)
+awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::runtime> runtimes)
 {
     reconcile_report rep;
     auto listed = co_await docker.list_containers();
@@ -22,6 +24,10 @@ awaitable<reconcile_report> reconcile(docker::api& docker)
         if (!is_old_name(parked.name))
             continue;
         const std::string name = parked.name.substr(0, parked.name.size() - old_name_for("").size());
+        if (std::none_of(runtimes.begin(), runtimes.end(), [&](const config::runtime& rt) {
+                return name_and_labels_match(rt.containers, name, parked.labels);
+            }))
+            continue;
         const docker::container_summary* current = nullptr;
         for (const auto& c : *listed)
             if (c.name == name)

@@ -5,6 +5,8 @@
 #include "core/awaitable.hpp"
 #include "docker/api.hpp"
 
+#include "config/config.hpp"
+
 #include <string>
 #include <vector>
 
@@ -23,6 +25,8 @@ struct reconcile_report
 //  - otherwise remove that replacement (only if it is ours), rename O back and start it.
 // Containers under the original name that are not our replacement are never touched; then O
 // stays parked and an error is reported (two containers must never share one role).
-awaitable<reconcile_report> reconcile(docker::api& docker);
+// Only parked containers whose original name and labels some of `runtimes` select are handled:
+// another imagewatch (or a test) may share the engine, and its swaps in flight are not ours.
+awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::runtime> runtimes);
 
 }  // namespace imagewatch::refresh

@@ -94,7 +94,7 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
     // from what Docker records, so nothing is lost and the name is free for this run.
     if (std::any_of(listed->begin(), listed->end(), [](const auto& c) { return is_old_name(c.name); }))
     {
-        co_await reconcile(docker_);
+        co_await reconcile(docker_, runtimes);
         listed = co_await docker_.list_containers();
         if (!listed)
         {

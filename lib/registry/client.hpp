@@ -1,11 +1,12 @@
 #pragma once
 // registry::client: the manifest digest check (SPEC §4) against an OCI / Docker registry. I/O.
-// Beast and OpenSSL stay in client.cpp.
+// Beast and OpenSSL stay in the .cpp files (connection.hpp is internal).
 #include "core/awaitable.hpp"
 #include "image/image_ref.hpp"
 #include "registry/credentials.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,23 +15,48 @@
 
 namespace imagewatch::registry {
 
-// Per registry host settings, usually built from config.registries and resolve_credentials().
+// Per registry host settings, usually built by host_options_from (config.registries + credentials).
 struct host_options
 {
     std::string ca_file;                    // PEM file trusted in addition to the system CAs
     bool insecure_http = false;             // plain http:// instead of https://
-    std::optional<credentials> creds;       // nullopt = anonymous
+    std::optional<credentials> creds;       // nullopt = anonymous, unless helper is set
+    // When creds is empty: a docker credential helper run only once the registry asks for
+    // credentials (a token request or a Basic challenge), at most once per resolve. If it fails the
+    // request goes on anonymously and a refusal names the helper's error.
+    std::optional<credential_helper> helper{};
 };
+
+// registries.<host>.ca_file / insecure_http and find_credentials(cfg, host, env).
+host_options host_options_from(const config::config& cfg, std::string_view host, const env_lookup& env);
 
 struct client_settings
 {
     std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);   // resolve + connect + TLS handshake
     std::chrono::milliseconds request_timeout = std::chrono::seconds(30);  // write + read of one request
+    std::chrono::milliseconds helper_timeout = std::chrono::seconds(10);   // one credential helper run
+    // Keep-alive: idle connections kept per host (scheme, host:port and ca_file), and how long.
+    std::size_t max_idle_per_host = 4;
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
     // Called with a registry host as written in image references ("ghcr.io", "registry.test:5443")
-    // and with token realm hosts ("registry.test:5001"), once per check. Empty = defaults.
+    // and with token realm hosts ("registry.test:5001"), once per resolve. Empty = defaults.
     std::function<host_options(std::string_view host)> host_options_for;
-    // Optional observer of every HTTP exchange (for metrics): host, method, status (0 = no answer).
+    // Observer of every HTTP exchange (for imagewatch_registry_requests_total{host,method,code}):
+    // the host:port connected to (the registry's endpoint, "registry-1.docker.io" for docker.io, or
+    // the token realm's host), the method ("HEAD", "GET"; "POST" for an identity token), and the
+    // HTTP status, or 0 when no answer came (resolve, connect, TLS, timeout, cancellation, malformed
+    // answer). A request retried because a kept-alive connection turned out closed is one exchange.
     std::function<void(std::string_view host, std::string_view method, unsigned status)> on_request;
+    // The clock of the token cache and of Retry-After (tests). Empty = steady_clock::now.
+    std::function<std::chrono::steady_clock::time_point()> now;
+};
+
+// What a tag (or digest) points to, for one platform (SPEC §4 "Staleness").
+struct resolved
+{
+    std::string digest;      // Docker-Content-Digest: the index digest for a multi-platform tag
+    std::string effective;   // the platform manifest's digest when digest is an index, else digest
+    std::string media_type;  // the manifest's Content-Type without parameters ("" if none was sent)
 };
 
 class client
@@ -39,22 +65,30 @@ public:
     virtual ~client();
 
     // HEAD /v2/<repository>/manifests/<digest or tag> with the manifest Accept types, following a
-    // Bearer (token realm) or Basic challenge, and returns Docker-Content-Digest ("sha256:…").
-    // Errors: errc::unauthorized (401/403, credentials refused or missing), errc::not_found (404),
-    // errc::rate_limited (429; 503 with Retry-After), errc::unreachable (resolve, connect or TLS,
-    // e.g. "certificate verify failed"), errc::timed_out, errc::bad_response (no or malformed
-    // digest, bad challenge or token), errc::failed (other statuses). Never throws for these.
+    // Bearer (token realm) or Basic challenge; digest = Docker-Content-Digest. When the answer's
+    // Content-Type is an OCI index or Docker manifest list, GET /v2/<repository>/manifests/<digest>
+    // (4 MiB limit; its sha256 must equal digest) and effective = the child for `platform`
+    // ("os/arch[/variant]", "" = linux/amd64; see select_platform_manifest). The child of an index
+    // digest is remembered (content-addressed), so a warm check of an unchanged index is one HEAD.
+    // Errors: errc::invalid_argument (bad platform), errc::unauthorized (401/403, credentials
+    // refused or missing), errc::not_found (404, or no manifest for the platform: the message names
+    // it and the platforms the index has), errc::rate_limited (429; 503 with Retry-After),
+    // errc::unreachable (resolve, connect or TLS, e.g. "certificate verify failed"),
+    // errc::timed_out, errc::bad_response (no or malformed digest, bad challenge or token, index
+    // digest mismatch or unparsable index), errc::failed (other statuses). Never throws for these.
     // Each request is bounded by connect_timeout + request_timeout; cancellation is honoured.
-    virtual awaitable<result<std::string>> head_digest(image_ref ref) = 0;
+    // Connections are kept alive and reused per host; a request that finds its kept-alive
+    // connection closed by the server (no byte of an answer) is sent once more on a new connection.
+    virtual awaitable<result<resolved>> resolve(image_ref ref, std::string platform) = 0;
 
     // Retry-After, the way this interface exposes it: after a 429/503 carrying Retry-After, the
     // message says "retry after <N>s" and the client remembers the deadline for that registry host.
-    // Until it passes, head_digest for that host fails at once with errc::rate_limited (no request
+    // Until it passes, resolve for that host fails at once with errc::rate_limited (no request
     // is sent) and this returns the time left (rounded up); otherwise nullopt.
     virtual std::optional<std::chrono::seconds> retry_after(std::string_view registry_host) const = 0;
 };
 
-// The client keeps its token cache and must outlive every head_digest it starts.
+// The client keeps its token cache and connection pool and must outlive every resolve it starts.
 std::unique_ptr<client> make_client(asio::any_io_executor ex, client_settings settings);
 
 }  // namespace imagewatch::registry

@@ -84,7 +84,15 @@ void warn(std::string_view msg, std::string_view host, const std::string& path)
     log::warn(msg, {{"registry", std::string(host)}, {"path", path}});
 }
 
-std::optional<credentials> from_docker_config(const std::string& path, std::string_view host)
+credential_helper
+helper_for(std::string_view name, std::string_view host, std::string_view key, const std::string& path)
+{
+    return credential_helper{"docker-credential-" + std::string(name),
+                             is_docker_hub(host) ? "https://index.docker.io/v1/" : std::string(host),
+                             std::string(key) + " in docker config " + path};
+}
+
+credential_source from_docker_config(const std::string& path, std::string_view host)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in)
@@ -92,26 +100,30 @@ std::optional<credentials> from_docker_config(const std::string& path, std::stri
         if (errno != ENOENT)
             log::warn("docker config unreadable, ignoring it",
                       {{"registry", std::string(host)}, {"path", path}, {"reason", std::strerror(errno)}});
-        return std::nullopt;
+        return {};
     }
     std::string text;
     text.assign(std::istreambuf_iterator<char>(in), {});
     if (text.size() > max_docker_config_size)
     {
         warn("docker config larger than 4 MiB, ignoring it", host, path);
-        return std::nullopt;
+        return {};
     }
     boost::system::error_code ec;
     auto jv = boost::json::parse(text, ec);
     if (ec || !jv.is_object())
     {
         warn("docker config is not a JSON object, ignoring it", host, path);
-        return std::nullopt;
+        return {};
     }
     const auto& root = jv.get_object();
     std::string source = "docker config " + path;
 
-    bool has_empty_entry = false;
+    if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())
+        for (const auto& [key, helper] : helpers->get_object())
+            if (same_registry(key, host) && helper.is_string() && !helper.get_string().empty())
+                return {std::nullopt, helper_for(helper.get_string(), host, "credHelpers", path)};
+
     if (const auto* auths = root.if_contains("auths"); auths && auths->is_object())
     {
         for (const auto& [key, entry] : auths->get_object())
@@ -132,54 +144,57 @@ std::optional<credentials> from_docker_config(const std::string& path, std::stri
                     warn("docker config: auths entry has a malformed \"auth\" value, ignoring it", host, path);
                     continue;
                 }
-                return credentials{decoded->substr(0, colon), decoded->substr(colon + 1), source};
+                return {credentials{decoded->substr(0, colon), decoded->substr(colon + 1), source}, std::nullopt};
             }
             if (auto user = str("username"), pass = str("password"); !user.empty() && !pass.empty())
-                return credentials{std::move(user), std::move(pass), source};
-            if (!str("identitytoken").empty())
-                warn("docker config: identitytoken entries are not supported yet, using anonymous access", host,
-                     path);
-            has_empty_entry = true;
+                return {credentials{std::move(user), std::move(pass), source}, std::nullopt};
+            if (auto token = str("identitytoken"); !token.empty())
+                return {credentials{"", std::move(token), source + " (identitytoken)", true}, std::nullopt};
         }
     }
 
-    // TODO(credential helpers): run docker-credential-<name> get. Until then say so, once per lookup,
-    // when the config clearly delegates this host to a helper.
-    if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())
-        for (const auto& [key, helper] : helpers->get_object())
-            if (same_registry(key, host) && helper.is_string())
-            {
-                log::warn("docker config: credential helpers are not supported yet, using anonymous access",
-                          {{"registry", std::string(host)},
-                           {"path", path},
-                           {"helper", "docker-credential-" + std::string(helper.get_string())}});
-                return std::nullopt;
-            }
-    if (const auto* store = root.if_contains("credsStore"); has_empty_entry && store && store->is_string())
-        log::warn("docker config: credsStore is not supported yet, using anonymous access",
-                  {{"registry", std::string(host)},
-                   {"path", path},
-                   {"helper", "docker-credential-" + std::string(store->get_string())}});
-    return std::nullopt;
+    if (const auto* store = root.if_contains("credsStore"); store && store->is_string() && !store->get_string().empty())
+        return {std::nullopt, helper_for(store->get_string(), host, "credsStore", path)};
+    return {};
 }
 
 constexpr std::string_view b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
 
-std::optional<credentials>
-resolve_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env)
+credential_source find_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env)
 {
     if (auto it = cfg.registries.find(registry_host); it != cfg.registries.end())
         if (auto c = from_env_pair(env, it->second.username_env, it->second.password_env,
                                    "registries." + std::string(registry_host)))
-            return c;
+            return {std::move(c), std::nullopt};
     if (registry_host == "ghcr.io")
         if (auto c = from_env_pair(env, "GHCR_USER", "GHCR_TOKEN", "GHCR_USER/GHCR_TOKEN"))
-            return c;
+            return {std::move(c), std::nullopt};
     if (auto path = docker_config_path(cfg, env); !path.empty())
         return from_docker_config(path, registry_host);
-    return std::nullopt;
+    return {};
+}
+
+std::optional<credentials>
+resolve_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env)
+{
+    auto found = find_credentials(cfg, registry_host, env);
+    if (found.helper)
+    {
+        log::warn("docker config names a credential helper this lookup cannot run, using anonymous access",
+                  {{"registry", std::string(registry_host)},
+                   {"helper", found.helper->program},
+                   {"from", found.helper->source}});
+        return std::nullopt;
+    }
+    if (found.creds && found.creds->identity_token)
+    {
+        log::warn("docker config holds an identitytoken this lookup cannot use, using anonymous access",
+                  {{"registry", std::string(registry_host)}, {"from", found.creds->source}});
+        return std::nullopt;
+    }
+    return std::move(found.creds);
 }
 
 std::optional<std::string> base64_decode(std::string_view in)

@@ -1,9 +1,16 @@
 #include "registry/manifest.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <string>
+#include <vector>
 
 namespace imagewatch::registry {
 
@@ -46,9 +53,52 @@ std::optional<std::chrono::system_clock::time_point> parse_imf_fixdate(std::stri
     if (!mon || !d || !y || !h || !mi || !sec)
         return std::nullopt;
     year_month_day ymd{year(*y), month(mon), day(static_cast<unsigned>(*d))};
-    if (!ymd.ok() || *h > 23 || *mi > 59 || *sec > 60)
+    if (!ymd.ok() || *y < 1900 || *y > 2200 || *h > 23 || *mi > 59 || *sec > 60)  // in range of system_clock (ns)
         return std::nullopt;
     return time_point_cast<system_clock::duration>(sys_days(ymd) + hours(*h) + minutes(*mi) + seconds(*sec));
+}
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// containerd's normalisation of architecture aliases; may set a variant (armhf -> arm/v7).
+void normalise(platform& p)
+{
+    auto& a = p.architecture;
+    if (a == "x86_64" || a == "x86-64")
+        a = "amd64";
+    else if (a == "aarch64")
+        a = "arm64";
+    else if (a == "i386")
+        a = "386";
+    else if (a == "armhf" && p.variant.empty())
+        a = "arm", p.variant = "v7";
+    else if (a == "armel" && p.variant.empty())
+        a = "arm", p.variant = "v6";
+    else if (a == "armhf" || a == "armel")
+        a = "arm";
+    if (p.variant.size() == 1 && std::isdigit(static_cast<unsigned char>(p.variant[0])))
+        p.variant = "v" + p.variant;
+}
+
+std::string string_at(const boost::json::object& o, std::string_view key)
+{
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+bool is_attestation(const boost::json::object& entry, const platform& p)
+{
+    if (p.os == "unknown" && p.architecture == "unknown")
+        return true;
+    const auto* ann = entry.if_contains("annotations");
+    return ann && ann->is_object() &&
+           string_at(ann->get_object(), "vnd.docker.reference.type") == "attestation-manifest";
 }
 
 }  // namespace
@@ -64,6 +114,119 @@ bool is_valid_digest(std::string_view digest)
     if (algo == "sha512")
         return hex.size() == 128 && is_lower_hex(hex);
     return false;
+}
+
+std::string bare_media_type(std::string_view content_type)
+{
+    auto t = content_type.substr(0, content_type.find(';'));
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t'))
+        t.remove_suffix(1);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t'))
+        t.remove_prefix(1);
+    return lower(t);
+}
+
+bool is_index_media_type(std::string_view content_type)
+{
+    auto t = bare_media_type(content_type);
+    return t == "application/vnd.oci.image.index.v1+json" ||
+           t == "application/vnd.docker.distribution.manifest.list.v2+json";
+}
+
+std::optional<std::string> content_digest(std::string_view bytes, std::string_view algorithm)
+{
+    const EVP_MD* md = algorithm == "sha256" ? EVP_sha256() : algorithm == "sha512" ? EVP_sha512() : nullptr;
+    if (!md)
+        return std::nullopt;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned len = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, md, nullptr) != 1)
+        return std::nullopt;
+    static constexpr std::string_view hex = "0123456789abcdef";
+    std::string s(algorithm);
+    s += ':';
+    for (unsigned i = 0; i < len; ++i)
+    {
+        s += hex[out[i] >> 4];
+        s += hex[out[i] & 0xfu];
+    }
+    return s;
+}
+
+std::string platform::str() const
+{
+    return os + "/" + architecture + (variant.empty() ? "" : "/" + variant);
+}
+
+result<platform> parse_platform(std::string_view text)
+{
+    if (text.empty())
+        return platform{"linux", "amd64", ""};
+    std::vector<std::string> parts;
+    std::string_view rest = text;
+    while (true)
+    {
+        auto slash = rest.find('/');
+        parts.push_back(lower(rest.substr(0, slash)));
+        if (slash == std::string_view::npos)
+            break;
+        rest.remove_prefix(slash + 1);
+    }
+    auto word = [](const std::string& w) {
+        return !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+        });
+    };
+    if ((parts.size() != 2 && parts.size() != 3) || !std::all_of(parts.begin(), parts.end(), word))
+        return make_error(errc::invalid_argument, "platform \"" + std::string(text) +
+                                                      "\": expected os/arch or os/arch/variant, e.g. linux/amd64");
+    platform p{parts[0], parts[1], parts.size() == 3 ? parts[2] : ""};
+    normalise(p);
+    return p;
+}
+
+result<std::string> select_platform_manifest(std::string_view index_json, const platform& want)
+{
+    boost::system::error_code ec;
+    auto jv = boost::json::parse(index_json, ec);
+    if (ec || !jv.is_object())
+        return make_error(errc::bad_response, "the index is not a JSON object");
+    const auto* list = jv.get_object().if_contains("manifests");
+    if (!list || !list->is_array())
+        return make_error(errc::bad_response, "the index has no \"manifests\" array");
+
+    std::vector<std::string> available;
+    for (const auto& item : list->get_array())
+    {
+        if (!item.is_object())
+            continue;
+        const auto& entry = item.get_object();
+        const auto* pv = entry.if_contains("platform");
+        if (!pv || !pv->is_object())
+            continue;
+        const auto& po = pv->get_object();
+        platform written{string_at(po, "os"), string_at(po, "architecture"), string_at(po, "variant")};
+        if (written.os.empty() || written.architecture.empty() || is_attestation(entry, written))
+            continue;
+        platform have{lower(written.os), lower(written.architecture), lower(written.variant)};
+        normalise(have);
+        if (have.architecture == "arm64" && have.variant.empty())
+            have.variant = "v8";
+        available.push_back(written.str());
+        if (have.os != want.os || have.architecture != want.architecture)
+            continue;
+        if (!want.variant.empty() && have.variant != want.variant)
+            continue;
+        auto digest = string_at(entry, "digest");
+        if (!is_valid_digest(digest))
+            return make_error(errc::bad_response, "the index entry for " + written.str() + " has a malformed digest");
+        return digest;
+    }
+    std::string have_text;
+    for (const auto& a : available)
+        have_text += (have_text.empty() ? "" : ", ") + a;
+    return make_error(errc::not_found, "no manifest for " + want.str() + " (the index has " +
+                                           (have_text.empty() ? "no platform manifests" : have_text) + ")");
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now)

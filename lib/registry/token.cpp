@@ -152,7 +152,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
         return std::nullopt;
 
     year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
-    if (!ymd.ok() || h > 23 || mi > 59 || sec > 60)
+    if (!ymd.ok() || y < 1900 || y > 2200 || h > 23 || mi > 59 || sec > 60)  // in range of system_clock (ns)
         return std::nullopt;
     auto tp = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) - offset;
     return time_point_cast<system_clock::duration>(tp + frac);

@@ -105,6 +105,10 @@ class WatchE2E(unittest.TestCase):
             self.assertLess(time.monotonic() - t0, 3 * INTERVAL + 5)
             iwtest.wait_until(lambda: iwtest.inspect(self.name)["State"]["Running"], timeout=10)
             self.assertEqual(self.version(), "v2")
+            # The swap is done once the replacement is verified and counted.
+            iwtest.wait_until(lambda: metric(parse_metrics(iw.get("/metrics", token=None)[1])[0],
+                                             "imagewatch_refreshes_total", runtime="app", result="ok") >= 1,
+                              timeout=15, what="refresh counted")
             status = iw.get("/admin/status")[1]
             rt = status["runtimes"][0]
             self.assertEqual(rt["name"], "app")

@@ -16,7 +16,8 @@ const std::string A = "registry.test:5443/test/a:latest";
 refresh::reconcile_report run(fake_docker& d)
 {
     refresh::reconcile_report rep;
-    test::run_coro([&](asio::io_context&) -> awaitable<void> { rep = co_await refresh::reconcile(d); });
+    std::vector<config::runtime> rts{config::runtime{"a", parse_image_ref(A).value(), config::selector{"ws-", ""}}};
+    test::run_coro([&](asio::io_context&) -> awaitable<void> { rep = co_await refresh::reconcile(d, rts); });
     return rep;
 }
 
@@ -92,4 +93,15 @@ TEST_CASE("a replacement that is running but not healthy is not trusted")
     auto rep = run(d);
     CHECK(rep.restored == std::vector<std::string>{"ws-a"});
     CHECK(d.by_name("ws-a").value().at("Id").as_string() == id);
+}
+
+TEST_CASE("parked containers that no runtime selects belong to someone else and are left alone")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("other-a", A);
+    park(d, id, "other-a");
+    auto rep = run(d);
+    CHECK(rep.restored.empty());
+    CHECK(d.containers.at(id).at("Name").as_string() == "/other-a-imagewatch-old");
 }

@@ -6,7 +6,7 @@
 #include "registry/manifest.hpp"
 #include "support/run_coro.hpp"
 
-#include "fake_registry_server.hpp"
+#include "client_fixtures.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,92 +15,8 @@
 using namespace imagewatch;
 using namespace imagewatch::registry;
 using namespace std::chrono_literals;
-using test::fake_registry_server;
-using test::make_response;
+using namespace imagewatch::test;
 namespace http = boost::beast::http;
-
-namespace {
-
-const std::string digest_a = "sha256:" + std::string(64, 'a');
-const std::string tls_dir = IMAGEWATCH_TEST_DATA "/registry/tls";
-
-image_ref ref_at(const std::string& registry, std::string repository = "test/app", std::string tag = "latest")
-{
-    return image_ref{registry, std::move(repository), std::move(tag), ""};
-}
-
-// Plain HTTP everywhere (insecure_http), credentials for every host when given.
-client_settings insecure_settings(std::optional<credentials> creds = std::nullopt)
-{
-    client_settings s;
-    s.connect_timeout = 2s;
-    s.request_timeout = 2s;
-    s.host_options_for = [creds](std::string_view) { return host_options{"", true, creds}; };
-    return s;
-}
-
-fake_registry_server::response head_ok(const std::string& digest)
-{
-    auto res = make_response(http::status::ok, {{"Docker-Content-Digest", digest},
-                                                {"Content-Type", "application/vnd.oci.image.index.v1+json"}});
-    res.content_length(1234);  // what a real HEAD says; the client must not wait for that body
-    return res;
-}
-
-// A token-protected registry: /token hands out "tok-<n>" (with Basic admin:secret required when
-// `require_basic`), manifests answer only to the current token.
-struct bearer_registry
-{
-    std::string realm;  // set once the port is known
-    std::string digest = digest_a;
-    int tokens_issued = 0;
-    bool require_basic = false;
-    bool reject_tokens = false;
-    std::map<std::string, std::string> manifests_status;  // tag -> "404", "429", ...
-
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
-    {
-        std::string target(req.target());
-        if (target.starts_with("/token"))
-        {
-            if (require_basic && req[http::field::authorization] != "Basic YWRtaW46c2VjcmV0")
-                return make_response(http::status::unauthorized, {}, R"({"details":"bad credentials"})");
-            ++tokens_issued;
-            return make_response(
-                http::status::ok, {{"Content-Type", "application/json"}},
-                R"({"token":"tok-)" + std::to_string(tokens_issued) + R"(","expires_in":300})"
-            );
-        }
-        std::string expected = "Bearer tok-" + std::to_string(tokens_issued);
-        if (tokens_issued == 0 || reject_tokens || req[http::field::authorization] != expected)
-            return make_response(
-                http::status::unauthorized,
-                {{"WWW-Authenticate",
-                  "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"repository:test/app:pull\"" +
-                      (reject_tokens ? ",error=\"insufficient_scope\"" : "")}}
-            );
-        return head_ok(digest);
-    }
-};
-
-// Lets a test read debug logs and restores the defaults afterwards.
-struct log_capture
-{
-    std::string text;
-    log::level saved = log::min_level();
-    log_capture()
-    {
-        log::configure(log::level::debug, log::format::text);
-        log::set_sink([this](std::string_view l) { text += std::string(l) + "\n"; });
-    }
-    ~log_capture()
-    {
-        log::set_sink({});
-        log::configure(saved, log::format::text);
-    }
-};
-
-}  // namespace
 
 TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> digest; the token is reused")
 {
@@ -110,9 +26,9 @@ TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> diges
         reg.realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
-        auto d = co_await c->head_digest(ref_at(server.authority()));
+        auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(*d == digest_a);
+        CHECK(d->digest == digest_a);
 
         auto& rq = server.requests();
         REQUIRE(rq.size() == 3);
@@ -129,7 +45,7 @@ TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> diges
         CHECK(rq[2].accept == manifest_accept);
 
         // Warm: the cached token goes out with the first request.
-        d = co_await c->head_digest(ref_at(server.authority()));
+        d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE(d.has_value());
         CHECK(rq.size() == 4);
         CHECK(rq[3].authorization == "Bearer tok-1");
@@ -137,7 +53,7 @@ TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> diges
 
         // A cached token the registry stops accepting is dropped and a new one fetched.
         reg.tokens_issued = 5;  // the registry now wants tok-5; the next /token gives tok-6
-        d = co_await c->head_digest(ref_at(server.authority()));
+        d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         CHECK(rq.size() == 7);
         CHECK(rq[6].authorization == "Bearer tok-6");
@@ -154,7 +70,7 @@ TEST_CASE("client: token request carries Basic credentials; nothing secret is lo
         reg.realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings(credentials{"admin", "secret", "test"}));
 
-        auto d = co_await c->head_digest(ref_at(server.authority()));
+        auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         CHECK(server.requests()[1].authorization == "Basic YWRtaW46c2VjcmV0");
         CHECK(logs.text.find("registry request") != std::string::npos);
@@ -173,13 +89,13 @@ TEST_CASE("client: token server refusing the credentials is unauthorized")
         reg.realm = "http://" + server.authority() + "/token";
 
         auto anon = make_client(ioc.get_executor(), insecure_settings());
-        auto d = co_await anon->head_digest(ref_at(server.authority()));
+        auto d = co_await anon->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
         CHECK(d.error().message.find("requires credentials for test/app") != std::string::npos);
 
         auto wrong = make_client(ioc.get_executor(), insecure_settings(credentials{"admin", "nope", "registries.x"}));
-        d = co_await wrong->head_digest(ref_at(server.authority()));
+        d = co_await wrong->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
         CHECK(d.error().message.starts_with(server.authority() + " refused credentials for test/app: "));
@@ -197,7 +113,7 @@ TEST_CASE("client: 401 after a fresh token is unauthorized with the registry's r
         reg.realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
-        auto d = co_await c->head_digest(ref_at(server.authority()));
+        auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
         CHECK(d.error().message ==
@@ -218,23 +134,23 @@ TEST_CASE("client: Basic challenge is answered with credentials, and refused wit
         fake_registry_server server(ioc, handler);
 
         auto with = make_client(ioc.get_executor(), insecure_settings(credentials{"admin", "secret", "test"}));
-        auto d = co_await with->head_digest(ref_at(server.authority()));
+        auto d = co_await with->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(*d == digest_a);
+        CHECK(d->digest == digest_a);
         CHECK(server.requests().size() == 2);
         // Warm: Basic goes out at once.
-        d = co_await with->head_digest(ref_at(server.authority()));
+        d = co_await with->resolve(ref_at(server.authority()), "");
         REQUIRE(d.has_value());
         CHECK(server.requests().size() == 3);
 
         auto without = make_client(ioc.get_executor(), insecure_settings());
-        d = co_await without->head_digest(ref_at(server.authority()));
+        d = co_await without->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
         CHECK(d.error().message.find("none are configured") != std::string::npos);
 
         auto wrong = make_client(ioc.get_executor(), insecure_settings(credentials{"admin", "x", "test"}));
-        d = co_await wrong->head_digest(ref_at(server.authority()));
+        d = co_await wrong->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
         CHECK(d.error().message.find("refused credentials for test/app") != std::string::npos);
@@ -262,32 +178,32 @@ TEST_CASE("client: status codes map to error kinds with actionable messages")
         auto c = make_client(ioc.get_executor(), insecure_settings());
         auto reg = server.authority();
 
-        auto d = co_await c->head_digest(ref_at(reg, "test/app", "missing"));
+        auto d = co_await c->resolve(ref_at(reg, "test/app", "missing"), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::not_found);
         CHECK(d.error().message == "manifest unknown: " + reg + "/test/app:missing");
 
-        d = co_await c->head_digest(ref_at(reg, "test/app", "boom"));
+        d = co_await c->resolve(ref_at(reg, "test/app", "boom"), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::failed);
         CHECK(d.error().message == reg + ": HEAD /v2/test/app/manifests/boom answered 500 Internal Server Error");
 
-        d = co_await c->head_digest(ref_at(reg, "test/app", "nodigest"));
+        d = co_await c->resolve(ref_at(reg, "test/app", "nodigest"), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::bad_response);
         CHECK(d.error().message == reg + " sent no Docker-Content-Digest for " + reg + "/test/app:nodigest");
 
-        d = co_await c->head_digest(ref_at(reg, "test/app", "baddigest"));
+        d = co_await c->resolve(ref_at(reg, "test/app", "baddigest"), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::bad_response);
 
-        d = co_await c->head_digest(ref_at(reg, "test/app", "forbidden"));
+        d = co_await c->resolve(ref_at(reg, "test/app", "forbidden"), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
 
         // A digest reference asks for the digest.
         image_ref by_digest{reg, "test/app", "", digest_a};
-        d = co_await c->head_digest(by_digest);
+        d = co_await c->resolve(by_digest, "");
         REQUIRE(d.has_value());
         CHECK(server.requests().back().target == "/v2/test/app/manifests/" + digest_a);
     });
@@ -304,7 +220,7 @@ TEST_CASE("client: 429 with Retry-After is rate_limited and holds that registry 
         auto reg = server.authority();
 
         CHECK_FALSE(c->retry_after(reg).has_value());
-        auto d = co_await c->head_digest(ref_at(reg));
+        auto d = co_await c->resolve(ref_at(reg), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::rate_limited);
         CHECK(d.error().message == reg + " answered 429 Too Many Requests: retry after 30s");
@@ -315,7 +231,7 @@ TEST_CASE("client: 429 with Retry-After is rate_limited and holds that registry 
         CHECK_FALSE(c->retry_after("other.example").has_value());
 
         // While it lasts, no request is sent.
-        d = co_await c->head_digest(ref_at(reg, "test/other"));
+        d = co_await c->resolve(ref_at(reg, "test/other"), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::rate_limited);
         CHECK(d.error().message.find("no request sent") != std::string::npos);
@@ -335,11 +251,11 @@ TEST_CASE("client: 503 is rate_limited only with Retry-After")
         fake_registry_server server(ioc, handler);
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
-        auto d = co_await c->head_digest(ref_at(server.authority()));
+        auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::failed);
         with_header = true;
-        d = co_await c->head_digest(ref_at(server.authority()));
+        d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::rate_limited);
         CHECK(d.error().message.find("retry after 2s") != std::string::npos);
@@ -358,7 +274,7 @@ TEST_CASE("client: a server that accepts but never answers times out")
         s.request_timeout = 200ms;
         auto c = make_client(ioc.get_executor(), s);
 
-        auto d = co_await c->head_digest(ref_at(server.authority()));
+        auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::timed_out);
         CHECK(d.error().message.find("no answer within") != std::string::npos);
@@ -376,7 +292,7 @@ TEST_CASE("client: connection refused is unreachable; https is the default")
         probe.close();
 
         auto c = make_client(ioc.get_executor(), insecure_settings());
-        auto d = co_await c->head_digest(ref_at(reg));
+        auto d = co_await c->resolve(ref_at(reg), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);
         CHECK(d.error().message.starts_with(reg + ": connect: "));
@@ -390,7 +306,7 @@ TEST_CASE("client: connection refused is unreachable; https is the default")
         s.connect_timeout = 1s;
         s.request_timeout = 1s;
         auto tls_client = make_client(ioc.get_executor(), s);
-        d = co_await tls_client->head_digest(ref_at(server.authority()));
+        d = co_await tls_client->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);
         CHECK(d.error().message.find("TLS handshake") != std::string::npos);
@@ -409,7 +325,7 @@ TEST_CASE("client: a plain HTTP token realm is allowed when the registry itself 
             return host_options{"", host == reg_host, std::nullopt};
         };
         auto c = make_client(ioc.get_executor(), s);
-        auto d = co_await c->head_digest(ref_at(server.authority()));
+        auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         CHECK(server.requests()[1].host == "localhost:" + std::to_string(server.port()));
     });
@@ -453,20 +369,21 @@ TEST_CASE("client TLS: verified with the host's ca_file, SNI and host name")
         reg.realm = "https://" + host + "/token";
 
         auto good = make_client(ioc.get_executor(), tls_settings({{host, tls_dir + "/ca.crt"}}));
-        auto d = co_await good->head_digest(ref_at(host));
+        auto d = co_await good->resolve(ref_at(host), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(*d == digest_a);
+        CHECK(d->digest == digest_a);
         CHECK(server.requests().size() == 3);
+        CHECK(server.accepted() == 1);  // registry and realm share the host: one TLS connection
 
         // The system CAs alone do not know the test CA.
         auto system_only = make_client(ioc.get_executor(), tls_settings({}));
-        d = co_await system_only->head_digest(ref_at(host));
+        d = co_await system_only->resolve(ref_at(host), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);
         CHECK(d.error().message.find("certificate verify failed") != std::string::npos);
 
         auto wrong = make_client(ioc.get_executor(), tls_settings({{host, tls_dir + "/other-ca.crt"}}));
-        d = co_await wrong->head_digest(ref_at(host));
+        d = co_await wrong->resolve(ref_at(host), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);
         CHECK(d.error().message.find("certificate verify failed") != std::string::npos);
@@ -475,14 +392,14 @@ TEST_CASE("client TLS: verified with the host's ca_file, SNI and host name")
         // The certificate names localhost only: 127.0.0.1 fails the host name check.
         std::string by_ip = server.authority();
         auto ip = make_client(ioc.get_executor(), tls_settings({{by_ip, tls_dir + "/ca.crt"}}));
-        d = co_await ip->head_digest(ref_at(by_ip));
+        d = co_await ip->resolve(ref_at(by_ip), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);
         CHECK(d.error().message.find("certificate verify failed: the certificate is not valid for 127.0.0.1") !=
               std::string::npos);
 
         auto missing = make_client(ioc.get_executor(), tls_settings({{host, tls_dir + "/nonexistent.crt"}}));
-        d = co_await missing->head_digest(ref_at(host));
+        d = co_await missing->resolve(ref_at(host), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::invalid_argument);
         CHECK(d.error().message.find("nonexistent.crt") != std::string::npos);
@@ -502,7 +419,7 @@ TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's
 
         // No entry for the realm host: the registry's ca_file is trusted for it.
         auto inherit = make_client(ioc.get_executor(), tls_settings({{reg_host, tls_dir + "/ca.crt"}}));
-        auto d = co_await inherit->head_digest(ref_at(reg_host));
+        auto d = co_await inherit->resolve(ref_at(reg_host), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         CHECK(token_server.requests().size() == 1);
 
@@ -511,7 +428,7 @@ TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's
             ioc.get_executor(),
             tls_settings({{reg_host, tls_dir + "/ca.crt"}, {realm_host, tls_dir + "/other-ca.crt"}})
         );
-        d = co_await own->head_digest(ref_at(reg_host));
+        d = co_await own->resolve(ref_at(reg_host), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);
         CHECK(d.error().message.starts_with("token: " + realm_host + ": TLS handshake: certificate verify failed"));
@@ -519,7 +436,7 @@ TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's
         // A TLS registry may not send credentials to a plain HTTP realm nobody allowed.
         reg.realm = "http://" + realm_host + "/token";
         auto plain = make_client(ioc.get_executor(), tls_settings({{reg_host, tls_dir + "/ca.crt"}}));
-        d = co_await plain->head_digest(ref_at(reg_host));
+        d = co_await plain->resolve(ref_at(reg_host), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
         CHECK(d.error().message.find("is plain HTTP") != std::string::npos);

@@ -1,6 +1,7 @@
 #include "registry/credentials.hpp"
 
 #include "core/log.hpp"
+#include "registry/client.hpp"
 
 #include <doctest/doctest.h>
 
@@ -209,13 +210,68 @@ TEST_CASE("credentials: malformed docker config warns without secrets and is ski
     CHECK(logs.all().find("bad.json") != std::string::npos);
 }
 
-TEST_CASE("credentials: credential helpers are reported as unsupported, not silently ignored")
+TEST_CASE("credentials: credHelpers, then auths with credentials, then credsStore")
+{
+    temp_dir d;
+    config::config cfg;
+    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{},"quay.io":{"auth":"cTpwdw=="},
+        "https://registry.test:5443":{"auth":"YWRtaW46c2VjcmV0"}},
+        "credsStore":"desktop","credHelpers":{"registry.test:5443":"pass","https://index.docker.io/v1/":"hub"}})");
+
+    // credHelpers wins over an auths entry for the same host.
+    auto f = find_credentials(cfg, "registry.test:5443", env_of({}));
+    CHECK_FALSE(f.creds);
+    REQUIRE(f.helper);
+    CHECK(f.helper->program == "docker-credential-pass");
+    CHECK(f.helper->server_url == "registry.test:5443");
+    CHECK(f.helper->source == "credHelpers in docker config " + cfg.docker_config);
+
+    // Docker Hub is asked for under its historical server URL.
+    f = find_credentials(cfg, "docker.io", env_of({}));
+    REQUIRE(f.helper);
+    CHECK(f.helper->program == "docker-credential-hub");
+    CHECK(f.helper->server_url == "https://index.docker.io/v1/");
+
+    // An auths entry holding credentials beats credsStore; an empty one (docker login with a
+    // store) and no entry at all fall to credsStore.
+    f = find_credentials(cfg, "quay.io", env_of({}));
+    REQUIRE(f.creds);
+    CHECK(f.creds->username == "q");
+    CHECK_FALSE(f.helper);
+    for (const char* host : {"ghcr.io", "example.org"})
+    {
+        f = find_credentials(cfg, host, env_of({}));
+        CHECK_FALSE(f.creds);
+        REQUIRE(f.helper);
+        CHECK(f.helper->program == "docker-credential-desktop");
+        CHECK(f.helper->source == "credsStore in docker config " + cfg.docker_config);
+    }
+
+    // Environment sources still come first.
+    f = find_credentials(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t"}}));
+    REQUIRE(f.creds);
+    CHECK_FALSE(f.helper);
+}
+
+TEST_CASE("credentials: auths identitytoken is an identity token")
+{
+    temp_dir d;
+    config::config cfg;
+    cfg.docker_config = d.write("config.json", R"({"auths":{"acr.example":{"identitytoken":"refresh-xyz"}}})");
+    auto f = find_credentials(cfg, "acr.example", env_of({}));
+    REQUIRE(f.creds);
+    CHECK(f.creds->identity_token);
+    CHECK(f.creds->username.empty());
+    CHECK(f.creds->password == "refresh-xyz");
+}
+
+TEST_CASE("credentials: the synchronous lookup says when it cannot use what the config names")
 {
     temp_dir d;
     log_capture logs;
     config::config cfg;
-    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{}},"credsStore":"desktop",
-        "credHelpers":{"registry.test:5443":"pass"}})");
+    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{},"acr.example":{"identitytoken":"refresh-secret-1"}},
+        "credsStore":"desktop","credHelpers":{"registry.test:5443":"pass"}})");
     CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({})));
     REQUIRE(logs.lines.size() == 1);
     CHECK(logs.lines[0].find("docker-credential-pass") != std::string::npos);
@@ -226,6 +282,35 @@ TEST_CASE("credentials: credential helpers are reported as unsupported, not sile
     CHECK(logs.lines[0].find("docker-credential-desktop") != std::string::npos);
 
     logs.lines.clear();
-    CHECK_FALSE(resolve_credentials(cfg, "quay.io", env_of({})));  // no entry at all: nothing to say
-    CHECK(logs.lines.empty());
+    CHECK_FALSE(resolve_credentials(cfg, "acr.example", env_of({})));
+    REQUIRE(logs.lines.size() == 1);
+    CHECK(logs.lines[0].find("identitytoken") != std::string::npos);
+    CHECK(logs.all().find("refresh-secret-1") == std::string::npos);
+}
+
+TEST_CASE("host_options_from: ca_file and insecure_http of registries.<host>, credentials or helper")
+{
+    temp_dir d;
+    config::config cfg;
+    cfg.registries["registry.test:5443"] = config::registry_settings{"", "", "/etc/iw/ca.crt", false};
+    cfg.registries["127.0.0.1:5000"] = config::registry_settings{"U", "P", "", true};
+    cfg.docker_config = d.write("config.json", R"({"credHelpers":{"registry.test:5443":"pass"}})");
+
+    auto o = host_options_from(cfg, "registry.test:5443", env_of({}));
+    CHECK(o.ca_file == "/etc/iw/ca.crt");
+    CHECK_FALSE(o.insecure_http);
+    CHECK_FALSE(o.creds);
+    REQUIRE(o.helper);
+    CHECK(o.helper->program == "docker-credential-pass");
+
+    o = host_options_from(cfg, "127.0.0.1:5000", env_of({{"U", "me"}, {"P", "pw"}}));
+    CHECK(o.insecure_http);
+    REQUIRE(o.creds);
+    CHECK(o.creds->username == "me");
+    CHECK_FALSE(o.helper);
+
+    o = host_options_from(cfg, "ghcr.io", env_of({}));
+    CHECK(o.ca_file.empty());
+    CHECK_FALSE(o.creds);
+    CHECK_FALSE(o.helper);
 }

@@ -1,7 +1,8 @@
 #pragma once
 // An in-process HTTP(S) server on 127.0.0.1:0 for registry client tests: a Beast server coroutine
 // in the test's io_context. The handler maps each request to a response, or to nullopt to hold
-// the connection without answering. Every request is recorded.
+// the connection without answering, or to drop_connection() to close it without answering.
+// Every request and every accepted connection is counted.
 #include "core/awaitable.hpp"
 
 #include <boost/asio/detached.hpp>
@@ -38,6 +39,8 @@ public:
         std::string authorization;
         std::string accept;
         std::string host;
+        std::string content_type;
+        std::string body;
     };
 
     // tls: a server context (certificate + key) for HTTPS, or nullptr for plain HTTP.
@@ -56,6 +59,26 @@ public:
     unsigned short port() const { return st_->port; }
     std::string authority() const { return "127.0.0.1:" + std::to_string(port()); }
     std::vector<recorded>& requests() { return st_->requests; }
+    // TCP connections accepted so far.
+    int accepted() const { return st_->accepted; }
+    // Connections open now (a client closing one shows here once the server has read its EOF).
+    std::size_t open_connections() const { return st_->open.size(); }
+
+    // Closes every open connection (as a server's idle timeout does); keeps accepting.
+    void close_connections()
+    {
+        boost::system::error_code ec;
+        for (auto* s : st_->open)
+            s->close(ec);
+    }
+
+    // A handler answer meaning: close this connection without answering.
+    static response drop_connection()
+    {
+        response res{http::status::ok, 11};
+        res.set(drop_marker, "1");
+        return res;
+    }
 
     // Stops accepting and closes every open connection, so the io_context can run out of work.
     void stop()
@@ -81,7 +104,9 @@ private:
         unsigned short port;
         std::set<asio::ip::tcp::socket*> open;
         std::vector<recorded> requests;
+        int accepted = 0;
     };
+    static constexpr const char* drop_marker = "X-Fake-Drop-Connection";
 
     static awaitable<void> accept_loop(std::shared_ptr<state> st)
     {
@@ -90,6 +115,7 @@ private:
             auto [ec, sock] = co_await st->acceptor.async_accept(nothrow_awaitable);
             if (ec)
                 co_return;
+            ++st->accepted;
             asio::co_spawn(st->acceptor.get_executor(), session(st, std::move(sock)), asio::detached);
         }
     }
@@ -128,11 +154,13 @@ private:
             st->requests.push_back(
                 {std::string(req.method_string()), std::string(req.target()),
                  std::string(req[http::field::authorization]), std::string(req[http::field::accept]),
-                 std::string(req[http::field::host])}
+                 std::string(req[http::field::host]), std::string(req[http::field::content_type]), req.body()}
             );
             auto res = st->on_request(req);
             if (!res)
                 continue;  // hold: read (and wait) until the client gives up
+            if (res->count(drop_marker))
+                co_return;  // the session's stream closes the connection
             res->version(11);
             auto [wec, wn] = co_await http::async_write(stream, *res, nothrow_awaitable);
             if (wec)

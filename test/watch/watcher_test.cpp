@@ -2,6 +2,8 @@
 // and an in-memory engine: isolation of a dead host, shared checks, backoff, Retry-After,
 // refresh on a moved digest with rollback on failure (SPEC §4).
 #include "watch/watcher.hpp"
+
+#include <boost/asio/co_spawn.hpp>
 #include "refresh/fake_docker.hpp"
 #include "registry/fake_registry_server.hpp"
 #include "support/run_coro.hpp"
@@ -158,7 +160,7 @@ TEST_CASE("a host answering 500 fails only its runtimes, and recovers")
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry good, bad;
             good.digests = {{"team/a", digest_of('a')}};
-            bad.digests = {{"team/z", digest_of('z')}};
+            bad.digests = {{"team/z", digest_of('e')}};
             bad.status = 500;
             fake_registry_server g(ioc, good.handler());
             fake_registry_server b(ioc, bad.handler());

@@ -1,0 +1,335 @@
+#include "registry/connection.hpp"
+
+#include "core/duration.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <sys/socket.h>
+
+namespace imagewatch::registry::detail {
+
+namespace {
+
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+constexpr std::uint32_t header_limit = 64 * 1024;
+
+bool is_ip_literal(const std::string& host)
+{
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+// System CAs plus ca_file, per connection: cheap next to a handshake now that connections are
+// reused, and a replaced CA file is picked up by the next new connection.
+result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& ca_file)
+{
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    boost::system::error_code ec;
+    ctx->set_default_verify_paths(ec);
+    if (ec)
+        return make_error(errc::failed, "loading the system CA certificates: " + ec.message());
+    if (!ca_file.empty())
+    {
+        ctx->load_verify_file(ca_file, ec);
+        if (ec)
+            return make_error(errc::invalid_argument, "ca_file " + ca_file + ": cannot load: " + ec.message());
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    return ctx;
+}
+
+// Failures that say the peer went away, as opposed to a deadline or a cancellation.
+bool is_transport_failure(const boost::system::error_code& ec)
+{
+    return ec && ec != beast::error::timeout && ec != asio::error::operation_aborted;
+}
+
+}  // namespace
+
+result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string ca_file)
+{
+    endpoint ep;
+    ep.tls = tls;
+    ep.authority = std::string(authority);
+    ep.ca_file = std::move(ca_file);
+    std::string_view host = authority, port;
+    if (!authority.empty() && authority.front() == '[')
+    {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
+        host = authority.substr(1, close - 1);
+        auto rest = authority.substr(close + 1);
+        if (!rest.empty() && rest.front() == ':')
+            port = rest.substr(1);
+        else if (!rest.empty())
+            return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
+    }
+    else if (auto colon = authority.rfind(':'); colon != std::string_view::npos)
+    {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty())
+        return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
+    ep.host = std::string(host);
+    ep.port = port.empty() ? (tls ? "443" : "80") : std::string(port);
+    return ep;
+}
+
+error io_error(const endpoint& ep, std::string_view step, const boost::system::error_code& ec,
+               std::chrono::milliseconds step_timeout)
+{
+    std::string where = ep.authority + ": " + std::string(step) + ": ";
+    if (ec == beast::error::timeout)
+        return make_error(errc::timed_out, where + "no answer within " + format_duration(step_timeout));
+    if (ec == asio::error::operation_aborted)
+        return make_error(errc::cancelled, where + "cancelled");
+    if (ec == http::error::end_of_stream)
+        return make_error(errc::unreachable, where + "connection closed before an answer");
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category())
+        return make_error(errc::bad_response, where + "malformed HTTP response: " + ec.message());
+    return make_error(errc::unreachable, where + ec.message());
+}
+
+// ---- connection ----
+
+awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_executor ex, endpoint ep, step_timeouts t)
+{
+    auto c = std::unique_ptr<connection>(new connection(std::move(ep)));
+    tcp::resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(c->ep_.host, c->ep_.port, nothrow_awaitable);
+    if (rec)
+        co_return io_error(c->ep_, "resolve", rec, t.connect);
+
+    if (c->ep_.tls)
+    {
+        auto ctx = make_tls_context(c->ep_.ca_file);
+        if (!ctx)
+            co_return ctx.error();
+        c->ctx_ = *ctx;
+        c->tls_.emplace(ex, *c->ctx_);
+    }
+    else
+        c->plain_.emplace(ex);
+
+    auto& lowest = c->lowest();
+    lowest.expires_after(t.connect);
+    auto [cec, peer] = co_await lowest.async_connect(results, nothrow_awaitable);
+    if (cec)
+        co_return io_error(c->ep_, "connect", cec, t.connect);
+    (void)peer;
+
+    if (c->tls_)
+    {
+        if (auto r = c->prepare_tls(); !r)
+            co_return r.error();
+        lowest.expires_after(t.connect);
+        auto [hec] = co_await c->tls_->async_handshake(ssl::stream_base::client, nothrow_awaitable);
+        if (hec)
+            co_return c->handshake_error(hec, t.connect);
+    }
+    lowest.expires_never();
+    co_return c;
+}
+
+awaitable<result<response>> connection::exchange(request req, std::uint64_t body_limit, step_timeouts t)
+{
+    if (tls_)
+        co_return co_await exchange_on(*tls_, std::move(req), body_limit, t);
+    co_return co_await exchange_on(*plain_, std::move(req), body_limit, t);
+}
+
+bool connection::looks_open()
+{
+    if (!lowest().socket().is_open() || buffer_.size() != 0)
+        return false;
+    char byte = 0;
+    auto n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    // Nothing to read is the only healthy state: 0 is the server's FIN, bytes are unsolicited (a
+    // TLS close_notify alert, or garbage), -1 with another errno is a reset.
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+awaitable<void> connection::close(bool graceful, step_timeouts t)
+{
+    if (tls_ && graceful)
+    {
+        lowest().expires_after(t.connect);
+        auto [ec] = co_await tls_->async_shutdown(nothrow_awaitable);
+        (void)ec;
+    }
+    boost::system::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+}
+
+beast::tcp_stream& connection::lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+// SNI for names only (RFC 6066 forbids IP literals) and RFC 6125 name checking.
+result<void> connection::prepare_tls()
+{
+    if (!is_ip_literal(ep_.host) && !SSL_set_tlsext_host_name(tls_->native_handle(), ep_.host.c_str()))
+        return make_error(errc::failed, ep_.authority + ": cannot set TLS SNI");
+    tls_->set_verify_callback(ssl::host_name_verification(ep_.host));
+    return {};
+}
+
+error connection::handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout)
+{
+    long verify = SSL_get_verify_result(tls_->native_handle());
+    if (verify == X509_V_OK || ec == beast::error::timeout || ec == asio::error::operation_aborted)
+    {
+        auto e = io_error(ep_, "TLS handshake", ec, step_timeout);
+        bool looks_plain = ec == ssl::error::stream_truncated ||
+                           (ec.category() == asio::error::get_ssl_category() &&
+                            ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER);
+        if (looks_plain)
+            e.message += " (if " + ep_.authority + " serves plain HTTP, set registries.\"" + ep_.authority +
+                         "\".insecure_http)";
+        return e;
+    }
+    std::string reason = X509_verify_cert_error_string(verify);
+    // host_name_verification rejects a name mismatch with the generic "unspecified" result: say why.
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_->native_handle());
+    if (verify == X509_V_ERR_UNSPECIFIED && chain && sk_X509_num(chain) > 0)
+    {
+        X509* leaf = sk_X509_value(chain, 0);
+        int match = is_ip_literal(ep_.host) ? X509_check_ip_asc(leaf, ep_.host.c_str(), 0)
+                                            : X509_check_host(leaf, ep_.host.data(), ep_.host.size(), 0, nullptr);
+        if (match != 1)
+            reason = "the certificate is not valid for " + ep_.host;
+    }
+    std::string trust = ep_.ca_file.empty() ? "system CAs" : "system CAs + " + ep_.ca_file;
+    return make_error(errc::unreachable, ep_.authority + ": TLS handshake: certificate verify failed: " + reason +
+                                             " (trusting " + trust + ")");
+}
+
+template <class Stream>
+awaitable<result<response>>
+connection::exchange_on(Stream& stream, request req, std::uint64_t body_limit, step_timeouts t)
+{
+    bool head = req.method() == http::verb::head;
+    reusable_ = false;
+    stale_ = false;
+    lowest().expires_after(t.request);
+    auto [wec, written] = co_await http::async_write(stream, req, nothrow_awaitable);
+    (void)written;
+    if (wec)
+    {
+        stale_ = exchanges_ > 0 && is_transport_failure(wec);
+        co_return io_error(ep_, "write", wec, t.request);
+    }
+
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(body_limit);
+    parser.skip(head);  // a HEAD answer announces a Content-Length it never sends
+    lowest().expires_after(t.request);
+    auto [rec, read] = co_await http::async_read(stream, buffer_, parser, nothrow_awaitable);
+    (void)read;
+    if (rec)
+    {
+        stale_ = exchanges_ > 0 && !parser.got_some() && is_transport_failure(rec);
+        co_return io_error(ep_, "read", rec, t.request);
+    }
+    lowest().expires_never();
+    ++exchanges_;
+    reusable_ = parser.keep_alive() && !parser.need_eof() && buffer_.size() == 0;
+    co_return parser.release();
+}
+
+// ---- connection_pool ----
+
+connection_pool::connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout)
+    : ex_(ex), max_idle_(max_idle), idle_timeout_(idle_timeout), st_(std::make_shared<state>(std::move(ex)))
+{
+}
+
+connection_pool::~connection_pool()
+{
+    st_->closed = true;
+    st_->timer.cancel();
+    st_->idle.clear();  // closes the sockets
+}
+
+std::unique_ptr<connection> connection_pool::take(const endpoint& ep)
+{
+    auto it = st_->idle.find(ep.pool_key());
+    if (it == st_->idle.end())
+        return nullptr;
+    auto now = steady::now();
+    auto& list = it->second;
+    std::unique_ptr<connection> found;
+    while (!list.empty() && !found)
+    {
+        auto entry = std::move(list.back());
+        list.pop_back();
+        if (now - entry.since < idle_timeout_ && entry.conn->looks_open())
+            found = std::move(entry.conn);
+    }
+    if (list.empty())
+        st_->idle.erase(it);
+    return found;
+}
+
+void connection_pool::give_back(std::unique_ptr<connection> c)
+{
+    if (st_->closed || max_idle_ == 0)
+        return;
+    auto& list = st_->idle[c->where().pool_key()];
+    if (list.size() >= max_idle_)
+        list.erase(list.begin());  // the oldest goes
+    list.push_back({std::move(c), steady::now()});
+    if (!st_->sweeping)
+    {
+        st_->sweeping = true;
+        asio::co_spawn(ex_, sweep(st_, idle_timeout_), asio::detached);
+    }
+}
+
+std::size_t connection_pool::idle() const
+{
+    std::size_t n = 0;
+    for (const auto& [key, list] : st_->idle)
+        n += list.size();
+    return n;
+}
+
+awaitable<void> connection_pool::sweep(std::shared_ptr<state> st, std::chrono::milliseconds idle_timeout)
+{
+    while (!st->closed && !st->idle.empty())
+    {
+        auto earliest = steady::time_point::max();
+        for (const auto& [key, list] : st->idle)
+            for (const auto& e : list)
+                earliest = std::min(earliest, e.since);
+        st->timer.expires_at(earliest + idle_timeout);
+        auto [ec] = co_await st->timer.async_wait(nothrow_awaitable);
+        (void)ec;  // a cancel comes from the destructor, which sets closed
+        if (st->closed)
+            break;
+        auto now = steady::now();
+        for (auto it = st->idle.begin(); it != st->idle.end();)
+        {
+            std::erase_if(it->second, [&](const idle_connection& e) { return now - e.since >= idle_timeout; });
+            it = it->second.empty() ? st->idle.erase(it) : std::next(it);
+        }
+    }
+    st->sweeping = false;
+}
+
+}  // namespace imagewatch::registry::detail

@@ -1,0 +1,142 @@
+#pragma once
+// HTTP/1.1 connections of the registry client, plain or TLS, and the per-host keep-alive pool.
+// I/O. Internal to lib/registry: Beast and OpenSSL are in here, so include it from .cpp files only.
+#include "core/awaitable.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imagewatch::registry::detail {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// Where one request goes. `authority` is the Host header and the name in messages.
+struct endpoint
+{
+    bool tls = true;
+    std::string host;       // DNS name or IP literal, without brackets
+    std::string port;
+    std::string authority;  // "registry.test:5443"
+    std::string ca_file;
+
+    // Connections are shared only between requests with equal keys.
+    std::string pool_key() const { return (tls ? "https://" : "http://") + authority + "|" + ca_file; }
+};
+
+// "host", "host:port", "[v6]:port" -> endpoint with the scheme's default port.
+result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string ca_file);
+
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+struct step_timeouts
+{
+    std::chrono::milliseconds connect;
+    std::chrono::milliseconds request;
+};
+
+// One HTTP/1.1 connection. Each step (resolve + connect + handshake, write, read) has its own
+// Beast deadline; the client adds a whole-request deadline with with_timeout.
+class connection
+{
+public:
+    static awaitable<result<std::unique_ptr<connection>>> open(asio::any_io_executor ex, endpoint ep, step_timeouts t);
+
+    // Writes req and reads the answer (headers only for HEAD).
+    awaitable<result<response>> exchange(request req, std::uint64_t body_limit, step_timeouts t);
+
+    // After a successful exchange: the answer allows another request on this connection
+    // (HTTP/1.1 keep-alive, no Connection: close, length-delimited, nothing left unread).
+    bool reusable() const { return reusable_; }
+    // After a failed exchange: the connection had served a request before and failed before any
+    // byte of the answer arrived. This is a kept-alive connection the server had closed (the race
+    // every HTTP client with a pool has); the request may be sent again on a fresh connection.
+    bool stale() const { return stale_; }
+    // Idle and still open as far as the socket can tell (no EOF, no unexpected bytes waiting).
+    bool looks_open();
+
+    // Ends the connection. graceful: a TLS connection says close_notify first, bounded by
+    // t.connect; the peer may answer stream_truncated, eof or nothing, all ignored.
+    awaitable<void> close(bool graceful, step_timeouts t);
+
+    const endpoint& where() const { return ep_; }
+
+private:
+    explicit connection(endpoint ep) : ep_(std::move(ep)) {}
+
+    beast::tcp_stream& lowest();
+    result<void> prepare_tls();
+    error handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout);
+    template <class Stream>
+    awaitable<result<response>> exchange_on(Stream& stream, request req, std::uint64_t body_limit, step_timeouts t);
+
+    endpoint ep_;
+    std::shared_ptr<asio::ssl::context> ctx_;
+    std::optional<beast::tcp_stream> plain_;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+    beast::flat_buffer buffer_;
+    unsigned exchanges_ = 0;  // completed requests
+    bool reusable_ = false;
+    bool stale_ = false;
+};
+
+// Idle keep-alive connections per endpoint (pool_key), single-threaded: no locking. At most
+// max_idle per key are kept, each for at most idle_timeout (a timer closes expired ones, so an
+// idle connection never outlives its timeout by much); the most recently used is handed out first.
+// Destroying the pool closes every idle connection and stops the timer.
+class connection_pool
+{
+public:
+    connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout);
+    ~connection_pool();
+    connection_pool(const connection_pool&) = delete;
+    connection_pool& operator=(const connection_pool&) = delete;
+
+    // An idle connection to ep that still looks open, or nullptr.
+    std::unique_ptr<connection> take(const endpoint& ep);
+    // Keeps c for the next request to the same endpoint, or closes it when the pool is full.
+    void give_back(std::unique_ptr<connection> c);
+    std::size_t idle() const;
+
+private:
+    struct idle_connection
+    {
+        std::unique_ptr<connection> conn;
+        std::chrono::steady_clock::time_point since;
+    };
+    // Shared with the sweeper coroutine, which may wake after the pool is gone.
+    struct state
+    {
+        explicit state(asio::any_io_executor ex) : timer(std::move(ex)) {}
+        asio::steady_timer timer;
+        std::map<std::string, std::vector<idle_connection>, std::less<>> idle;
+        bool sweeping = false;
+        bool closed = false;
+    };
+    static awaitable<void> sweep(std::shared_ptr<state> st, std::chrono::milliseconds idle_timeout);
+
+    asio::any_io_executor ex_;
+    std::size_t max_idle_;
+    std::chrono::milliseconds idle_timeout_;
+    std::shared_ptr<state> st_;
+};
+
+// Turns a failed I/O step into an operator-facing error.
+error io_error(const endpoint& ep, std::string_view step, const boost::system::error_code& ec,
+               std::chrono::milliseconds step_timeout);
+
+}  // namespace imagewatch::registry::detail

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Issue 5 end to end: the admin listener under hostile clients. 1000 idle connections do not stop
+/healthz from answering; a client dribbling its header is cut off after 10 s; a 70 KiB body is a
+413 (declared or chunked), checked before auth."""
+import resource
+import socket
+import time
+import unittest
+
+import iwtest
+
+ENV = iwtest.load_env()
+
+
+def raw(port, data, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+class AdminLimitsE2E(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+        cls.iw = iwtest.Imagewatch(iwtest.base_config([{"name": "a", "image": iwtest.ref("nothing/here")}]))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.iw.__exit__(None, None, None)
+
+    def test_1000_idle_connections_do_not_block_healthz(self):
+        idle = []
+        try:
+            for _ in range(1000):
+                idle.append(socket.create_connection(("127.0.0.1", self.iw.port), timeout=5))
+            t0 = time.monotonic()
+            code, body = self.iw.get("/healthz", token=None, timeout=5)
+            self.assertEqual((code, body), (200, "ok\n"))
+            print(f"/healthz with 1000 idle connections: {time.monotonic() - t0:.3f}s")
+        finally:
+            for s in idle:
+                s.close()
+
+    def test_dribbling_header_is_cut_off_after_10s(self):
+        s = socket.create_connection(("127.0.0.1", self.iw.port), timeout=20)
+        try:
+            t0 = time.monotonic()
+            closed_at = None
+            for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+                try:
+                    s.sendall(bytes([b]))
+                except OSError:
+                    closed_at = time.monotonic() - t0
+                    break
+                s.settimeout(0.5)
+                try:
+                    data = s.recv(4096)
+                    if not data or data:
+                        closed_at = time.monotonic() - t0
+                        break
+                except socket.timeout:
+                    pass
+            self.assertIsNotNone(closed_at, "the connection was never closed")
+            self.assertGreaterEqual(closed_at, 9.0)
+            self.assertLess(closed_at, 14.0)
+        finally:
+            s.close()
+
+    def test_70_kib_body_is_413_before_auth(self):
+        body = b"x" * (70 * 1024)
+        head = (f"POST /admin/workspace-images/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n").encode()
+        out = raw(self.iw.port, head + body)
+        self.assertTrue(out.startswith(b"HTTP/1.1 413"), out[:200])
+        chunked = (b"POST /admin/workspace-images/refresh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                   b"Connection: close\r\n\r\n")
+        for _ in range(70):
+            chunked += b"400\r\n" + b"y" * 1024 + b"\r\n"
+        chunked += b"0\r\n\r\n"
+        out = raw(self.iw.port, chunked)
+        self.assertTrue(out.startswith(b"HTTP/1.1 413"), out[:200])
+        # Within the limit and without a token: auth answers.
+        small = (b"POST /admin/workspace-images/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                 b"Connection: close\r\n\r\n{}")
+        self.assertTrue(raw(self.iw.port, small).startswith(b"HTTP/1.1 401"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
