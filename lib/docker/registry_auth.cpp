@@ -45,4 +45,14 @@ std::string encode_registry_auth(std::string_view username, std::string_view pas
     return base64url_encode(boost::json::serialize(o));
 }
 
+std::string encode_registry_identity_token(std::string_view token, std::string_view serveraddress)
+{
+    if (token.empty())
+        return {};
+    boost::json::object o;
+    o["identitytoken"] = token;
+    o["serveraddress"] = serveraddress;
+    return base64url_encode(boost::json::serialize(o));
+}
+
 }  // namespace imagewatch::docker

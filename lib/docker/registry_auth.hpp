@@ -10,6 +10,9 @@ namespace imagewatch::docker {
 // both empty. The result is a secret: never log it.
 std::string encode_registry_auth(std::string_view username, std::string_view password, std::string_view serveraddress);
 
+// The same for an identity token (docker login with OAuth2): {"identitytoken":..,"serveraddress":..}.
+std::string encode_registry_identity_token(std::string_view token, std::string_view serveraddress);
+
 // URL-safe base64 with padding; exposed for tests.
 std::string base64url_encode(std::string_view bytes);
 

@@ -61,7 +61,8 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
         if (it == pull_error.end())
         {
             log::info("pulling", {{"runtime", rt.name}, {"image", image}});
-            auto r = co_await docker_.pull(rt.image, s.platform, registry_auth_(rt.image), s.pull_timeout);
+            std::string auth = co_await registry_auth_(rt.image);
+            auto r = co_await docker_.pull(rt.image, s.platform, std::move(auth), s.pull_timeout);
             it = pull_error.emplace(image, r ? std::nullopt : std::optional(r.error().message)).first;
             if (r)
                 log::info("pulled", {{"runtime", rt.name}, {"image", image}});

@@ -26,8 +26,9 @@ struct settings
 settings settings_from(const config::config& cfg);
 
 // X-Registry-Auth value for pulling an image ("" = anonymous). Injected so credentials come
-// from the live config and environment at each refresh.
-using registry_auth_fn = std::function<std::string(const image_ref&)>;
+// from the live config and environment at each refresh; a coroutine because a docker credential
+// helper may have to run.
+using registry_auth_fn = std::function<awaitable<std::string>(image_ref)>;
 
 class service
 {

@@ -69,3 +69,12 @@ TEST_CASE("base64url_encode: padding")
     CHECK(docker::base64url_encode("foo") == "Zm9v");
     CHECK(docker::base64url_encode("\xfb\xff") == "-_8=");
 }
+
+TEST_CASE("encode_registry_identity_token: identitytoken + serveraddress, empty token gives no header")
+{
+    std::string h = docker::encode_registry_identity_token("tok", "ghcr.io");
+    CHECK_FALSE(h.empty());
+    CHECK(h.find('+') == std::string::npos);
+    CHECK(h.find('/') == std::string::npos);
+    CHECK(docker::encode_registry_identity_token("", "ghcr.io").empty());
+}

@@ -31,7 +31,7 @@ refresh::outcome run(fake_docker& d, std::vector<config::runtime> rts, bool recr
 {
     refresh::outcome out;
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        refresh::service svc(ioc.get_executor(), d, [](const image_ref&) { return std::string(); });
+        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         out = co_await svc.refresh(rts, recreate, fast());
     });
     return out;

@@ -18,7 +18,7 @@ TEST_CASE("three triggers during a refresh give exactly one follow-up run, share
     d.add_image(A, {});
     d.add_container("ws-a", A);
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        refresh::service svc(ioc.get_executor(), d, [](const image_ref&) { return std::string(); });
+        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         watch::refresh_queue q(ioc.get_executor(), svc, [] { return refresh::settings{}; });
         config::runtime rt{"a", parse_image_ref(A).value(), {"ws-", ""}};
         int finished = 0;

@@ -66,7 +66,7 @@ std::string digest_of(char c) { return "sha256:" + std::string(64, c); }
 struct rig
 {
     rig(asio::io_context& ioc, std::function<registry::host_options(std::string_view)> hosts)
-        : svc(ioc.get_executor(), docker, [](const image_ref&) { return std::string(); }),
+        : svc(ioc.get_executor(), docker, [](image_ref) -> awaitable<std::string> { co_return std::string(); }),
           queue(ioc.get_executor(), svc, [] {
               refresh::settings s;
               s.swap.grace = 10ms;
