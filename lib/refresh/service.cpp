@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "refresh/plan.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
 
@@ -106,14 +107,23 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
     if (pulled.empty())
         co_return out;
 
+    // Phase 1: the selected containers, their owner runtime and whether they are stale.
+    struct selected
+    {
+        const config::runtime* owner;
+        boost::json::object inspect;
+        std::string cfg_image;
+    };
+    std::vector<selected> sel;
+    std::vector<candidate> cands;
     std::map<std::string, std::string> new_image_id;  // image -> image ID after the pull
     for (const auto& c : *listed)
     {
-        const config::runtime* candidate = nullptr;
+        const config::runtime* first = nullptr;
         for (const auto* rt : pulled)
-            if (!candidate && name_and_labels_match(rt->containers, c.name, c.labels))
-                candidate = rt;
-        if (!candidate)
+            if (!first && name_and_labels_match(rt->containers, c.name, c.labels))
+                first = rt;
+        if (!first)
             continue;
 
         auto inspect = co_await docker_.inspect_container(c.id);
@@ -121,17 +131,14 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
         {
             // Gone between list and inspect: nothing of ours to replace.
             if (inspect.error().code != errc::not_found)
-                res.errors.push_back({candidate->name, c.name, "inspect: " + inspect.error().message});
+                res.errors.push_back({first->name, c.name, "inspect: " + inspect.error().message});
             continue;
         }
         const std::string cfg_image = config_image(*inspect);
         const config::runtime* owner = nullptr;
         for (const auto* rt : pulled)
-            if (selects(*rt, c.name, cfg_image, c.labels))
-            {
+            if (!owner && selects(*rt, c.name, cfg_image, c.labels))
                 owner = rt;
-                break;
-            }
         if (!owner)
             continue;
 
@@ -146,28 +153,50 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
             }
             new_image_id[image] = str_at(*img, "Id");
         }
-        if (str_at(*inspect, "Image") == new_image_id[image])
-        {
-            log::info("container already on the pulled image", {{"runtime", owner->name}, {"container", c.name}});
-            res.skipped.push_back(c.name);
-            continue;
-        }
+        std::string mode;
+        if (auto* hc = inspect->if_contains("HostConfig"); hc && hc->is_object())
+            mode = str_at(hc->get_object(), "NetworkMode");
+        cands.push_back({c.id, c.name, network_parent_of(mode), str_at(*inspect, "Image") != new_image_id[image]});
+        sel.push_back({owner, std::move(*inspect), cfg_image});
+    }
 
-        log::info("replacing container", {{"runtime", owner->name}, {"container", c.name}, {"image", image}});
-        auto swapped = co_await swap_container(docker_, std::move(*inspect), cfg_image, s.swap);
+    // Phase 2: parents before dependents; dependents of a replaced parent are recreated too.
+    const auto plan = plan_swaps(cands);
+    std::vector<bool> swapped_or_failed(cands.size());
+    for (const auto& step : plan)
+    {
+        auto& [owner, inspect, cfg_image] = sel[step.index];
+        const std::string& name = cands[step.index].name;
+        swapped_or_failed[step.index] = true;
+        // container:<id> would point at a parent that a swap replaces: refer to it by name.
+        if (const auto& ref = cands[step.index].network_parent; !ref.empty())
+            for (const auto& c : *listed)
+                if (c.name == ref || c.id == ref || (ref.size() >= 12 && c.id.starts_with(ref)))
+                    inspect["HostConfig"].as_object()["NetworkMode"] = "container:" + c.name;
+        log::info(
+            step.forced ? "recreating container: its network parent was replaced" : "replacing container",
+            {{"runtime", owner->name}, {"container", name}, {"image", owner->image.str()}}
+        );
+        auto swapped = co_await swap_container(docker_, std::move(inspect), cfg_image, s.swap);
         if (swapped)
         {
-            log::info("container replaced", {{"runtime", owner->name}, {"container", c.name}});
+            log::info("container replaced", {{"runtime", owner->name}, {"container", name}});
             metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "ok"}});
-            res.recreated.push_back(c.name);
+            res.recreated.push_back(name);
         }
         else
         {
-            log::error("container replacement failed", {{"runtime", owner->name}, {"container", c.name}, {"error", swapped.error().message}});
-            res.errors.push_back({owner->name, c.name, swapped.error().message});
+            log::error("container replacement failed", {{"runtime", owner->name}, {"container", name}, {"error", swapped.error().message}});
+            res.errors.push_back({owner->name, name, swapped.error().message});
             metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "error"}});
         }
     }
+    for (std::size_t i = 0; i < cands.size(); ++i)
+        if (!swapped_or_failed[i])
+        {
+            log::info("container already on the pulled image", {{"runtime", sel[i].owner->name}, {"container", cands[i].name}});
+            res.skipped.push_back(cands[i].name);
+        }
     co_return out;
 }
 

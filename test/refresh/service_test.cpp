@@ -238,3 +238,21 @@ TEST_CASE("a parked original left by an interrupted swap is settled before the n
     CHECK(fake_docker::running(d.by_name("ws-a").value()));
     CHECK(d.containers.size() == 1);
 }
+
+TEST_CASE("container:<parent> network mode: parent first, dependent recreated and pointed at the parent's name")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    d.add_image(B, {});
+    auto app = d.add_container("ws-app", B);     // listed first, already current
+    auto vpn = d.add_container("ws-vpn", A);     // its network parent, stale
+    d.containers[app]["HostConfig"].as_object()["NetworkMode"] = "container:" + vpn;
+    d.next_image(A, {});
+    auto out = run(d, {rt("a", A), rt("b", B)});
+    CHECK(out.result.recreated == std::vector<std::string>{"ws-vpn", "ws-app"});
+    CHECK(out.result.skipped.empty());
+    CHECK(out.result.errors.empty());
+    auto new_app = d.by_name("ws-app").value();
+    CHECK(new_app.at("Id").as_string() != app);
+    CHECK(new_app.at("HostConfig").at("NetworkMode").as_string() == "container:ws-vpn");
+}
