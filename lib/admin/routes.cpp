@@ -1,6 +1,11 @@
 #include "admin/routes.hpp"
 
 #include "admin/auth.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "hooks/events.hpp"
+#include "hooks/match.hpp"
+#include "hooks/signature.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -33,6 +38,65 @@ std::optional<bool> parse_bool(std::string_view v)
     return std::nullopt;
 }
 
+// POST /hooks/github and /hooks/registry (SPEC §5.5): authenticate first, then parse, match and
+// schedule. Scheduling only wakes watch tasks, so the sender gets its answer at once.
+response handle_hook(const request& req, hook_kind kind, backend& b)
+{
+    const std::string_view hook = kind == hook_kind::github ? "github" : "registry";
+    const auto secret = b.hook_secret(kind);
+    if (!secret || secret->empty())
+        return json_error(404, "not found");  // off unless configured: indistinguishable from no route
+    if (req.method != "POST")
+        return method_not_allowed("POST");
+    auto& m = metrics::global();
+    const auto reject = [&](int status, std::string_view why, std::string_view result) {
+        m.inc("imagewatch_webhooks_total", {{"hook", hook}, {"result", result}});
+        log::warn("webhook rejected", {{"hook", std::string(hook)}, {"error", std::string(why)}});
+        return json_error(status, why);
+    };
+
+    result<std::vector<hooks::pushed_tag>> tags;
+    if (kind == hook_kind::github)
+    {
+        if (req.hub_signature.empty())
+            return reject(401, "missing X-Hub-Signature-256", "unauthorized");
+        if (!hooks::verify_github_signature(req.hub_signature, req.body, *secret))
+            return reject(401, "invalid X-Hub-Signature-256", "unauthorized");
+        tags = hooks::parse_github_event(req.github_event, req.content_type, req.body);
+    }
+    else
+    {
+        switch (check_bearer(req.authorization, std::optional<std::string_view>(*secret)))
+        {
+        case auth_result::ok: break;
+        case auth_result::not_configured:  // excluded above; kept for the exhaustive switch
+        case auth_result::missing: return reject(401, "hook auth required", "unauthorized");
+        case auth_result::invalid: return reject(401, "invalid hook token", "unauthorized");
+        }
+        tags = hooks::parse_registry_events(req.body);
+    }
+    if (!tags)
+        return reject(400, tags.error().message, "bad_request");
+
+    auto matched = hooks::match_runtimes(b.runtimes(), *tags);
+    std::vector<std::string> scheduled;
+    if (!matched.empty())
+        scheduled = b.schedule_checks(std::move(matched));
+    m.inc("imagewatch_webhooks_total", {{"hook", hook}, {"result", scheduled.empty() ? "ignored" : "scheduled"}});
+    std::string names;
+    for (const auto& n : scheduled)
+        names += (names.empty() ? "" : ",") + n;
+    // Registries also announce pulls and blob pushes: those stay at debug level.
+    log::write(tags->empty() ? log::level::debug : log::level::info, "webhook received",
+               {{"hook", std::string(hook)}, {"tags", std::to_string(tags->size())}, {"scheduled", names}});
+    boost::json::array a;
+    for (auto& n : scheduled)
+        a.emplace_back(n);
+    boost::json::object o;
+    o["scheduled"] = std::move(a);
+    return response{202, "application/json", boost::json::serialize(o)};
+}
+
 }  // namespace
 
 response json_error(int status, std::string_view message)
@@ -61,6 +125,11 @@ awaitable<response> handle(request req, backend& b)
             co_return method_not_allowed("GET");
         co_return b.ready() ? text(200, "ready\n") : text(503, "not ready\n");
     }
+
+    if (path == "/hooks/github")
+        co_return handle_hook(req, hook_kind::github, b);
+    if (path == "/hooks/registry")
+        co_return handle_hook(req, hook_kind::registry, b);
 
     const bool is_admin = path.starts_with("/admin/");
     const bool is_metrics = path == "/metrics";

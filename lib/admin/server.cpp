@@ -104,6 +104,10 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
 
         const auto& req = parser.get();
         request r{std::string(req.method_string()), std::string(req.target()), std::string(req[http::field::authorization])};
+        r.body = req.body();  // webhooks verify signatures over the exact bytes
+        r.hub_signature = std::string(req["X-Hub-Signature-256"]);
+        r.github_event = std::string(req["X-GitHub-Event"]);
+        r.content_type = std::string(req[http::field::content_type]);
         const bool keep_alive = req.keep_alive();
         const unsigned version = req.version();
         const bool head = req.method() == http::verb::head;

@@ -8,6 +8,7 @@
 #include "daemon/file_watch.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
+#include "hooks/scheduler.hpp"
 #include "notify/notifier.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/service.hpp"
@@ -113,8 +114,8 @@ public:
         if (!c)
             return c.error();
         docker_ = std::move(*c);
-        service_ = std::make_unique<refresh::service>(ioc_.get_executor(), *docker_, [this](const image_ref& ref) {
-            return registry_auth(ref);
+        service_ = std::make_unique<refresh::service>(ioc_.get_executor(), *docker_, [this](image_ref ref) {
+            return registry_auth(std::move(ref));
         });
         queue_ = std::make_unique<watch::refresh_queue>(ioc_.get_executor(), *service_, [this] {
             return refresh::settings_from(cfg_);
@@ -306,16 +307,21 @@ public:
     }
     std::vector<config::runtime> runtimes() override { return cfg_.runtimes; }
     // Watcher triggers work with watch.enabled off too: a disabled task still wakes on a trigger.
-    std::vector<std::string> schedule_checks(std::vector<std::string> names) override
+    std::vector<std::string> schedule_checks(std::vector<hooks::check_request> checks) override
     {
-        std::vector<std::string> scheduled;
-        for (auto& n : names)
-        {
-            note_digest(n);  // the digest before this check becomes the notification's old_digest
-            if (watcher_->trigger(n))
-                scheduled.push_back(std::move(n));
-        }
-        return scheduled;
+        if (!check_scheduler_)
+            check_scheduler_ = std::make_unique<hooks::check_scheduler>(
+                ioc_.get_executor(), [this](const std::string& n) { return watcher_->trigger(n); },
+                [this](const std::string& n) {
+                    for (const auto& st : watcher_->status())
+                        if (st.name == n)
+                            return hooks::observed{st.last_check, st.digest};
+                    return hooks::observed{};
+                }
+            );
+        for (const auto& c : checks)
+            note_digest(c.runtime);  // the digest before this check becomes the notification's old_digest
+        return check_scheduler_->schedule(checks);
     }
 
 private:
@@ -349,12 +355,15 @@ private:
         notifier_->notify(std::move(e));
     }
 
-    std::string registry_auth(const image_ref& ref)
+    // Credentials for the Engine's pull: the same sources as the registry checks, helpers included.
+    awaitable<std::string> registry_auth(image_ref ref)
     {
-        auto creds = registry::resolve_credentials(cfg_, ref.registry, process_env());
+        auto creds = co_await registry::resolve_credentials_async(cfg_, ref.registry, process_env());
         if (!creds)
-            return {};
-        return docker::encode_registry_auth(creds->username, creds->password, ref.registry);
+            co_return std::string();
+        if (creds->identity_token)
+            co_return docker::encode_registry_identity_token(creds->password, ref.registry);
+        co_return docker::encode_registry_auth(creds->username, creds->password, ref.registry);
     }
 
     awaitable<refresh::outcome> once(std::vector<config::runtime> rts, bool recreate)
@@ -532,6 +541,7 @@ private:
     std::unique_ptr<registry::client> registry_;
     std::unique_ptr<watch::watcher> watcher_;
     std::unique_ptr<notify::notifier> notifier_;
+    std::unique_ptr<hooks::check_scheduler> check_scheduler_;  // created at the first webhook
     std::map<std::string, std::string> notified_digest_;  // runtime -> digest as of its last notification/trigger
     std::string daemon_platform_ = "linux/amd64";
     std::unique_ptr<admin::server> server_;

@@ -41,6 +41,8 @@ awaitable<refresh::outcome> refresh_queue::execute(config::runtime rt, bool recr
     std::vector<config::runtime> one{rt};
     auto out = co_await svc_.refresh(one, recreate, settings_());
     refresh::count(one, out);
+    if (on_outcome_)
+        on_outcome_(rt, out);
     co_return out;
 }
 

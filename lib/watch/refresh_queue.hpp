@@ -29,6 +29,10 @@ public:
 
     bool busy() const;
 
+    // Called once per finished run with its runtime and outcome (joiners of a run share one call);
+    // must not block: the daemon queues an outbound notification here.
+    void on_outcome(std::function<void(const config::runtime&, const refresh::outcome&)> f) { on_outcome_ = std::move(f); }
+
 private:
     struct batch;
     struct slot
@@ -43,6 +47,7 @@ private:
     refresh::service& svc_;
     std::function<refresh::settings()> settings_;
     std::map<std::string, slot> slots_;
+    std::function<void(const config::runtime&, const refresh::outcome&)> on_outcome_;
 };
 
 // Appends `part` to `into` (pulled, failed, ... in order; the first fatal message wins).

@@ -1,9 +1,15 @@
 // The admin contract of SPEC §5 on values: auth fail-closed, status codes, query parsing.
 #include "admin/auth.hpp"
 #include "admin/routes.hpp"
+#include "core/metrics.hpp"
+#include "hooks/signature.hpp"
 #include "support/run_coro.hpp"
 
 #include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
 
 using namespace imagewatch;
 using namespace imagewatch::admin;
@@ -33,6 +39,29 @@ struct fake_backend : backend
     std::string status_json() override { return "{}"; }
     bool ready() override { return false; }
     std::string metrics_text() override { return "m 1\n"; }
+
+    std::map<hook_kind, std::optional<std::string>> secrets;
+    std::vector<config::runtime> rts;
+    std::vector<std::vector<std::string>> scheduled;  // one entry per schedule_checks call
+    std::vector<std::string> not_running;             // names schedule_checks leaves out
+    std::vector<std::string> digests;                 // announced digests, in call order
+
+    std::optional<std::string> hook_secret(hook_kind k) override { return secrets[k]; }
+    std::vector<config::runtime> runtimes() override { return rts; }
+    std::vector<std::string> schedule_checks(std::vector<hooks::check_request> checks) override
+    {
+        std::vector<std::string> n;
+        for (const auto& c : checks)
+        {
+            n.push_back(c.runtime);
+            digests.push_back(c.digest);
+        }
+        scheduled.push_back(n);
+        std::erase_if(n, [&](const std::string& x) {
+            return std::find(not_running.begin(), not_running.end(), x) != not_running.end();
+        });
+        return n;
+    }
 };
 
 response call(fake_backend& b, std::string method, std::string target, std::string auth = "Bearer s3cret")
@@ -44,6 +73,56 @@ response call(fake_backend& b, std::string method, std::string target, std::stri
         out = co_await handle(std::move(req), b);
     });
     return out;
+}
+
+response call(fake_backend& b, request req)
+{
+    response out;
+    test::run_coro([&](asio::io_context&) -> awaitable<void> { out = co_await handle(std::move(req), b); });
+    return out;
+}
+
+std::string hook_data(const std::string& name)
+{
+    std::ifstream in(std::string(IMAGEWATCH_TEST_DATA) + "/hooks/" + name, std::ios::binary);
+    REQUIRE(in);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+config::runtime rt(std::string name, std::string image)
+{
+    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
+}
+
+// A backend with both hooks configured and runtimes matching the recorded payloads.
+fake_backend hooks_backend()
+{
+    fake_backend b;
+    b.secrets[hook_kind::github] = "gh-secret";
+    b.secrets[hook_kind::registry] = "reg-token";
+    b.rts = {rt("hermes", "ghcr.io/molecule-ai/workspace-template-hermes:latest"),
+             rt("app", "registry.test:5443/team/app:stable"), rt("web", "registry.test:5443/team/web:latest")};
+    return b;
+}
+
+request github_delivery(std::string body, std::string signature, std::string event = "registry_package")
+{
+    request r{"POST", "/hooks/github", ""};
+    r.body = std::move(body);
+    r.hub_signature = std::move(signature);
+    r.github_event = std::move(event);
+    r.content_type = "application/json";
+    return r;
+}
+
+request registry_delivery(std::string body, std::string authorization)
+{
+    request r{"POST", "/hooks/registry", std::move(authorization)};
+    r.body = std::move(body);
+    r.content_type = "application/vnd.docker.distribution.events.v1+json";
+    return r;
 }
 
 }  // namespace
@@ -141,4 +220,134 @@ TEST_CASE("constant_time_equal")
     CHECK_FALSE(constant_time_equal("abcd", "abc"));
     CHECK_FALSE(constant_time_equal("", "a"));
     CHECK(constant_time_equal("", ""));
+}
+
+TEST_CASE("hooks: GitHub delivery with a valid signature schedules the matching runtime (202)")
+{
+    auto b = hooks_backend();
+    const auto body = hook_data("github_registry_package_published.json");
+    auto r = call(b, github_delivery(body, hooks::github_signature(body, "gh-secret")));
+    CHECK(r.status == 202);
+    CHECK(r.body == R"({"scheduled":["hermes"]})");
+    REQUIRE(b.scheduled.size() == 1);
+    CHECK(b.scheduled[0] == std::vector<std::string>{"hermes"});
+    CHECK(b.calls.empty());  // a check is scheduled, not a refresh run inline
+}
+
+TEST_CASE("hooks: GitHub bad or missing signature is a 401 and schedules nothing")
+{
+    auto b = hooks_backend();
+    const auto body = hook_data("github_registry_package_published.json");
+    const double before = metrics::global().value("imagewatch_webhooks_total", {{"hook", "github"}, {"result", "unauthorized"}});
+    auto missing = call(b, github_delivery(body, ""));
+    CHECK(missing.status == 401);
+    CHECK(missing.body == R"({"error":"missing X-Hub-Signature-256"})");
+    auto wrong_secret = call(b, github_delivery(body, hooks::github_signature(body, "other")));
+    CHECK(wrong_secret.status == 401);
+    CHECK(wrong_secret.body == R"({"error":"invalid X-Hub-Signature-256"})");
+    // A signature of another body (replayed header on a tampered payload).
+    CHECK(call(b, github_delivery(body + " ", hooks::github_signature(body, "gh-secret"))).status == 401);
+    // The admin token is no substitute for the signature.
+    auto admin = github_delivery(body, "");
+    admin.authorization = "Bearer s3cret";
+    CHECK(call(b, admin).status == 401);
+    CHECK(b.scheduled.empty());
+    CHECK(metrics::global().value("imagewatch_webhooks_total", {{"hook", "github"}, {"result", "unauthorized"}}) == before + 4);
+}
+
+TEST_CASE("hooks: ping and non-matching deliveries are accepted with nothing scheduled")
+{
+    auto b = hooks_backend();
+    const std::string ping = R"({"zen":"Design for failure.","hook_id":42})";
+    auto r = call(b, github_delivery(ping, hooks::github_signature(ping, "gh-secret"), "ping"));
+    CHECK(r.status == 202);
+    CHECK(r.body == R"({"scheduled":[]})");
+    const auto other = hook_data("github_package_updated.json");  // claude-code: not configured here
+    CHECK(call(b, github_delivery(other, hooks::github_signature(other, "gh-secret"), "package")).body == R"({"scheduled":[]})");
+    CHECK(b.scheduled.empty());
+    const std::string junk = "{not json";
+    auto bad = call(b, github_delivery(junk, hooks::github_signature(junk, "gh-secret"), "package"));
+    CHECK(bad.status == 400);
+    CHECK(b.scheduled.empty());
+}
+
+TEST_CASE("hooks: registry envelope with the bearer token schedules the matching runtime (202)")
+{
+    auto b = hooks_backend();
+    auto r = call(b, registry_delivery(hook_data("distribution_push.json"), "Bearer reg-token"));
+    CHECK(r.status == 202);
+    CHECK(r.body == R"({"scheduled":["app"]})");  // web: only pulled / pushed without a tag
+    REQUIRE(b.scheduled.size() == 1);
+    CHECK(b.scheduled[0] == std::vector<std::string>{"app"});
+    // The pushed digest goes along, so the check can be repeated until the registry serves it.
+    CHECK(b.digests == std::vector<std::string>{"sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"});
+}
+
+TEST_CASE("hooks: registry missing or wrong token is a 401 and schedules nothing")
+{
+    auto b = hooks_backend();
+    const auto body = hook_data("distribution_push.json");
+    auto missing = call(b, registry_delivery(body, ""));
+    CHECK(missing.status == 401);
+    CHECK(missing.body == R"({"error":"hook auth required"})");
+    auto wrong = call(b, registry_delivery(body, "Bearer reg-tokeN"));
+    CHECK(wrong.status == 401);
+    CHECK(wrong.body == R"({"error":"invalid hook token"})");
+    CHECK(call(b, registry_delivery(body, "Bearer s3cret")).status == 401);  // the admin token is not the hook token
+    CHECK(call(b, registry_delivery(body, "Basic cmVnLXRva2Vu")).status == 401);
+    CHECK(b.scheduled.empty());
+    CHECK(call(b, registry_delivery("[]", "Bearer reg-token")).status == 400);
+    CHECK(b.scheduled.empty());
+}
+
+TEST_CASE("hooks: only runtimes whose watch task runs are reported as scheduled")
+{
+    auto b = hooks_backend();
+    b.rts.push_back(rt("app-twin", "registry.test:5443/team/app:stable"));
+    b.not_running = {"app"};
+    auto r = call(b, registry_delivery(hook_data("distribution_push.json"), "Bearer reg-token"));
+    CHECK(r.status == 202);
+    CHECK(r.body == R"({"scheduled":["app-twin"]})");
+    CHECK(b.scheduled.at(0) == std::vector<std::string>{"app", "app-twin"});
+}
+
+TEST_CASE("hooks: not configured -> 404 as if the route did not exist; configured -> POST only")
+{
+    auto b = hooks_backend();
+    const auto body = hook_data("distribution_push.json");
+    b.secrets[hook_kind::registry] = std::nullopt;
+    b.secrets[hook_kind::github] = "";
+    auto r = call(b, registry_delivery(body, "Bearer reg-token"));
+    CHECK(r.status == 404);
+    CHECK(r.body == call(b, "POST", "/hooks/nope", "").body);
+    CHECK(call(b, github_delivery(body, hooks::github_signature(body, ""))).status == 404);
+    CHECK(call(b, "GET", "/hooks/registry", "").status == 404);
+    CHECK(b.scheduled.empty());
+
+    b = hooks_backend();
+    CHECK(call(b, "GET", "/hooks/registry", "Bearer reg-token").status == 405);
+    CHECK(call(b, "GET", "/hooks/github", "").status == 405);
+    // The hooks do not depend on the admin token being configured.
+    b.token.reset();
+    CHECK(call(b, registry_delivery(body, "Bearer reg-token")).status == 202);
+}
+
+TEST_CASE("hooks: a backend without hook support answers 404 (default backend methods)")
+{
+    struct minimal : backend
+    {
+        std::optional<std::string> admin_token() override { return "t"; }
+        bool metrics_public() override { return true; }
+        std::vector<std::string> runtime_names() override { return {}; }
+        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool) override { co_return refresh::outcome{}; }
+        std::string status_json() override { return "{}"; }
+        bool ready() override { return true; }
+        std::string metrics_text() override { return ""; }
+    } m;
+    response out;
+    test::run_coro([&](asio::io_context&) -> awaitable<void> {
+        request req{"POST", "/hooks/registry", "Bearer t"};
+        out = co_await handle(std::move(req), m);
+    });
+    CHECK(out.status == 404);
 }

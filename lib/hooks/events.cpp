@@ -1,0 +1,187 @@
+#include "hooks/events.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse_query.hpp>
+
+#include <algorithm>
+
+namespace imagewatch::hooks {
+namespace {
+
+namespace json = boost::json;
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+// The string at o[key], or "" when absent or not a string: senders omit and null fields freely.
+std::string_view str(const json::object* o, std::string_view key)
+{
+    if (!o)
+        return {};
+    const auto* v = o->if_contains(key);
+    if (!v || !v->is_string())
+        return {};
+    return v->get_string();
+}
+
+const json::object* obj(const json::object* o, std::string_view key)
+{
+    if (!o)
+        return nullptr;
+    const auto* v = o->if_contains(key);
+    return v ? v->if_object() : nullptr;
+}
+
+const json::array* arr(const json::object* o, std::string_view key)
+{
+    if (!o)
+        return nullptr;
+    const auto* v = o->if_contains(key);
+    return v ? v->if_array() : nullptr;
+}
+
+void add_unique(std::vector<pushed_tag>& out, pushed_tag t)
+{
+    if (t.repository.empty() || t.tag.empty())
+        return;
+    if (std::find(out.begin(), out.end(), t) == out.end())
+        out.push_back(std::move(t));
+}
+
+result<json::value> parse_json(std::string_view body)
+{
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec)
+        return make_error(errc::invalid_argument, "invalid JSON payload: " + ec.message());
+    if (!v.is_object())
+        return make_error(errc::invalid_argument, "invalid payload: expected a JSON object");
+    return v;
+}
+
+// GitHub's form encoding: payload=<url-encoded JSON>.
+result<std::string> form_payload(std::string_view body)
+{
+    auto params = boost::urls::parse_query(body);
+    if (!params)
+        return make_error(errc::invalid_argument, "invalid form body");
+    for (auto p : *params)
+        if (p.key == "payload" && p.has_value)
+            return p.value.decode(boost::urls::encoding_opts(true));  // '+' is a space in forms
+    return make_error(errc::invalid_argument, "form body without a payload field");
+}
+
+// Tags of one GitHub package version: container_metadata.tag.name (webhooks), metadata.container.tags
+// (the REST shape, sometimes mirrored), docker_metadata[].tags (older deliveries).
+std::vector<std::string> version_tags(const json::object* version)
+{
+    std::vector<std::string> tags;
+    auto add = [&](std::string_view t) {
+        if (!t.empty() && std::find(tags.begin(), tags.end(), t) == tags.end())
+            tags.emplace_back(t);
+    };
+    add(str(obj(obj(version, "container_metadata"), "tag"), "name"));
+    if (const auto* list = arr(obj(obj(version, "metadata"), "container"), "tags"))
+        for (const auto& t : *list)
+            if (t.is_string())
+                add(t.get_string());
+    if (const auto* dm = arr(version, "docker_metadata"))
+        for (const auto& d : *dm)
+            if (const auto* list = arr(d.if_object(), "tags"))
+                for (const auto& t : *list)
+                    if (t.is_string())
+                        add(t.get_string());
+    return tags;
+}
+
+}  // namespace
+
+result<std::vector<pushed_tag>> parse_github_event(
+    std::string_view event, std::string_view content_type, std::string_view body
+)
+{
+    std::string form_json;
+    if (lower(content_type).starts_with("application/x-www-form-urlencoded"))
+    {
+        auto p = form_payload(body);
+        if (!p)
+            return p.error();
+        form_json = std::move(*p);
+        body = form_json;
+    }
+    auto v = parse_json(body);
+    if (!v)
+        return v.error();
+    std::vector<pushed_tag> out;
+    if (event != "package" && event != "registry_package")
+        return out;  // ping and everything else: nothing to check
+    const auto& root = v->get_object();
+    const auto action = str(&root, "action");
+    if (action != "published" && action != "updated")
+        return out;
+    // The object is named after the event; accept either name so a relabelled delivery still works.
+    const auto* pkg = obj(&root, event);
+    if (!pkg)
+        pkg = obj(&root, event == "package" ? "registry_package" : "package");
+    if (!pkg)
+        return out;
+    auto type = lower(str(pkg, "package_type"));
+    if (type.empty())
+        type = lower(str(pkg, "ecosystem"));
+    if (!type.empty() && type != "container" && type != "docker")
+        return out;
+    std::string owner(str(pkg, "namespace"));
+    if (owner.empty())
+        owner = str(obj(pkg, "owner"), "login");
+    const std::string name(str(pkg, "name"));
+    if (owner.empty() || name.empty())
+        return out;
+    const std::string repository = lower(owner + "/" + name);
+    const auto* version = obj(pkg, "package_version");
+    // The tag's digest, else the version's own name, which for containers is its manifest digest.
+    std::string digest(str(obj(obj(version, "container_metadata"), "tag"), "digest"));
+    if (digest.empty() && str(version, "name").starts_with("sha256:"))
+        digest = str(version, "name");
+    for (auto& t : version_tags(version))
+        add_unique(out, pushed_tag{"ghcr.io", repository, std::move(t), digest});
+    return out;
+}
+
+result<std::vector<pushed_tag>> parse_registry_events(std::string_view body)
+{
+    auto v = parse_json(body);
+    if (!v)
+        return v.error();
+    const auto* events = arr(&v->get_object(), "events");
+    if (!events)
+        return make_error(errc::invalid_argument, "invalid notification: no \"events\" array");
+    std::vector<pushed_tag> out;
+    for (const auto& e : *events)
+    {
+        const auto* ev = e.if_object();
+        if (str(ev, "action") != "push")
+            continue;  // pulls, deletes, mounts
+        const auto* target = obj(ev, "target");
+        const auto tag = str(target, "tag");
+        if (tag.empty())
+            continue;  // blob pushes and pushes by digest: no tag moved
+        std::string host = lower(str(obj(ev, "request"), "host"));
+        if (host.empty())
+            if (auto u = boost::urls::parse_uri(str(target, "url")))
+                host = lower(u->encoded_host_and_port());
+        add_unique(out, pushed_tag{std::move(host), lower(str(target, "repository")), std::string(tag),
+                                   std::string(str(target, "digest"))});
+    }
+    return out;
+}
+
+}  // namespace imagewatch::hooks
