@@ -29,6 +29,26 @@ response text(int status, std::string body, std::string type = "text/plain; char
 }
 
 // recreate=true|false|1|0 (SPEC §5.1); anything else is a 400, unlike the seed's silent pull-only.
+// Echoes client input safely: JSON replies must stay valid UTF-8 whatever bytes the query held
+// (found by the admin_request fuzzer). Runtime names are ASCII, so nothing real is lost.
+std::string printable(std::string_view in)
+{
+    std::string out;
+    for (unsigned char c : in)
+    {
+        if (c >= 0x20 && c < 0x7f)
+            out += static_cast<char>(c);
+        else
+        {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 std::optional<bool> parse_bool(std::string_view v)
 {
     if (v == "true" || v == "1")
@@ -185,7 +205,7 @@ awaitable<response> handle(request req, backend& b)
             if (std::find(names.begin(), names.end(), *runtime) == names.end())
             {
                 boost::json::object o;
-                o["error"] = "unknown runtime: " + *runtime;
+                o["error"] = "unknown runtime: " + printable(*runtime);
                 boost::json::array known;
                 for (auto& n : names)
                     known.emplace_back(n);

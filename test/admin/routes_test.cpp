@@ -351,3 +351,13 @@ TEST_CASE("hooks: a backend without hook support answers 404 (default backend me
     });
     CHECK(out.status == 404);
 }
+
+TEST_CASE("unknown runtime with non-UTF-8 bytes: the echo stays valid JSON text")
+{
+    fake_backend b;
+    auto r = call(b, "POST", "/admin/workspace-images/refresh?runtime=claud%D2code");
+    CHECK(r.status == 400);
+    CHECK(r.body.find("unknown runtime: claud\\\\xd2code") != std::string::npos);
+    for (unsigned char c : r.body)
+        CHECK(c < 0x80);
+}
