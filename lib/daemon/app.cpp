@@ -516,6 +516,10 @@ private:
             server_ = std::move(*srv);
             spawn_server(*server_);
         }
+        if (next->docker.host != cfg_.docker.host)
+            log::warn("docker.host changed: takes effect after a restart", {{"docker", next->docker.host}});
+        docker_->set_timeouts(next->timeouts.connect, next->timeouts.request);
+        registry_->set_timeouts(next->timeouts.connect, next->timeouts.request);
         cfg_ = std::move(*next);
         if (docker_seen_)
             watcher_->apply(cfg_);

@@ -39,6 +39,9 @@ class api
 public:
     virtual ~api() = default;
 
+    // Live config edits: deadlines for the calls that start after this (SPEC §3 "Live edits").
+    virtual void set_timeouts(std::chrono::milliseconds /*connect*/, std::chrono::milliseconds /*request*/) {}
+
     // GET /_ping then /version; picks min(daemon's ApiVersion, our max) and fails if the daemon's
     // version is below 1.41. Later calls use the negotiated prefix (ping is done lazily if needed).
     virtual awaitable<result<version_info>> ping() = 0;

@@ -196,6 +196,11 @@ public:
     {
     }
 
+    void set_timeouts(std::chrono::milliseconds connect, std::chrono::milliseconds request) override
+    {
+        settings_.connect_timeout = connect;
+        settings_.request_timeout = request;
+    }
     awaitable<result<version_info>> ping() override;
     awaitable<result<std::vector<container_summary>>> list_containers() override;
     awaitable<result<json::object>> inspect_container(std::string id) override;

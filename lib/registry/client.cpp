@@ -107,6 +107,12 @@ private:
     {
         return s_.host_options_for ? s_.host_options_for(host) : host_options{};
     }
+    void set_timeouts(std::chrono::milliseconds connect, std::chrono::milliseconds request) override
+    {
+        s_.connect_timeout = connect;
+        s_.request_timeout = request;
+    }
+
     step_timeouts timeouts() const { return {s_.connect_timeout, s_.request_timeout}; }
     steady::time_point now() const { return s_.now ? s_.now() : steady::now(); }
 

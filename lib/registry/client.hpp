@@ -64,6 +64,9 @@ class client
 public:
     virtual ~client();
 
+    // Live config edits: deadlines for the requests that start after this.
+    virtual void set_timeouts(std::chrono::milliseconds /*connect*/, std::chrono::milliseconds /*request*/) {}
+
     // HEAD /v2/<repository>/manifests/<digest or tag> with the manifest Accept types, following a
     // Bearer (token realm) or Basic challenge; digest = Docker-Content-Digest. When the answer's
     // Content-Type is an OCI index or Docker manifest list, GET /v2/<repository>/manifests/<digest>
