@@ -1,5 +1,7 @@
 #include "admin/auth.hpp"
 
+#include "core/text.hpp"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -30,10 +32,7 @@ auth_result check_bearer(std::string_view authorization, const std::optional<std
     if (authorization.empty())
         return auth_result::missing;
     constexpr std::string_view scheme = "bearer ";
-    if (authorization.size() < scheme.size() ||
-        !std::equal(scheme.begin(), scheme.end(), authorization.begin(), [](char x, char y) {
-            return x == (y >= 'A' && y <= 'Z' ? static_cast<char>(y - 'A' + 'a') : y);
-        }))
+    if (authorization.size() < scheme.size() || !iequals_ascii(authorization.substr(0, scheme.size()), scheme))
         return auth_result::missing;
     std::string_view given = authorization.substr(scheme.size());
     while (!given.empty() && given.front() == ' ')

@@ -3,6 +3,7 @@
 #include "admin/auth.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 #include "hooks/events.hpp"
 #include "hooks/match.hpp"
 #include "hooks/signature.hpp"
@@ -40,10 +41,8 @@ std::string printable(std::string_view in)
             out += static_cast<char>(c);
         else
         {
-            static constexpr char hex[] = "0123456789abcdef";
             out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
+            out += hex_lower(&c, 1);
         }
     }
     return out;

@@ -54,6 +54,17 @@ struct connection
 };
 using connections = std::list<connection>;
 
+// Closes the oldest connection still waiting for a request; false when every one is busy.
+bool close_oldest_idle(connections& conns)
+{
+    auto idle = std::find_if(conns.begin(), conns.end(), [](const connection& c) { return c.idle; });
+    if (idle == conns.end())
+        return false;
+    idle->idle = false;
+    idle->close();
+    return true;
+}
+
 template <class Protocol>
 awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server_settings s, connections& conns)
 {
@@ -151,12 +162,7 @@ public:
                     break;
                 // Out of file descriptors: free one idle connection and pause, instead of spinning.
                 log::warn("admin accept failed", {{"error", ec.message()}});
-                if (auto idle = std::find_if(conns_.begin(), conns_.end(), [](const connection& c) { return c.idle; });
-                    idle != conns_.end())
-                {
-                    idle->idle = false;
-                    idle->close();
-                }
+                close_oldest_idle(conns_);
                 asio::steady_timer pause(ex, std::chrono::milliseconds(50));
                 co_await pause.async_wait(nothrow_awaitable);
                 continue;
@@ -165,15 +171,12 @@ public:
             {
                 // At the cap: close the oldest connection that has not sent a request yet; if every
                 // one is busy with a request, refuse the newcomer instead.
-                auto idle = std::find_if(conns_.begin(), conns_.end(), [](const connection& c) { return c.idle; });
-                if (idle == conns_.end())
+                if (!close_oldest_idle(conns_))
                 {
                     boost::system::error_code ignored;
                     sock.close(ignored);
                     continue;
                 }
-                idle->idle = false;
-                idle->close();
             }
             asio::co_spawn(
                 ex, session<Protocol>(beast::basic_stream<Protocol>(std::move(sock)), backend_, settings_, conns_),

@@ -1,5 +1,7 @@
 #include "config/parse.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/json/error.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
@@ -588,15 +590,6 @@ std::string found_at(std::string_view text, std::size_t offset)
     return "'" + std::string(c) + "'";
 }
 
-std::string ascii_lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 std::optional<std::string> non_empty(const env_lookup& env, std::string_view name)
 {
     auto v = env ? env(name) : std::nullopt;
@@ -724,14 +717,7 @@ std::string config_hash(std::string_view text)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned int k = 0; k < len; ++k)
-    {
-        out += hex[md[k] >> 4];
-        out += hex[md[k] & 0x0f];
-    }
-    return out;
+    return "sha256:" + hex_lower(md, len);
 }
 
 std::string default_config_path(const env_lookup& env)

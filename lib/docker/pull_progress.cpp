@@ -1,9 +1,10 @@
 #include "docker/pull_progress.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace imagewatch::docker {
 
@@ -27,7 +28,7 @@ std::string_view string_field(const json::object& o, std::string_view key)
 bool contains_nocase(std::string_view hay, std::string_view needle)
 {
     auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        return ascii_lower(a) == ascii_lower(b);
     });
     return it != hay.end();
 }

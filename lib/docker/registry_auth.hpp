@@ -13,7 +13,4 @@ std::string encode_registry_auth(std::string_view username, std::string_view pas
 // The same for an identity token (docker login with OAuth2): {"identitytoken":..,"serveraddress":..}.
 std::string encode_registry_identity_token(std::string_view token, std::string_view serveraddress);
 
-// URL-safe base64 with padding; exposed for tests.
-std::string base64url_encode(std::string_view bytes);
-
 }  // namespace imagewatch::docker

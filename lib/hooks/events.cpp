@@ -1,5 +1,7 @@
 #include "hooks/events.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
@@ -12,15 +14,6 @@ namespace imagewatch::hooks {
 namespace {
 
 namespace json = boost::json;
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 // The string at o[key], or "" when absent or not a string: senders omit and null fields freely.
 std::string_view str(const json::object* o, std::string_view key)
@@ -110,7 +103,7 @@ result<std::vector<pushed_tag>> parse_github_event(
 )
 {
     std::string form_json;
-    if (lower(content_type).starts_with("application/x-www-form-urlencoded"))
+    if (ascii_lower(content_type).starts_with("application/x-www-form-urlencoded"))
     {
         auto p = form_payload(body);
         if (!p)
@@ -134,9 +127,9 @@ result<std::vector<pushed_tag>> parse_github_event(
         pkg = obj(&root, event == "package" ? "registry_package" : "package");
     if (!pkg)
         return out;
-    auto type = lower(str(pkg, "package_type"));
+    auto type = ascii_lower(str(pkg, "package_type"));
     if (type.empty())
-        type = lower(str(pkg, "ecosystem"));
+        type = ascii_lower(str(pkg, "ecosystem"));
     if (!type.empty() && type != "container" && type != "docker")
         return out;
     std::string owner(str(pkg, "namespace"));
@@ -145,7 +138,7 @@ result<std::vector<pushed_tag>> parse_github_event(
     const std::string name(str(pkg, "name"));
     if (owner.empty() || name.empty())
         return out;
-    const std::string repository = lower(owner + "/" + name);
+    const std::string repository = ascii_lower(owner + "/" + name);
     const auto* version = obj(pkg, "package_version");
     // The tag's digest, else the version's own name, which for containers is its manifest digest.
     std::string digest(str(obj(obj(version, "container_metadata"), "tag"), "digest"));
@@ -174,11 +167,11 @@ result<std::vector<pushed_tag>> parse_registry_events(std::string_view body)
         const auto tag = str(target, "tag");
         if (tag.empty())
             continue;  // blob pushes and pushes by digest: no tag moved
-        std::string host = lower(str(obj(ev, "request"), "host"));
+        std::string host = ascii_lower(str(obj(ev, "request"), "host"));
         if (host.empty())
             if (auto u = boost::urls::parse_uri(str(target, "url")))
-                host = lower(u->encoded_host_and_port());
-        add_unique(out, pushed_tag{std::move(host), lower(str(target, "repository")), std::string(tag),
+                host = ascii_lower(u->encoded_host_and_port());
+        add_unique(out, pushed_tag{std::move(host), ascii_lower(str(target, "repository")), std::string(tag),
                                    std::string(str(target, "digest"))});
     }
     return out;

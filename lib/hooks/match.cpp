@@ -1,14 +1,13 @@
 #include "hooks/match.hpp"
 
+#include "core/text.hpp"
+
 namespace imagewatch::hooks {
 namespace {
 
 std::string canonical_host(std::string_view h)
 {
-    std::string s(h);
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
+    std::string s = ascii_lower(h);
     if (s.ends_with(":443"))
         s.resize(s.size() - 4);
     if (s == "index.docker.io" || s == "registry-1.docker.io")

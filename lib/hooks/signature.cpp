@@ -1,5 +1,7 @@
 #include "hooks/signature.hpp"
 
+#include "core/text.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,14 +14,7 @@ std::string github_signature(std::string_view body, std::string_view secret)
     unsigned int len = 0;
     HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
          reinterpret_cast<const unsigned char*>(body.data()), body.size(), md, &len);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "sha256=";
-    for (unsigned int i = 0; i < len; ++i)
-    {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 0x0f];
-    }
-    return out;
+    return "sha256=" + hex_lower(md, len);
 }
 
 bool verify_github_signature(std::string_view header, std::string_view body, std::string_view secret)

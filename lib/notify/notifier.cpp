@@ -1,5 +1,6 @@
 #include "notify/notifier.hpp"
 
+#include "core/base64.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
@@ -17,7 +18,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <ctime>
@@ -51,15 +51,6 @@ json::value opt(const std::optional<std::string>& v)
     if (!v)
         return nullptr;
     return json::value(*v);
-}
-
-std::string base64(std::string_view in)
-{
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
 }
 
 }  // namespace
@@ -101,7 +92,7 @@ result<target> parse_target(std::string_view url)
     if (t.path.empty() || t.path.front() != '/')
         t.path.insert(0, "/");
     if (u->has_userinfo())
-        t.authorization = "Basic " + base64(u->user() + ":" + u->password());
+        t.authorization = "Basic " + base64_encode(u->user() + ":" + u->password());
     return t;
 }
 

@@ -1,5 +1,6 @@
 #include "refresh/reconcile.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "docker/recreate_spec.hpp"
 #include "refresh/select.hpp"
@@ -46,9 +47,9 @@ awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::r
         bool verified = ours && current->state == "running";
         if (verified)
             if (auto ins = co_await docker.inspect_container(current->id); ins)
-                if (auto* st = ins->if_contains("State"); st && st->is_object())
-                    if (auto* h = st->get_object().if_contains("Health"); h && h->is_object())
-                        if (auto* hs = h->get_object().if_contains("Status"); hs && hs->is_string())
+                if (const auto* st = object_field(*ins, "State"))
+                    if (const auto* h = object_field(*st, "Health"))
+                        if (auto* hs = h->if_contains("Status"); hs && hs->is_string())
                             verified = hs->get_string() == "healthy";
         if (verified)
         {

@@ -1,5 +1,6 @@
 #include "refresh/service.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "refresh/plan.hpp"
@@ -14,17 +15,10 @@
 namespace imagewatch::refresh {
 namespace {
 
-std::string str_at(const boost::json::object& o, std::string_view key)
-{
-    if (auto* v = o.if_contains(key); v && v->is_string())
-        return std::string(v->get_string());
-    return {};
-}
-
 std::string config_image(const boost::json::object& inspect)
 {
-    if (auto* c = inspect.if_contains("Config"); c && c->is_object())
-        return str_at(c->get_object(), "Image");
+    if (const auto* c = object_field(inspect, "Config"))
+        return string_field(*c, "Image");
     return {};
 }
 
@@ -151,12 +145,13 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
                 res.errors.push_back({owner->name, c.name, "inspect pulled image: " + img.error().message});
                 continue;
             }
-            new_image_id[image] = str_at(*img, "Id");
+            new_image_id[image] = string_field(*img, "Id");
         }
         std::string mode;
-        if (auto* hc = inspect->if_contains("HostConfig"); hc && hc->is_object())
-            mode = str_at(hc->get_object(), "NetworkMode");
-        cands.push_back({c.id, c.name, network_parent_of(mode), str_at(*inspect, "Image") != new_image_id[image]});
+        if (const auto* hc = object_field(*inspect, "HostConfig"))
+            mode = string_field(*hc, "NetworkMode");
+        const bool stale = string_field(*inspect, "Image") != new_image_id[image];
+        cands.push_back({c.id, c.name, network_parent_of(mode), stale});
         sel.push_back({owner, std::move(*inspect), cfg_image});
     }
 

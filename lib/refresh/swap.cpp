@@ -1,5 +1,6 @@
 #include "refresh/swap.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "docker/recreate_spec.hpp"
 #include "refresh/select.hpp"
@@ -12,39 +13,9 @@ namespace {
 
 using boost::json::object;
 
-std::string str_at(const object& o, std::string_view key)
-{
-    if (auto* v = o.if_contains(key); v && v->is_string())
-        return std::string(v->get_string());
-    return {};
-}
-
-const object* obj_at(const object& o, std::string_view key)
-{
-    if (auto* v = o.if_contains(key); v && v->is_object())
-        return &v->get_object();
-    return nullptr;
-}
-
-bool bool_at(const object* o, std::string_view key)
-{
-    if (!o)
-        return false;
-    auto* v = o->if_contains(key);
-    return v && v->is_bool() && v->get_bool();
-}
-
-std::int64_t int_at(const object* o, std::string_view key)
-{
-    if (!o)
-        return 0;
-    auto* v = o->if_contains(key);
-    return v && v->is_int64() ? v->get_int64() : 0;
-}
-
 std::string container_name(const object& inspect)
 {
-    std::string n = str_at(inspect, "Name");
+    std::string n = string_field(inspect, "Name");
     if (!n.empty() && n.front() == '/')
         n.erase(0, 1);
     return n;
@@ -63,27 +34,27 @@ awaitable<result<void>> verify(docker::api& docker, std::string id, swap_setting
     auto first = co_await docker.inspect_container(id);
     if (!first)
         co_return first.error().wrap("verify: inspect");
-    const object* st0 = obj_at(*first, "State");
-    const bool has_health = st0 && obj_at(*st0, "Health") != nullptr;
-    const auto restarts0 = int_at(st0, "RestartCount");
+    const object* st0 = object_field(*first, "State");
+    const bool has_health = st0 && object_field(*st0, "Health") != nullptr;
+    const auto restarts0 = int_field(st0, "RestartCount");
     const auto deadline = std::chrono::steady_clock::now() + (has_health ? s.health_timeout : s.grace);
     for (;;)
     {
         auto cur = co_await docker.inspect_container(id);
         if (!cur)
             co_return cur.error().wrap("verify: inspect");
-        const object* st = obj_at(*cur, "State");
-        if (!bool_at(st, "Running") || bool_at(st, "Restarting") || int_at(st, "RestartCount") != restarts0)
+        const object* st = object_field(*cur, "State");
+        if (!bool_field(st, "Running") || bool_field(st, "Restarting") || int_field(st, "RestartCount") != restarts0)
         {
-            auto code = st ? int_at(st, "ExitCode") : 0;
+            auto code = st ? int_field(st, "ExitCode") : 0;
             co_return make_error(
                 "new container did not stay running (exit code " + std::to_string(code) +
-                (st && !str_at(*st, "Error").empty() ? ", " + str_at(*st, "Error") : std::string()) + ")"
+                (st && !string_field(*st, "Error").empty() ? ", " + string_field(*st, "Error") : std::string()) + ")"
             );
         }
         if (has_health)
         {
-            std::string hs = str_at(*obj_at(*st, "Health"), "Status");
+            std::string hs = string_field(*object_field(*st, "Health"), "Status");
             if (hs == "healthy")
                 co_return result<void>{};
             if (hs == "unhealthy")
@@ -128,11 +99,12 @@ awaitable<result<void>> rollback(
 
 awaitable<result<void>> swap_container(docker::api& docker, object inspect, std::string image, swap_settings s)
 {
-    const std::string old_id = str_at(inspect, "Id");
+    const std::string old_id = string_field(inspect, "Id");
     const std::string name = container_name(inspect);
-    const std::string old_image_id = str_at(inspect, "Image");
-    const object* state = obj_at(inspect, "State");
-    const bool was_running = bool_at(state, "Running") || bool_at(state, "Restarting") || bool_at(state, "Paused");
+    const std::string old_image_id = string_field(inspect, "Image");
+    const object* state = object_field(inspect, "State");
+    const bool was_running =
+        bool_field(state, "Running") || bool_field(state, "Restarting") || bool_field(state, "Paused");
 
     // Step 1: everything needed to build the replacement, before touching anything.
     auto old_image = co_await docker.inspect_image(old_image_id);
@@ -156,7 +128,7 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
     if (was_running)
     {
         std::chrono::seconds t = s.stop_default;
-        if (const object* cfg = obj_at(inspect, "Config"))
+        if (const object* cfg = object_field(inspect, "Config"))
             if (auto* v = cfg->if_contains("StopTimeout"); v && v->is_int64() && v->get_int64() >= 0)
                 t = std::chrono::seconds(v->get_int64());
         log::info("stopping old container", {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"}});

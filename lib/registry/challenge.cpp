@@ -1,20 +1,12 @@
 #include "registry/challenge.hpp"
 
+#include "core/text.hpp"
+
 #include <cctype>
 
 namespace imagewatch::registry {
 
 namespace {
-
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string to_lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out)
-        c = lower(c);
-    return out;
-}
 
 bool is_tchar(char c)
 {
@@ -110,7 +102,7 @@ bool challenge::is(std::string_view scheme_name) const
     if (scheme_name.size() != scheme.size())
         return false;
     for (std::size_t i = 0; i < scheme.size(); ++i)
-        if (lower(scheme_name[i]) != scheme[i])
+        if (ascii_lower(scheme_name[i]) != scheme[i])
             return false;
     return true;
 }
@@ -138,7 +130,7 @@ result<std::vector<challenge>> parse_challenges(std::string_view header)
         auto scheme = lx.token();
         if (scheme.empty())
             return garbage(header, "expected an auth scheme");
-        c.scheme = to_lower(scheme);
+        c.scheme = ascii_lower(scheme);
         if (lx.at_end() || lx.peek() == ',')
         {
             out.push_back(std::move(c));
@@ -191,7 +183,7 @@ result<std::vector<challenge>> parse_challenges(std::string_view header)
                 value = std::string(v);
             }
             // RFC 7235: a parameter name occurs once per challenge; keep the first if repeated.
-            c.params.emplace(to_lower(name), std::move(value));
+            c.params.emplace(ascii_lower(name), std::move(value));
 
             lx.skip_ws();
             if (lx.at_end())

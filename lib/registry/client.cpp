@@ -1,5 +1,7 @@
 #include "registry/client.hpp"
 
+#include "core/base64.hpp"
+
 #include "core/log.hpp"
 #include "core/timeout.hpp"
 #include "registry/challenge.hpp"

@@ -1,6 +1,7 @@
 // Docker credential helpers (`docker-credential-<name> get`), run without blocking the event loop.
 #include "registry/credentials.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/timeout.hpp"
 
@@ -201,11 +202,7 @@ result<credentials> parse_helper_output(std::string_view out, std::string source
     if (ec || !jv.is_object())
         return make_error(errc::bad_response, "answer is not a JSON object");
     const auto& o = jv.get_object();
-    auto str = [&o](const char* k) -> std::string {
-        const auto* v = o.if_contains(k);
-        return v && v->is_string() ? std::string(v->get_string()) : std::string();
-    };
-    credentials c{str("Username"), str("Secret"), std::move(source)};
+    credentials c{string_field(o, "Username"), string_field(o, "Secret"), std::move(source)};
     if (c.password.empty())
         return make_error(errc::bad_response, "answer has no \"Secret\"");
     if (c.username == "<token>")  // docker's tokenUsername: the secret is an identity (refresh) token

@@ -1,11 +1,12 @@
 #include "registry/credentials.hpp"
 
+#include "core/base64.hpp"
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -131,11 +132,7 @@ credential_source from_docker_config(const std::string& path, std::string_view h
             if (!same_registry(key, host) || !entry.is_object())
                 continue;
             const auto& e = entry.get_object();
-            auto str = [&](const char* k) -> std::string {
-                const auto* v = e.if_contains(k);
-                return v && v->is_string() ? std::string(v->get_string()) : std::string();
-            };
-            if (auto auth = str("auth"); !auth.empty())
+            if (auto auth = string_field(e, "auth"); !auth.empty())
             {
                 auto decoded = base64_decode(auth);
                 auto colon = decoded ? decoded->find(':') : std::string::npos;
@@ -146,9 +143,10 @@ credential_source from_docker_config(const std::string& path, std::string_view h
                 }
                 return {credentials{decoded->substr(0, colon), decoded->substr(colon + 1), source}, std::nullopt};
             }
-            if (auto user = str("username"), pass = str("password"); !user.empty() && !pass.empty())
+            if (auto user = string_field(e, "username"), pass = string_field(e, "password");
+                !user.empty() && !pass.empty())
                 return {credentials{std::move(user), std::move(pass), source}, std::nullopt};
-            if (auto token = str("identitytoken"); !token.empty())
+            if (auto token = string_field(e, "identitytoken"); !token.empty())
                 return {credentials{"", std::move(token), source + " (identitytoken)", true}, std::nullopt};
         }
     }
@@ -157,8 +155,6 @@ credential_source from_docker_config(const std::string& path, std::string_view h
         return {std::nullopt, helper_for(store->get_string(), host, "credsStore", path)};
     return {};
 }
-
-constexpr std::string_view b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
 
@@ -195,67 +191,6 @@ resolve_credentials(const config::config& cfg, std::string_view registry_host, c
         return std::nullopt;
     }
     return std::move(found.creds);
-}
-
-std::optional<std::string> base64_decode(std::string_view in)
-{
-    std::array<int, 256> rev{};
-    rev.fill(-1);
-    for (std::size_t i = 0; i < b64_alphabet.size(); ++i)
-        rev[static_cast<unsigned char>(b64_alphabet[i])] = static_cast<int>(i);
-
-    std::string out;
-    unsigned buf = 0;
-    int bits = 0;
-    bool padding = false;
-    for (char c : in)
-    {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=')
-        {
-            padding = true;
-            continue;
-        }
-        int v = rev[static_cast<unsigned char>(c)];
-        if (v < 0 || padding)
-            return std::nullopt;
-        buf = (buf << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8)
-        {
-            bits -= 8;
-            out.push_back(static_cast<char>((buf >> bits) & 0xffu));
-        }
-    }
-    if (bits >= 6)  // a lone trailing character cannot encode a byte
-        return std::nullopt;
-    return out;
-}
-
-std::string base64_encode(std::string_view in)
-{
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3)
-    {
-        unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                     static_cast<unsigned char>(in[i + 2]);
-        for (int s : {18, 12, 6, 0})
-            out.push_back(b64_alphabet[(n >> s) & 63u]);
-    }
-    if (std::size_t rest = in.size() - i; rest > 0)
-    {
-        unsigned n = static_cast<unsigned char>(in[i]) << 16;
-        if (rest == 2)
-            n |= static_cast<unsigned char>(in[i + 1]) << 8;
-        out.push_back(b64_alphabet[(n >> 18) & 63u]);
-        out.push_back(b64_alphabet[(n >> 12) & 63u]);
-        out.push_back(rest == 2 ? b64_alphabet[(n >> 6) & 63u] : '=');
-        out.push_back('=');
-    }
-    return out;
 }
 
 }  // namespace imagewatch::registry

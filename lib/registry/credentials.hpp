@@ -86,8 +86,4 @@ awaitable<std::optional<credentials>> resolve_credentials_async(
 // errc::bad_response without quoting the output (it holds a secret). Exposed for tests.
 result<credentials> parse_helper_output(std::string_view out, std::string source);
 
-// Decodes standard base64 (padding optional, whitespace ignored); nullopt on bad input. Exposed for tests.
-std::optional<std::string> base64_decode(std::string_view in);
-std::string base64_encode(std::string_view in);
-
 }  // namespace imagewatch::registry

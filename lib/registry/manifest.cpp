@@ -1,5 +1,8 @@
 #include "registry/manifest.hpp"
 
+#include "core/json_fields.hpp"
+#include "core/text.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -58,14 +61,6 @@ std::optional<std::chrono::system_clock::time_point> parse_imf_fixdate(std::stri
     return time_point_cast<system_clock::duration>(sys_days(ymd) + hours(*h) + minutes(*mi) + seconds(*sec));
 }
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 // containerd's normalisation of architecture aliases; may set a variant (armhf -> arm/v7).
 void normalise(platform& p)
 {
@@ -86,19 +81,12 @@ void normalise(platform& p)
         p.variant = "v" + p.variant;
 }
 
-std::string string_at(const boost::json::object& o, std::string_view key)
-{
-    const auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 bool is_attestation(const boost::json::object& entry, const platform& p)
 {
     if (p.os == "unknown" && p.architecture == "unknown")
         return true;
-    const auto* ann = entry.if_contains("annotations");
-    return ann && ann->is_object() &&
-           string_at(ann->get_object(), "vnd.docker.reference.type") == "attestation-manifest";
+    const auto* ann = object_field(entry, "annotations");
+    return ann && string_field(*ann, "vnd.docker.reference.type") == "attestation-manifest";
 }
 
 }  // namespace
@@ -123,7 +111,7 @@ std::string bare_media_type(std::string_view content_type)
         t.remove_suffix(1);
     while (!t.empty() && (t.front() == ' ' || t.front() == '\t'))
         t.remove_prefix(1);
-    return lower(t);
+    return ascii_lower(t);
 }
 
 bool is_index_media_type(std::string_view content_type)
@@ -142,15 +130,7 @@ std::optional<std::string> content_digest(std::string_view bytes, std::string_vi
     unsigned len = 0;
     if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, md, nullptr) != 1)
         return std::nullopt;
-    static constexpr std::string_view hex = "0123456789abcdef";
-    std::string s(algorithm);
-    s += ':';
-    for (unsigned i = 0; i < len; ++i)
-    {
-        s += hex[out[i] >> 4];
-        s += hex[out[i] & 0xfu];
-    }
-    return s;
+    return std::string(algorithm) + ':' + hex_lower(out.data(), len);
 }
 
 std::string platform::str() const
@@ -167,7 +147,7 @@ result<platform> parse_platform(std::string_view text)
     while (true)
     {
         auto slash = rest.find('/');
-        parts.push_back(lower(rest.substr(0, slash)));
+        parts.push_back(ascii_lower(rest.substr(0, slash)));
         if (slash == std::string_view::npos)
             break;
         rest.remove_prefix(slash + 1);
@@ -201,14 +181,14 @@ result<std::string> select_platform_manifest(std::string_view index_json, const 
         if (!item.is_object())
             continue;
         const auto& entry = item.get_object();
-        const auto* pv = entry.if_contains("platform");
-        if (!pv || !pv->is_object())
+        const auto* pv = object_field(entry, "platform");
+        if (!pv)
             continue;
-        const auto& po = pv->get_object();
-        platform written{string_at(po, "os"), string_at(po, "architecture"), string_at(po, "variant")};
+        const auto& po = *pv;
+        platform written{string_field(po, "os"), string_field(po, "architecture"), string_field(po, "variant")};
         if (written.os.empty() || written.architecture.empty() || is_attestation(entry, written))
             continue;
-        platform have{lower(written.os), lower(written.architecture), lower(written.variant)};
+        platform have{ascii_lower(written.os), ascii_lower(written.architecture), ascii_lower(written.variant)};
         normalise(have);
         if (have.architecture == "arm64" && have.variant.empty())
             have.variant = "v8";
@@ -217,7 +197,7 @@ result<std::string> select_platform_manifest(std::string_view index_json, const 
             continue;
         if (!want.variant.empty() && have.variant != want.variant)
             continue;
-        auto digest = string_at(entry, "digest");
+        auto digest = string_field(entry, "digest");
         if (!is_valid_digest(digest))
             return make_error(errc::bad_response, "the index entry for " + written.str() + " has a malformed digest");
         return digest;

@@ -1,20 +1,11 @@
 #include "watch/local.hpp"
 
+#include "core/json_fields.hpp"
 #include "refresh/select.hpp"
 
 #include <boost/json/value.hpp>
 
 namespace imagewatch::watch {
-namespace {
-
-std::string str_at(const boost::json::object& o, std::string_view key)
-{
-    if (auto* v = o.if_contains(key); v && v->is_string())
-        return std::string(v->get_string());
-    return {};
-}
-
-}  // namespace
 
 bool repo_digests_contain(const boost::json::array& repo_digests, const image_ref& image, std::string_view digest)
 {
@@ -49,12 +40,12 @@ awaitable<result<local_state>> inspect_local(
         if (!ins)
             continue;  // gone meanwhile
         std::string cfg_image;
-        if (auto* cfg = ins->if_contains("Config"); cfg && cfg->is_object())
-            cfg_image = str_at(cfg->get_object(), "Image");
+        if (const auto* cfg = object_field(*ins, "Config"))
+            cfg_image = string_field(*cfg, "Image");
         if (!refresh::selects(rt, c.name, cfg_image, c.labels))
             continue;
         ++st.containers;
-        auto img = co_await docker.inspect_image(str_at(*ins, "Image"));
+        auto img = co_await docker.inspect_image(string_field(*ins, "Image"));
         bool current = false;
         if (img)
             if (auto* rd = img->if_contains("RepoDigests"); rd && rd->is_array())

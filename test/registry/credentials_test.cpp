@@ -73,20 +73,6 @@ struct log_capture
 
 }  // namespace
 
-TEST_CASE("base64 round trip and bad input")
-{
-    CHECK(base64_encode("admin:secret") == "YWRtaW46c2VjcmV0");
-    CHECK(base64_encode("a") == "YQ==");
-    CHECK(base64_encode("ab") == "YWI=");
-    CHECK(base64_decode("YWRtaW46c2VjcmV0") == "admin:secret");
-    CHECK(base64_decode("YQ==") == "a");
-    CHECK(base64_decode("YQ") == "a");
-    CHECK(base64_decode("YW\nI=") == "ab");
-    CHECK_FALSE(base64_decode("Y").has_value());
-    CHECK_FALSE(base64_decode("YQ==YQ").has_value());
-    CHECK_FALSE(base64_decode("a*b").has_value());
-}
-
 TEST_CASE("credentials: registries.<host> env vars win, trimmed")
 {
     config::config cfg;
