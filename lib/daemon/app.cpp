@@ -14,6 +14,7 @@
 #include "refresh/service.hpp"
 #include "registry/client.hpp"
 #include "registry/credentials.hpp"
+#include "self/self.hpp"
 #include "watch/refresh_queue.hpp"
 #include "watch/watcher.hpp"
 
@@ -104,8 +105,18 @@ public:
     {
     }
 
+    refresh::settings refresh_settings() const
+    {
+        auto s = refresh::settings_from(cfg_);
+        s.self_id = self_.id;
+        return s;
+    }
+
     result<void> init_docker()
     {
+        self_ = self::detect();
+        if (!self_.id.empty())
+            log::info("running in a container; it is never replaced", {{"container_id", self_.id.substr(0, 12)}, {"source", self_.source}});
         docker::client_settings ds;
         ds.host = cfg_.docker.host;
         ds.connect_timeout = cfg_.timeouts.connect;
@@ -118,7 +129,7 @@ public:
             return registry_auth(std::move(ref));
         });
         queue_ = std::make_unique<watch::refresh_queue>(ioc_.get_executor(), *service_, [this] {
-            return refresh::settings_from(cfg_);
+            return refresh_settings();
         });
         // Every refresh (watcher, admin, webhook) passes through the queue: one notification each.
         notifier_ = std::make_unique<notify::notifier>(ioc_.get_executor(), [this] { return cfg_.notify.webhook_url; });
@@ -375,7 +386,7 @@ private:
 
     awaitable<refresh::outcome> do_refresh(std::vector<config::runtime> rts, bool recreate)
     {
-        auto out = co_await service_->refresh(rts, recreate, refresh::settings_from(cfg_));
+        auto out = co_await service_->refresh(rts, recreate, refresh_settings());
         refresh::count(rts, out);
         log_outcome(out);
         co_return out;
@@ -541,6 +552,7 @@ private:
     std::unique_ptr<file_watch> file_watch_;
     std::unique_ptr<docker::api> docker_;
     std::unique_ptr<refresh::service> service_;
+    self::identity self_;
     std::unique_ptr<watch::refresh_queue> queue_;
     std::unique_ptr<registry::client> registry_;
     std::unique_ptr<watch::watcher> watcher_;

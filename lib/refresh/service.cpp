@@ -6,6 +6,7 @@
 #include "refresh/plan.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
+#include "self/self.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -135,6 +136,12 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
                 owner = rt;
         if (!owner)
             continue;
+        if (self::is_self(s.self_id, c.id))
+        {
+            // Replacing it would stop the process doing the swap, half-way through.
+            log::warn("not replacing imagewatch's own container", {{"runtime", owner->name}, {"container", c.name}});
+            continue;
+        }
 
         const std::string image = owner->image.str();
         if (!new_image_id.contains(image))

@@ -21,6 +21,7 @@ struct settings
     std::string platform;                     // "" = daemon default
     std::chrono::milliseconds pull_timeout{600'000};
     swap_settings swap;
+    std::string self_id;                      // imagewatch's own container (self::detect()); never replaced
 };
 
 settings settings_from(const config::config& cfg);

@@ -256,3 +256,23 @@ TEST_CASE("container:<parent> network mode: parent first, dependent recreated an
     CHECK(new_app.at("Id").as_string() != app);
     CHECK(new_app.at("HostConfig").at("NetworkMode").as_string() == "container:ws-vpn");
 }
+
+TEST_CASE("imagewatch's own container is never replaced (and not reported as skipped)")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto me = d.add_container("ws-imagewatch", A);
+    auto other = d.add_container("ws-other", A);
+    d.next_image(A, {});
+    refresh::outcome out;
+    test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
+        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+        auto s = fast();
+        s.self_id = me;
+        out = co_await svc.refresh({rt("a", A)}, true, s);
+    });
+    CHECK(out.result.recreated == std::vector<std::string>{"ws-other"});
+    CHECK(out.result.skipped.empty());
+    CHECK(d.containers.contains(me));
+    CHECK_FALSE(d.containers.contains(other));
+}
