@@ -269,7 +269,8 @@ TEST_CASE("imagewatch's own container is never replaced (and not reported as ski
         refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         auto s = fast();
         s.self_id = me;
-        out = co_await svc.refresh({rt("a", A)}, true, s);
+        std::vector<config::runtime> rts{rt("a", A)};
+        out = co_await svc.refresh(rts, true, s);
     });
     CHECK(out.result.recreated == std::vector<std::string>{"ws-other"});
     CHECK(out.result.skipped.empty());
