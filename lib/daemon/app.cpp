@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -619,7 +620,15 @@ int run_main(const std::vector<std::string>& args)
         std::fprintf(stderr, "imagewatch: %s\n", r.error().message.c_str());
         return 2;
     }
-    return opts->once ? a.run_once() : a.run_daemon();
+    if (opts->once)
+        return a.run_once();  // runs until no work is left: nothing is pending at destruction
+    const int rc = a.run_daemon();
+    // The loop was stopped with sessions, watch tasks and timers still suspended; destroying them
+    // after the objects they point into would be use-after-free. Nothing needs flushing but the
+    // logs (all state lives in Docker), so leave without running destructors.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(rc);
 }
 
 }  // namespace imagewatch::daemon

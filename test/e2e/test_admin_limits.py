@@ -98,5 +98,22 @@ class AdminLimitsE2E(unittest.TestCase):
         self.assertTrue(raw(self.iw.port, small).startswith(b"HTTP/1.1 401"))
 
 
+class GracefulStopE2E(unittest.TestCase):
+    def test_sigterm_with_open_connections_exits_0(self):
+        iw = iwtest.Imagewatch(iwtest.base_config([{"name": "a", "image": iwtest.ref("nothing/here")}]))
+        try:
+            keep = socket.create_connection(("127.0.0.1", iw.port), timeout=5)
+            keep.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # kept alive after the answer
+            self.assertTrue(keep.recv(100).startswith(b"HTTP/1.1 200"))
+            idle = socket.create_connection(("127.0.0.1", iw.port), timeout=5)
+            self.assertEqual(iw.stop(), 0, iw.logs()[-3000:])
+            self.assertIn("imagewatch stopped", iw.logs())
+            self.assertNotIn("AddressSanitizer", iw.logs())
+            keep.close()
+            idle.close()
+        finally:
+            iw.__exit__(None, None, None)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -113,6 +113,18 @@ config::config make_config(std::vector<std::pair<std::string, std::string>> runt
 
 // Polls until pred() or the deadline; returns whether pred() held.
 template <class P>
+awaitable<bool> eventually(P pred, std::chrono::milliseconds limit);
+
+// Ends a test cleanly: soft-stops the watcher and waits until no task and no refresh is left, so
+// nothing runs against the rig after it is destroyed.
+awaitable<void> drain(rig& r)
+{
+    r.w->stop();
+    bool drained = co_await eventually([&] { return r.w->tasks() == 0 && !r.queue.busy() && !r.svc.busy(); }, 10s);
+    REQUIRE(drained);
+}
+
+template <class P>
 awaitable<bool> eventually(P pred, std::chrono::milliseconds limit)
 {
     auto end = steady::now() + limit;
@@ -146,7 +158,7 @@ TEST_CASE("a black-hole registry delays only its own runtime")
             REQUIRE(co_await eventually([&] { return r.st("dead").last_result == "error"; }, 5s));
             CHECK(r.st("dead").last_error->find("no answer") != std::string::npos);
             CHECK(r.st("a").digest == digest_of('a'));
-            r.w->stop();
+            co_await drain(r);
             healthy.stop();
             hole.stop();
         },
@@ -171,7 +183,7 @@ TEST_CASE("a host answering 500 fails only its runtimes, and recovers")
             bad.status = 200;  // backoff: 1 s after the first failure
             REQUIRE(co_await eventually([&] { return r.st("z").last_result == "seeded"; }, 4s));
             CHECK_FALSE(r.st("z").last_error);
-            r.w->stop();
+            co_await drain(r);
             g.stop();
             b.stop();
         },
@@ -192,7 +204,7 @@ TEST_CASE("runtimes with the same image share one registry request")
                 return r.st("a1").last_result == "seeded" && r.st("a2").last_result == "seeded" && r.st("a3").last_result == "seeded";
             }, 3s));
             CHECK(good.heads.size() == 1);
-            r.w->stop();
+            co_await drain(r);
             g.stop();
         },
         10s
@@ -216,7 +228,7 @@ TEST_CASE("429 with Retry-After: no request to that host before it passes")
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded"; }, 5s));
             REQUIRE(limited.heads.size() >= 2);
             CHECK(limited.heads[1] - limited.heads[0] >= 1900ms);
-            r.w->stop();
+            co_await drain(r);
             s.stop();
         },
         15s
@@ -254,7 +266,7 @@ TEST_CASE("a moved digest refreshes with recreate; a failed pull rolls back and 
             REQUIRE(co_await eventually([&] { return r.docker.by_name("ws-a")->at("Id").as_string() != old_id; }, 3s));
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "unchanged"; }, 3s));
             CHECK_FALSE(r.st("a").last_error);
-            r.w->stop();
+            co_await drain(r);
             s.stop();
         },
         15s
@@ -278,7 +290,7 @@ TEST_CASE("apply_on_start: containers on an old digest are refreshed at the firs
             r.w->apply(make_config({{"a", image}}));
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "changed"; }, 3s));
             REQUIRE(co_await eventually([&] { return r.docker.by_name("ws-a")->at("Id").as_string() != old_id; }, 3s));
-            r.w->stop();
+            co_await drain(r);
             s.stop();
         },
         10s
@@ -303,7 +315,7 @@ TEST_CASE("apply(): removed runtimes stop, added ones start, unchanged ones keep
             r.w->apply(make_config({{"b", s.authority() + "/team/b"}}));
             REQUIRE(co_await eventually([&] { return r.w->tasks() == 1; }, 3s));
             CHECK(r.w->status().size() == 1);
-            r.w->stop();
+            co_await drain(r);
             REQUIRE(co_await eventually([&] { return r.w->tasks() == 0; }, 3s));
             s.stop();
         },
