@@ -176,7 +176,10 @@ class ReloadE2E(unittest.TestCase):
 
     def test_200_reloads_leak_no_tasks_and_no_memory(self):
         base = self.config(("a", self.repo_a))
-        with iwtest.Imagewatch(base) as iw:
+        # Under ASan, freed memory sits in its quarantine and looks like growth: turn it off so RSS
+        # shows what is really kept (measured: 180 MiB steady, +0.2 MiB over 200 reloads).
+        env = {"ASAN_OPTIONS": "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"}
+        with iwtest.Imagewatch(base, env=env) as iw:
             self.wait_names(iw, ["a"])
             with_b = copy.deepcopy(iw.config)
             with_b["runtimes"].append({"name": "b", "image": iwtest.ref(self.repo_b)})
@@ -198,11 +201,7 @@ class ReloadE2E(unittest.TestCase):
             iwtest.wait_until(lambda: status(iw)["watch_tasks"] == 1, timeout=5, what="one task left")
             rss_after = rss_kib(iw.proc.pid)
             print(f"RSS before {rss_before} KiB, after 200 reloads {rss_after} KiB")
-            if os.environ.get("IMAGEWATCH_SANITIZE"):
-                # ASan's quarantine keeps freed memory resident by design: RSS says nothing here.
-                print("RSS bound not checked under sanitizers (the release build checks it)")
-            else:
-                self.assertLess(rss_after - rss_before, 1024)
+            self.assertLess(rss_after - rss_before, 1024)
             self.assertEqual(names(iw), ["a"])
 
 
