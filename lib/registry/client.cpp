@@ -9,6 +9,7 @@
 #include "registry/manifest.hpp"
 #include "registry/token.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
@@ -144,10 +145,39 @@ private:
     std::map<std::string, known_challenge, std::less<>> challenges_;  // by registry host
     std::map<std::string, steady::time_point, std::less<>> not_before_;  // Retry-After, by registry host
     std::map<std::string, std::string> children_;  // "<name>@<index digest>|<platform>" -> child digest
+    struct host_slots
+    {
+        explicit host_slots(asio::any_io_executor ex) : freed(std::move(ex), steady::time_point::max()) {}
+        std::size_t busy = 0;
+        asio::steady_timer freed;  // never expires; cancel_one() wakes one waiter
+    };
+    std::map<std::string, std::shared_ptr<host_slots>, std::less<>> slots_;  // by endpoint
 };
 
 awaitable<result<response>> registry_client::exchange(endpoint ep, request req, std::uint64_t body_limit)
 {
+    // Wait for one of the endpoint's connection slots (a timer used as a condition variable).
+    auto& slot = slots_[ep.pool_key()];
+    if (!slot)
+        slot = std::make_shared<host_slots>(ex_);
+    auto sl = slot;
+    while (sl->busy >= std::max<std::size_t>(1, s_.max_connections_per_host))
+    {
+        co_await sl->freed.async_wait(nothrow_awaitable);
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+            co_return make_error(errc::cancelled, ep.authority + ": cancelled while waiting for a connection");
+    }
+    ++sl->busy;
+    struct release
+    {
+        std::shared_ptr<host_slots> s;
+        ~release()
+        {
+            --s->busy;
+            s->freed.cancel_one();
+        }
+    } released{sl};
+
     std::string what = ep.authority + " " + std::string(req.method_string()) + " " + std::string(req.target());
     std::string method(req.method_string());
     std::string host = ep.authority;

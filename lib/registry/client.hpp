@@ -37,6 +37,9 @@ struct client_settings
     std::chrono::milliseconds helper_timeout = std::chrono::seconds(10);   // one credential helper run
     // Keep-alive: idle connections kept per host (scheme, host:port and ca_file), and how long.
     std::size_t max_idle_per_host = 4;
+    // Requests in flight per registry endpoint; more wait for a connection to come back. Keeps a
+    // sweep of many tags on a few warm keep-alive connections instead of one handshake each.
+    std::size_t max_connections_per_host = 6;
     std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
     // Called with a registry host as written in image references ("ghcr.io", "registry.test:5443")
     // and with token realm hosts ("registry.test:5001"), once per resolve. Empty = defaults.

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <tuple>
@@ -216,4 +217,34 @@ TEST_CASE("pool: destroying the client closes its idle connections at once")
     });
     // The idle timer (60 s) did not keep the io_context busy.
     CHECK(std::chrono::steady_clock::now() - start < 2s);
+}
+
+TEST_CASE("pool: many concurrent resolves on one host share at most max_connections_per_host connections")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        scoped_tokens tokens;
+        fake_registry_server token_server(ioc, std::ref(tokens));
+        scoped_registry reg;
+        reg.tokens = &tokens;
+        reg.realm = "http://" + token_server.authority() + "/token";
+        fake_registry_server server(ioc, std::ref(reg));
+        auto s = insecure_settings();
+        s.max_connections_per_host = 3;
+        auto c = make_client(ioc.get_executor(), s);
+
+        int done = 0, failed = 0;
+        for (int i = 0; i < 20; ++i)
+            asio::co_spawn(ioc, c->resolve(ref_at(server.authority(), "test/a"), ""),
+                           [&](std::exception_ptr, result<resolved> r) {
+                               ++done;
+                               failed += r ? 0 : 1;
+                           });
+        while (done < 20)
+            co_await sleep_for(5ms);
+        CHECK(failed == 0);
+        CHECK(server.accepted() <= 3);
+        CHECK(server.requests().size() >= 20);
+        server.stop();
+        token_server.stop();
+    });
 }
