@@ -9,6 +9,8 @@
 #include "watch/refresh_queue.hpp"
 #include "watch/tracker.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -77,6 +79,9 @@ private:
     std::vector<std::shared_ptr<task>> retiring_;  // stopped, finishing their current step
     std::map<std::string, std::shared_ptr<shared_check>> checks_;  // image|platform -> last/in-flight
     std::mt19937_64 rng_{std::random_device{}()};
+    static constexpr std::size_t max_checks_in_flight = 32;
+    std::size_t checks_in_flight_ = 0;
+    asio::steady_timer check_slot_freed_;  // never expires; cancel_one() wakes one waiting check
     bool stopped_ = false;
 };
 
