@@ -218,6 +218,8 @@ private:
     awaitable<result<void>> negotiate();
     awaitable<result<response>> exchange(request_spec rq);
     template <class Stream>
+    awaitable<result<void>> send_on(Stream& s, const request_spec& rq);
+    template <class Stream>
     awaitable<result<response>> exchange_on(Stream& s, const request_spec& rq);
     awaitable<result<void>> pull_stream(request_spec rq);
     template <class Stream>
@@ -317,8 +319,9 @@ http::request<http::string_body> client::make_request(const request_spec& rq) co
     return req;
 }
 
+// Connects and writes the request: the common start of every exchange.
 template <class Stream>
-awaitable<result<response>> client::exchange_on(Stream& s, const request_spec& rq)
+awaitable<result<void>> client::send_on(Stream& s, const request_spec& rq)
 {
     if (auto c = co_await connect(s); !c)
         co_return c.error();
@@ -327,6 +330,14 @@ awaitable<result<response>> client::exchange_on(Stream& s, const request_spec& r
     auto [wec, wn] = co_await http::async_write(s, req, nothrow_awaitable);
     if (wec)
         co_return io_error(rq.what, wec, settings_.request_timeout);
+    co_return result<void>{};
+}
+
+template <class Stream>
+awaitable<result<response>> client::exchange_on(Stream& s, const request_spec& rq)
+{
+    if (auto sent = co_await send_on(s, rq); !sent)
+        co_return sent.error();
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
@@ -565,13 +576,8 @@ awaitable<result<void>> client::pull_stream(request_spec rq)
 template <class Stream>
 awaitable<result<void>> client::pull_on(Stream& s, const request_spec& rq)
 {
-    if (auto c = co_await connect(s); !c)
-        co_return c.error();
-    auto req = make_request(rq);
-    s.expires_after(settings_.request_timeout);
-    auto [wec, wn] = co_await http::async_write(s, req, nothrow_awaitable);
-    if (wec)
-        co_return io_error(rq.what, wec, settings_.request_timeout);
+    if (auto sent = co_await send_on(s, rq); !sent)
+        co_return sent.error();
 
     // The stall timer is re-armed before every read: a pull that keeps making progress is never
     // cut off here (the caller's overall deadline bounds it).
