@@ -63,8 +63,7 @@ watcher::watcher(
     asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
     std::function<std::string()> platform
 )
-    : ex_(std::move(ex)), registry_(registry), docker_(docker), queue_(queue), platform_(std::move(platform)),
-      check_slot_freed_(ex_, steady::time_point::max())
+    : ex_(std::move(ex)), registry_(registry), docker_(docker), queue_(queue), platform_(std::move(platform))
 {
 }
 
@@ -267,23 +266,28 @@ awaitable<result<registry::resolved>> watcher::resolve_shared(image_ref image, s
 awaitable<void> watcher::check_once(task& t, bool forced)
 {
     const std::string& name = t.rt.name;
-    // A bounded number of checks go to the registries at once: with a thousand runtimes due at the
+    // A bounded number of checks per registry host at once: with a thousand runtimes due at the
     // same moment, the rest wait here holding two small frames instead of a whole request chain
-    // (measured: 13 MiB of coroutine frames for 1000 runtimes without this bound).
-    while (checks_in_flight_ >= max_checks_in_flight)
-        co_await check_slot_freed_.async_wait(nothrow_awaitable);
-    ++checks_in_flight_;
+    // (measured: 13 MiB of coroutine frames for 1000 runtimes without this bound). Per host, so
+    // runtimes on a dead registry fill only that registry's slots.
+    auto& hc = host_checks_[t.rt.image.registry];
+    if (!hc)
+        hc = std::make_shared<host_checks>(ex_);
+    auto h = hc;  // stays valid while we wait
+    while (h->in_flight >= max_checks_in_flight)
+        co_await h->freed.async_wait(nothrow_awaitable);
+    ++h->in_flight;
     struct release_slot
     {
-        watcher& w;
+        std::shared_ptr<host_checks> h;
         ~release_slot()
         {
-            --w.checks_in_flight_;
-            w.check_slot_freed_.cancel_one();
+            --h->in_flight;
+            h->freed.cancel_one();
         }
     };
     std::optional<release_slot> slot;
-    slot.emplace(*this);
+    slot.emplace(h);
     const auto started = steady::now();
     auto r = co_await resolve_shared(t.rt.image, platform_(), forced ? duration(0) : cfg_.watch.interval / 2);
     slot.reset();  // the registry part is done; a refresh below may take minutes

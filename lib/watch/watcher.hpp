@@ -79,9 +79,15 @@ private:
     std::vector<std::shared_ptr<task>> retiring_;  // stopped, finishing their current step
     std::map<std::string, std::shared_ptr<shared_check>> checks_;  // image|platform -> last/in-flight
     std::mt19937_64 rng_{std::random_device{}()};
+    // Checks in flight per registry host: a dead host may fill its own slots, never another's.
     static constexpr std::size_t max_checks_in_flight = 32;
-    std::size_t checks_in_flight_ = 0;
-    asio::steady_timer check_slot_freed_;  // never expires; cancel_one() wakes one waiting check
+    struct host_checks
+    {
+        explicit host_checks(asio::any_io_executor ex) : freed(std::move(ex), std::chrono::steady_clock::time_point::max()) {}
+        std::size_t in_flight = 0;
+        asio::steady_timer freed;  // never expires; cancel_one() wakes one waiting check
+    };
+    std::map<std::string, std::shared_ptr<host_checks>, std::less<>> host_checks_;
     bool stopped_ = false;
 };
 

@@ -151,6 +151,11 @@ TEST_CASE("a black-hole registry delays only its own runtime")
             auto cfg = make_config({{"a", healthy.authority() + "/team/a"},
                                     {"dead", hole.authority() + "/team/x"},
                                     {"b", healthy.authority() + "/team/b"}});
+            // More dead runtimes than a host's check slots: they must not hold the healthy host back.
+            for (int i = 0; i < 40; ++i)
+                cfg.runtimes.insert(cfg.runtimes.begin(), config::runtime{"dead" + std::to_string(i),
+                                                       parse_image_ref(hole.authority() + "/team/d" + std::to_string(i)).value(),
+                                                       config::selector{"ws-", ""}});
             r.w->apply(cfg);
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded" && r.st("b").last_result == "seeded"; }, 3s));
             // Both healthy checks completed while the dead host's request was still waiting for its timeout.
