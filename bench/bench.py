@@ -896,11 +896,11 @@ def main():
         sk.pop("stdout", None)
         results["sweep"][n] = {"imagewatch": iw, "floor": floor, "curl": curl, "skopeo": sk}
         log(f"isolation N={n}: one more runtime on a black-hole host")
-        iso = isolation(n, args.bin, rounds=7, stress=(n == ns[0]))
+        iso = isolation(n, args.bin, rounds=7, stress=(n == ns[0] and not args.quick))
         results["isolation"][n] = iso
 
     log(f"footprint: {fp_n} runtimes, interval 2s, {fp_sweeps} sweeps")
-    results["footprint"] = footprint_sweeps(fp_n, fp_sweeps, args.bin, budget=50 if args.quick else 300)
+    results["footprint"] = footprint_sweeps(fp_n, fp_sweeps, args.bin, budget=80 if args.quick else 300)
     results["idle"] = idle_rss(args.bin)
     results["binary"] = binary_size(args.bin)
     log(f"replacement: {reps} swaps by imagewatch, {reps} by the docker CLI")

@@ -36,7 +36,7 @@ struct client_settings
     std::chrono::milliseconds request_timeout = std::chrono::seconds(30);  // write + read of one request
     std::chrono::milliseconds helper_timeout = std::chrono::seconds(10);   // one credential helper run
     // Keep-alive: idle connections kept per host (scheme, host:port and ca_file), and how long.
-    std::size_t max_idle_per_host = 4;
+    std::size_t max_idle_per_host = 6;  // = max_connections_per_host: a burst closes none of them
     // Requests in flight per registry endpoint; more wait for a connection to come back. Keeps a
     // sweep of many tags on a few warm keep-alive connections instead of one handshake each.
     std::size_t max_connections_per_host = 6;
