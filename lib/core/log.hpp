@@ -33,6 +33,8 @@ using sink = std::function<void(std::string_view line)>;
 void configure(level min_level, format fmt);
 void set_sink(sink s);  // tests capture lines with this; an empty sink restores stderr
 level min_level();
+// Whether a line at lv would be written: build costly fields only when it is.
+inline bool enabled(level lv) { return lv >= min_level(); }
 
 bool parse_level(std::string_view s, level& out);
 bool parse_format(std::string_view s, format& out);

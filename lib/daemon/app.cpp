@@ -325,10 +325,8 @@ public:
             check_scheduler_ = std::make_unique<hooks::check_scheduler>(
                 ioc_.get_executor(), [this](const std::string& n) { return watcher_->trigger(n); },
                 [this](const std::string& n) {
-                    for (const auto& st : watcher_->status())
-                        if (st.name == n)
-                            return hooks::observed{st.last_check, st.digest};
-                    return hooks::observed{};
+                    const auto* st = watcher_->status_of(n);
+                    return st ? hooks::observed{st->last_check, st->digest} : hooks::observed{};
                 }
             );
         for (const auto& c : checks)
@@ -340,10 +338,8 @@ private:
     // The registry digest the watcher last saw for a runtime (nullopt before its first check).
     std::optional<std::string> watched_digest(const std::string& runtime) const
     {
-        for (const auto& st : watcher_->status())
-            if (st.name == runtime)
-                return st.digest;
-        return std::nullopt;
+        const auto* st = watcher_->status_of(runtime);
+        return st ? st->digest : std::nullopt;
     }
     void note_digest(const std::string& runtime)
     {

@@ -128,8 +128,8 @@ private:
 
     // One request under the whole-request deadline (connect_timeout + request_timeout), on a pooled
     // connection when there is one; reported to on_request.
-    awaitable<result<response>> exchange(endpoint ep, request req, std::uint64_t body_limit);
-    awaitable<result<exchanged>> exchange_once(endpoint ep, request req, std::uint64_t body_limit);
+    awaitable<result<response>> exchange(const endpoint& ep, request req, std::uint64_t body_limit);
+    awaitable<result<exchanged>> exchange_once(const endpoint& ep, request req, std::uint64_t body_limit, step_timeouts t);
     // Sends method target to the registry, answering its challenges; the first non-401 answer.
     awaitable<result<response>> authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit);
     awaitable<void> ask_helper(call& c);
@@ -154,10 +154,10 @@ private:
     std::map<std::string, std::shared_ptr<host_slots>, std::less<>> slots_;  // by endpoint
 };
 
-awaitable<result<response>> registry_client::exchange(endpoint ep, request req, std::uint64_t body_limit)
+awaitable<result<response>> registry_client::exchange(const endpoint& ep, request req, std::uint64_t body_limit)
 {
     // Wait for one of the endpoint's connection slots (a timer used as a condition variable).
-    auto& slot = slots_[ep.pool_key()];
+    auto& slot = slots_[ep.pool_key];
     if (!slot)
         slot = std::make_shared<host_slots>(ex_);
     auto sl = slot;
@@ -178,16 +178,19 @@ awaitable<result<response>> registry_client::exchange(endpoint ep, request req, 
         }
     } released{sl};
 
-    std::string what = ep.authority + " " + std::string(req.method_string()) + " " + std::string(req.target());
-    std::string method(req.method_string());
-    std::string host = ep.authority;
-    auto r = co_await with_timeout(
-        exchange_once(std::move(ep), std::move(req), body_limit), s_.connect_timeout + s_.request_timeout, what
-    );
+    // The whole request (connect + request timeouts) bounds each of its steps' own deadlines.
+    auto t = timeouts();
+    t.deadline = steady::now() + t.connect + t.request;
+    const auto method = req.method();
+    std::string what;  // for the debug line only
+    if (log::enabled(log::level::debug))
+        what = ep.authority + " " + std::string(req.method_string()) + " " + std::string(req.target());
+    auto r = co_await exchange_once(ep, std::move(req), body_limit, t);
     unsigned status = r ? r->res.result_int() : 0;
-    log::debug("registry request", {{"request", what}, {"status", std::to_string(status)}});
+    if (!what.empty())
+        log::debug("registry request", {{"request", what}, {"status", std::to_string(status)}});
     if (s_.on_request)
-        s_.on_request(host, method, status);
+        s_.on_request(ep.authority, http::to_string(method), status);
     if (!r)
         co_return r.error();
     if (r->conn->reusable())
@@ -198,9 +201,8 @@ awaitable<result<response>> registry_client::exchange(endpoint ep, request req, 
 }
 
 awaitable<result<registry_client::exchanged>>
-registry_client::exchange_once(endpoint ep, request req, std::uint64_t body_limit)
+registry_client::exchange_once(const endpoint& ep, request req, std::uint64_t body_limit, step_timeouts t)
 {
-    auto t = timeouts();
     auto conn = pool_.take(ep);
     for (bool retried = false;; retried = true)
     {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/write.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -108,7 +109,19 @@ result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string
         return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
     ep.host = std::string(host);
     ep.port = port.empty() ? (tls ? "443" : "80") : std::string(port);
+    ep.pool_key = (tls ? "https://" : "http://") + ep.authority + "|" + ep.ca_file;
     return ep;
+}
+
+std::string serialize(const request& req)
+{
+    std::string out;
+    out.reserve(512 + req.body().size());
+    out.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
+    for (const auto& f : req)
+        out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+    out.append("\r\n").append(req.body());
+    return out;
 }
 
 error io_error(const endpoint& ep, std::string_view step, const boost::system::error_code& ec,
@@ -148,7 +161,7 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
         c->plain_.emplace(ex);
 
     auto& lowest = c->lowest();
-    lowest.expires_after(t.connect);
+    c->arm(t.connect, t);
     auto [cec, peer] = co_await lowest.async_connect(results, nothrow_awaitable);
     if (cec)
         co_return io_error(c->ep_, "connect", cec, t.connect);
@@ -158,7 +171,7 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
     {
         if (auto r = c->prepare_tls(); !r)
             co_return r.error();
-        lowest.expires_after(t.connect);
+        c->arm(t.connect, t);
         auto [hec] = co_await c->tls_->async_handshake(ssl::stream_base::client, nothrow_awaitable);
         if (hec)
             co_return c->handshake_error(hec, t.connect);
@@ -167,11 +180,11 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
     co_return c;
 }
 
-awaitable<result<response>> connection::exchange(request req, std::uint64_t body_limit, step_timeouts t)
+awaitable<result<response>> connection::exchange(const request& req, std::uint64_t body_limit, step_timeouts t)
 {
     if (tls_)
-        co_return co_await exchange_on(*tls_, std::move(req), body_limit, t);
-    co_return co_await exchange_on(*plain_, std::move(req), body_limit, t);
+        co_return co_await exchange_on(*tls_, req, body_limit, t);
+    co_return co_await exchange_on(*plain_, req, body_limit, t);
 }
 
 bool connection::looks_open()
@@ -199,6 +212,12 @@ awaitable<void> connection::close(bool graceful, step_timeouts t)
 }
 
 beast::tcp_stream& connection::lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+void connection::arm(std::chrono::milliseconds step, const step_timeouts& t)
+{
+    auto now = steady::now();
+    lowest().expires_at(t.deadline - now > step ? now + step : t.deadline);
+}
 
 // SNI for names only (RFC 6066 forbids IP literals) and RFC 6125 name checking.
 result<void> connection::prepare_tls()
@@ -241,13 +260,15 @@ error connection::handshake_error(const boost::system::error_code& ec, std::chro
 
 template <class Stream>
 awaitable<result<response>>
-connection::exchange_on(Stream& stream, request req, std::uint64_t body_limit, step_timeouts t)
+connection::exchange_on(Stream& stream, const request& req, std::uint64_t body_limit, step_timeouts t)
 {
     bool head = req.method() == http::verb::head;
     reusable_ = false;
     stale_ = false;
-    lowest().expires_after(t.request);
-    auto [wec, written] = co_await http::async_write(stream, req, nothrow_awaitable);
+    arm(t.request, t);
+    // Beast's serializer and, on TLS, its flat_stream were ~17% of a warm check's instructions.
+    const std::string wire = serialize(req);
+    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(wire), nothrow_awaitable);
     (void)written;
     if (wec)
     {
@@ -259,7 +280,7 @@ connection::exchange_on(Stream& stream, request req, std::uint64_t body_limit, s
     parser.header_limit(header_limit);
     parser.body_limit(body_limit);
     parser.skip(head);  // a HEAD answer announces a Content-Length it never sends
-    lowest().expires_after(t.request);
+    arm(t.request, t);
     auto [rec, read] = co_await http::async_read(stream, buffer_, parser, nothrow_awaitable);
     (void)read;
     if (rec)
@@ -289,7 +310,7 @@ connection_pool::~connection_pool()
 
 std::unique_ptr<connection> connection_pool::take(const endpoint& ep)
 {
-    auto it = st_->idle.find(ep.pool_key());
+    auto it = st_->idle.find(ep.pool_key);
     if (it == st_->idle.end())
         return nullptr;
     auto now = steady::now();
@@ -311,7 +332,7 @@ void connection_pool::give_back(std::unique_ptr<connection> c)
 {
     if (st_->closed || max_idle_ == 0)
         return;
-    auto& list = st_->idle[c->where().pool_key()];
+    auto& list = st_->idle[c->where().pool_key];
     if (list.size() >= max_idle_)
         list.erase(list.begin());  // the oldest goes
     list.push_back({std::move(c), steady::now()});

@@ -33,8 +33,8 @@ struct endpoint
     std::string authority;  // "registry.test:5443"
     std::string ca_file;
 
-    // Connections are shared only between requests with equal keys.
-    std::string pool_key() const { return (tls ? "https://" : "http://") + authority + "|" + ca_file; }
+    // Connections are shared only between requests with equal keys (set by make_endpoint).
+    std::string pool_key;
 };
 
 // "host", "host:port", "[v6]:port" -> endpoint with the scheme's default port.
@@ -43,21 +43,27 @@ result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
+// req as HTTP/1.1 bytes, start line, fields and body as they are (no Content-Length is added:
+// prepare_payload() first when there is a body). One buffer, one TLS record for a small request.
+std::string serialize(const request& req);
+
+// Each step (connect, TLS handshake, write, read) gets its own Beast deadline, never later than
+// `deadline`, the whole request's: no timer or coroutine per request beyond the stream's own.
 struct step_timeouts
 {
     std::chrono::milliseconds connect;
     std::chrono::milliseconds request;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
-// One HTTP/1.1 connection. Each step (resolve + connect + handshake, write, read) has its own
-// Beast deadline; the client adds a whole-request deadline with with_timeout.
+// One HTTP/1.1 connection.
 class connection
 {
 public:
     static awaitable<result<std::unique_ptr<connection>>> open(asio::any_io_executor ex, endpoint ep, step_timeouts t);
 
     // Writes req and reads the answer (headers only for HEAD).
-    awaitable<result<response>> exchange(request req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<response>> exchange(const request& req, std::uint64_t body_limit, step_timeouts t);
 
     // After a successful exchange: the answer allows another request on this connection
     // (HTTP/1.1 keep-alive, no Connection: close, length-delimited, nothing left unread).
@@ -79,10 +85,11 @@ private:
     explicit connection(endpoint ep) : ep_(std::move(ep)) {}
 
     beast::tcp_stream& lowest();
+    void arm(std::chrono::milliseconds step, const step_timeouts& t);  // deadline of the next step
     result<void> prepare_tls();
     error handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout);
     template <class Stream>
-    awaitable<result<response>> exchange_on(Stream& stream, request req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<response>> exchange_on(Stream& stream, const request& req, std::uint64_t body_limit, step_timeouts t);
 
     endpoint ep_;
     std::shared_ptr<asio::ssl::context> ctx_;

@@ -12,6 +12,10 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <optional>
+
+#include <sys/stat.h>
 
 namespace imagewatch::registry {
 
@@ -93,31 +97,68 @@ helper_for(std::string_view name, std::string_view host, std::string_view key, c
                              std::string(key) + " in docker config " + path};
 }
 
-credential_source from_docker_config(const std::string& path, std::string_view host)
+// The parsed docker config, read again only when the file changes (inode, size, mtime or ctime):
+// every registry check asks for credentials, and reading and parsing the file each time was 4
+// system calls and a JSON parse per check (bench/profile.py). A problem is logged once per version
+// of the file. nullptr: no usable file.
+const boost::json::value* load_docker_config(const std::string& path, std::string_view host)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    struct cached
+    {
+        struct stat st{};
+        std::optional<boost::json::value> json;
+    };
+    static std::map<std::string, cached, std::less<>> cache;  // one thread: no lock
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0)
     {
         if (errno != ENOENT)
             log::warn("docker config unreadable, ignoring it",
                       {{"registry", std::string(host)}, {"path", path}, {"reason", std::strerror(errno)}});
-        return {};
+        cache.erase(path);
+        return nullptr;
+    }
+    auto same = [&](const struct stat& a) {
+        return a.st_dev == st.st_dev && a.st_ino == st.st_ino && a.st_size == st.st_size &&
+               a.st_mtim.tv_sec == st.st_mtim.tv_sec && a.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
+               a.st_ctim.tv_sec == st.st_ctim.tv_sec && a.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
+    };
+    if (auto it = cache.find(path); it != cache.end() && same(it->second.st))
+        return it->second.json ? &*it->second.json : nullptr;
+
+    auto& entry = cache[path];
+    entry = cached{st, std::nullopt};
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+    {
+        log::warn("docker config unreadable, ignoring it",
+                  {{"registry", std::string(host)}, {"path", path}, {"reason", std::strerror(errno)}});
+        return nullptr;
     }
     std::string text;
     text.assign(std::istreambuf_iterator<char>(in), {});
     if (text.size() > max_docker_config_size)
     {
         warn("docker config larger than 4 MiB, ignoring it", host, path);
-        return {};
+        return nullptr;
     }
     boost::system::error_code ec;
     auto jv = boost::json::parse(text, ec);
     if (ec || !jv.is_object())
     {
         warn("docker config is not a JSON object, ignoring it", host, path);
-        return {};
+        return nullptr;
     }
-    const auto& root = jv.get_object();
+    entry.json = std::move(jv);
+    return &*entry.json;
+}
+
+credential_source from_docker_config(const std::string& path, std::string_view host)
+{
+    const auto* jv = load_docker_config(path, host);
+    if (!jv)
+        return {};
+    const auto& root = jv->get_object();
     std::string source = "docker config " + path;
 
     if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())

@@ -115,6 +115,9 @@ void watcher::apply(const config::config& cfg)
             retiring_.push_back(old);
     }
     tasks_ = std::move(next);
+    by_name_.clear();
+    for (const auto& t : tasks_)
+        by_name_.emplace(t->rt.name, t);
     for (auto& t : fresh)
         spawn(t);
 }
@@ -148,14 +151,12 @@ void watcher::spawn(std::shared_ptr<task> t)
 
 bool watcher::trigger(const std::string& runtime)
 {
-    for (auto& t : tasks_)
-        if (t->rt.name == runtime)
-        {
-            t->triggered = true;
-            t->wake.cancel();
-            return true;
-        }
-    return false;
+    auto it = by_name_.find(runtime);
+    if (it == by_name_.end())
+        return false;
+    it->second->triggered = true;
+    it->second->wake.cancel();
+    return true;
 }
 
 void watcher::stop()
@@ -174,6 +175,12 @@ std::vector<runtime_status> watcher::status() const
     for (const auto& t : tasks_)
         out.push_back(t->st);
     return out;
+}
+
+const runtime_status* watcher::status_of(const std::string& runtime) const
+{
+    auto it = by_name_.find(runtime);
+    return it == by_name_.end() ? nullptr : &it->second->st;
 }
 
 std::size_t watcher::tasks() const

@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace imagewatch::watch {
@@ -57,6 +58,8 @@ public:
     void stop();
 
     std::vector<runtime_status> status() const;  // config order
+    // One runtime's status without copying the others (webhooks look up each runtime they name).
+    const runtime_status* status_of(const std::string& runtime) const;
     std::size_t tasks() const;                  // live coroutine tasks, retiring ones included
 
 private:
@@ -76,6 +79,7 @@ private:
     config::config cfg_;
     tracker tracker_{true};
     std::vector<std::shared_ptr<task>> tasks_;     // config order
+    std::unordered_map<std::string, std::shared_ptr<task>> by_name_;  // the same tasks, by runtime name
     std::vector<std::shared_ptr<task>> retiring_;  // stopped, finishing their current step
     std::map<std::string, std::shared_ptr<shared_check>> checks_;  // image|platform -> last/in-flight
     std::mt19937_64 rng_{std::random_device{}()};

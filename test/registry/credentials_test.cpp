@@ -300,3 +300,38 @@ TEST_CASE("host_options_from: ca_file and insecure_http of registries.<host>, cr
     CHECK_FALSE(o.creds);
     CHECK_FALSE(o.helper);
 }
+
+TEST_CASE("credentials: the docker config is read again once it changes (docker login renames over it)")
+{
+    temp_dir d;
+    log_capture logs;
+    config::config cfg;
+    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"YTpw"}}})");  // a:p
+    auto first = find_credentials(cfg, "ghcr.io", env_of({}));
+    REQUIRE(first.creds);
+    CHECK(first.creds->username == "a");
+    CHECK(find_credentials(cfg, "ghcr.io", env_of({})).creds->username == "a");  // from the cache
+
+    // Same size, new file renamed over the old one: a new inode.
+    auto next = d.write("config.json.tmp", R"({"auths":{"ghcr.io":{"auth":"Yjpx"}}})");  // b:q
+    fs::rename(next, cfg.docker_config);
+    auto second = find_credentials(cfg, "ghcr.io", env_of({}));
+    REQUIRE(second.creds);
+    CHECK(second.creds->username == "b");
+    CHECK(second.creds->password == "q");
+
+    // Rewritten in place with another size.
+    d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"Y2M6cnI="}}})");  // cc:rr
+    auto third = find_credentials(cfg, "ghcr.io", env_of({}));
+    REQUIRE(third.creds);
+    CHECK(third.creds->username == "cc");
+
+    // Broken, then removed: anonymous, one warning for the broken version however often it is read.
+    d.write("config.json", "{broken");
+    CHECK_FALSE(find_credentials(cfg, "ghcr.io", env_of({})).creds);
+    CHECK_FALSE(find_credentials(cfg, "ghcr.io", env_of({})).creds);
+    CHECK(logs.lines.size() == 1);
+    fs::remove(cfg.docker_config);
+    CHECK_FALSE(find_credentials(cfg, "ghcr.io", env_of({})).creds);
+    CHECK(logs.lines.size() == 1);
+}
