@@ -680,7 +680,7 @@ std::string format_issue(std::string_view path, const issue& i)
     return out + ": " + i.message;
 }
 
-result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out)
+result<std::string> read_text(const std::string& path)
 {
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
     if (!f)
@@ -697,9 +697,17 @@ result<config> load_file(const std::string& path, const env_lookup& env, std::st
     // A directory opens fine on Linux; reading it fails with EISDIR.
     if (std::ferror(f.get()))
         return make_error(errc::failed, path + ": " + std::strerror(errno));
+    return text;
+}
+
+result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out)
+{
+    auto text = read_text(path);
+    if (!text)
+        return text.error();
     if (text_out)
-        *text_out = text;
-    auto parsed = parse(text, env);
+        *text_out = *text;
+    auto parsed = parse(*text, env);
     if (parsed)
         return std::move(*parsed);
     std::string msg;

@@ -43,6 +43,9 @@ boost::system::result<config, std::vector<issue>> parse(std::string_view text, c
 // (the --check-config format, SPEC §2).
 std::string format_issue(std::string_view path, const issue& i);
 
+// The bytes of the file at path; errc::failed ("PATH: strerror") when it cannot be read.
+result<std::string> read_text(const std::string& path);
+
 // Reads and parses the file at path. An unreadable file fails with errc::failed ("PATH: strerror");
 // an invalid one with errc::invalid_argument and every issue formatted, one per line. text_out, when
 // given, receives the file's bytes whenever they could be read (for config_hash), valid or not.

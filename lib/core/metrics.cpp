@@ -41,13 +41,13 @@ std::string with_le(const std::string& ls, const std::string& le)
     return "{" + inner + "le=\"" + le + "\"}";
 }
 
-}  // namespace
-
-std::string render_labels(labels l)
+// Renders into out (cleared first), so hot paths can reuse one buffer.
+void render_labels_into(std::string& out, labels l)
 {
+    out.clear();
     if (l.size() == 0)
-        return {};
-    std::string out = "{";
+        return;
+    out += '{';
     bool first = true;
     for (const auto& [k, v] : l)
     {
@@ -60,6 +60,27 @@ std::string render_labels(labels l)
         out += '"';
     }
     out += '}';
+}
+
+// The series for l, created at zero: looked up with a reused key buffer, allocating only for a new
+// series (every check updates three or four series).
+template <class Map>
+typename Map::mapped_type& series_for(Map& m, labels l)
+{
+    static std::string key;  // one thread
+    render_labels_into(key, l);
+    auto it = m.find(key);
+    if (it == m.end())
+        it = m.emplace(key, typename Map::mapped_type{}).first;
+    return it->second;
+}
+
+}  // namespace
+
+std::string render_labels(labels l)
+{
+    std::string out;
+    render_labels_into(out, l);
     return out;
 }
 
@@ -80,13 +101,13 @@ registry::family& registry::get(std::string_view name)
     return families_.back();
 }
 
-void registry::inc(std::string_view name, labels l, double by) { get(name).series[render_labels(l)] += by; }
+void registry::inc(std::string_view name, labels l, double by) { series_for(get(name).series, l) += by; }
 
-void registry::set(std::string_view name, labels l, double value) { get(name).series[render_labels(l)] = value; }
+void registry::set(std::string_view name, labels l, double value) { series_for(get(name).series, l) = value; }
 
 void registry::observe(std::string_view name, labels l, double value)
 {
-    auto& h = get(name).histograms[render_labels(l)];
+    auto& h = series_for(get(name).histograms, l);
     if (h.counts.empty())
         h.counts.assign(std::size(buckets), 0);
     for (std::size_t i = 0; i < std::size(buckets); ++i)

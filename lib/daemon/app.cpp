@@ -401,17 +401,11 @@ private:
         );
     }
 
-    // Registry settings from the live config: CA file, plain HTTP, credentials (read at each check).
+    // Registry settings from the live config: CA file, plain HTTP, credentials or the credential
+    // helper the docker config names (looked up at each check; the file is re-read when it changes).
     registry::host_options registry_options(std::string_view host)
     {
-        registry::host_options o;
-        if (auto it = cfg_.registries.find(host); it != cfg_.registries.end())
-        {
-            o.ca_file = it->second.ca_file;
-            o.insecure_http = it->second.insecure_http;
-        }
-        o.creds = registry::resolve_credentials(cfg_, host, process_env());
-        return o;
+        return registry::host_options_from(cfg_, host, process_env());
     }
 
     // Platform for index digests: the config (or IMAGE_PLATFORM), else the daemon's.
@@ -494,13 +488,15 @@ private:
 
     void reload(std::string_view why)
     {
-        std::string text;
-        auto next = config::load_file(config_path_, process_env(), &text);
         if (file_watch_)
             file_watch_->rearm();  // a symlink swap may have moved the file to another directory
-        // File events also fire for siblings and for our own reads: only a content change counts.
-        if (why == "file change" && next && text == last_text_ && !last_reload_error_)
-            return;
+        // File events also fire for siblings (a log file next to the config) and for our own reads:
+        // only a content change counts, and the bytes are compared before anything is parsed.
+        if (why == "file change" && !last_reload_error_)
+            if (auto same = config::read_text(config_path_); same && *same == last_text_)
+                return;
+        std::string text;
+        auto next = config::load_file(config_path_, process_env(), &text);
         last_text_ = text;
         if (!next)
         {

@@ -2,7 +2,6 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "core/timeout.hpp"
 #include "watch/local.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -261,8 +260,10 @@ awaitable<result<registry::resolved>> watcher::resolve_shared(image_ref image, s
         co_return *sc->last;
     }
     sc->in_flight = true;
-    const auto deadline = (cfg_.timeouts.connect + cfg_.timeouts.request) * 3;
-    auto r = co_await with_timeout(registry_.resolve(image, platform), deadline, "registry check of " + image.str());
+    // No deadline of its own: every step of a resolve is bounded (each request by the connect and
+    // request timeouts, a credential helper by its own), and a with_timeout per check (a timer, a
+    // spawned coroutine and a parallel_group) was a sixth of a warm check's instructions.
+    auto r = co_await registry_.resolve(image, platform);
     sc->last = r;
     sc->at = steady::now();
     sc->in_flight = false;
@@ -342,7 +343,8 @@ awaitable<void> watcher::check_once(task& t, bool forced)
     case decision::unchanged:
         t.st.last_result = "unchanged";
         m.inc("imagewatch_checks_total", {{"runtime", name}, {"result", "unchanged"}});
-        log::debug("digest unchanged", {{"runtime", name}, {"digest", log::short_digest(r->digest)}});
+        if (log::enabled(log::level::debug))
+            log::debug("digest unchanged", {{"runtime", name}, {"digest", log::short_digest(r->digest)}});
         break;
     case decision::refresh:
     {
