@@ -66,7 +66,10 @@ private:
     struct task;
     struct shared_check;
     awaitable<void> run_task(std::shared_ptr<task> t);
-    awaitable<void> check_once(task& t, bool forced);
+    struct host_checks;
+    // Waits for one of the image's registry host's check slots; the returned holder frees it.
+    awaitable<std::shared_ptr<host_checks>> acquire_check_slot(const std::string& registry_host);
+    awaitable<void> check_once(task& t, bool forced, std::shared_ptr<host_checks> slot);
     awaitable<result<registry::resolved>> resolve_shared(image_ref image, std::string platform, duration max_age);
     duration jittered(duration base, duration jitter);
     void spawn(std::shared_ptr<task> t);
@@ -76,7 +79,7 @@ private:
     docker::api& docker_;
     refresh_queue& queue_;
     std::function<std::string()> platform_;
-    config::config cfg_;
+    config::watch_settings watch_;  // of the config applied last
     tracker tracker_{true};
     std::vector<std::shared_ptr<task>> tasks_;     // config order
     std::unordered_map<std::string, std::shared_ptr<task>> by_name_;  // the same tasks, by runtime name
@@ -85,12 +88,6 @@ private:
     std::mt19937_64 rng_{std::random_device{}()};
     // Checks in flight per registry host: a dead host may fill its own slots, never another's.
     static constexpr std::size_t max_checks_in_flight = 32;
-    struct host_checks
-    {
-        explicit host_checks(asio::any_io_executor ex) : freed(std::move(ex), std::chrono::steady_clock::time_point::max()) {}
-        std::size_t in_flight = 0;
-        asio::steady_timer freed;  // never expires; cancel_one() wakes one waiting check
-    };
     std::map<std::string, std::shared_ptr<host_checks>, std::less<>> host_checks_;
     bool stopped_ = false;
 };
