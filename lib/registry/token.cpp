@@ -174,13 +174,39 @@ std::optional<std::string> token_cache::get(const token_key& key, clock::time_po
         entries_.erase(it);
         return std::nullopt;
     }
-    return it->second.value;
+    const auto& e = it->second;
+    if (!e.head)
+        return e.rest;
+    std::string value;
+    value.reserve(e.head->size() + e.rest.size());
+    value.append(*e.head).append(e.rest);
+    return value;
+}
+
+std::shared_ptr<const std::string> token_cache::intern(std::string_view head)
+{
+    if (auto it = heads_.find(head); it != heads_.end())
+        if (auto shared = it->second.lock())
+            return shared;
+    std::erase_if(heads_, [](const auto& kv) { return kv.second.expired(); });  // a rotated key's
+    auto shared = std::make_shared<const std::string>(head);
+    heads_.insert_or_assign(std::string(head), shared);
+    return shared;
 }
 
 void token_cache::put(token_key key, std::string value, std::chrono::seconds expires_in, clock::time_point now)
 {
     std::erase_if(entries_, [now](const auto& kv) { return now >= kv.second.until; });
-    entries_.insert_or_assign(std::move(key), entry{std::move(value), usable_until(now, expires_in)});
+    entry e{nullptr, {}, usable_until(now, expires_in)};
+    // A JWT (three base64url parts) shares its header; any other token is kept whole.
+    if (auto dot = value.find('.'); dot != std::string::npos && value.find('.', dot + 1) != std::string::npos)
+    {
+        e.head = intern(std::string_view(value).substr(0, dot + 1));
+        e.rest = value.substr(dot + 1);
+    }
+    else
+        e.rest = std::move(value);
+    entries_.insert_or_assign(std::move(key), std::move(e));
 }
 
 void token_cache::erase(const token_key& key) { entries_.erase(key); }

@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,9 @@ struct token_key
 
 // Tokens by (realm, service, scope). An entry is served until a safety margin before it ends
 // (10% of its lifetime, at most 30 s) so a token never expires between lookup and use.
+// A JWT's header is stored once for all tokens that share it: distribution's and Docker Hub's
+// tokens carry the signing certificate chain (x5c) there, about 1.5 KiB of a 2.2 KiB token, the
+// same in every token of an issuer (measured: 2.2 MB of tokens with 1000 watched repositories).
 class token_cache
 {
 public:
@@ -59,6 +63,7 @@ public:
     // Forgets a token the registry refused.
     void erase(const token_key& key);
     std::size_t size() const { return entries_.size(); }
+    std::size_t headers() const { return heads_.size(); }  // distinct JWT headers kept (tests)
 
     // The instant after which a token received at `received` with lifetime `expires_in` is not served.
     static clock::time_point usable_until(clock::time_point received, std::chrono::seconds expires_in);
@@ -66,10 +71,13 @@ public:
 private:
     struct entry
     {
-        std::string value;
+        std::shared_ptr<const std::string> head;  // "<JWT header>." shared, or empty
+        std::string rest;                         // the remainder of the token
         clock::time_point until;
     };
+    std::shared_ptr<const std::string> intern(std::string_view head);
     std::map<token_key, entry> entries_;
+    std::map<std::string, std::weak_ptr<const std::string>, std::less<>> heads_;
 };
 
 }  // namespace imagewatch::registry

@@ -150,3 +150,27 @@ TEST_CASE("token cache: put drops entries that expired meanwhile")
     cache.put({"r", "s", "c"}, "tc", 60s, t0 + 100s);
     CHECK(cache.size() == 2);  // "a" expired at 54 s
 }
+
+TEST_CASE("token cache: JWTs of one issuer share their stored header; tokens come back whole")
+{
+    token_cache cache;
+    token_cache::clock::time_point t0{};
+    const std::string head = "eyJhbGciOiJSUzI1NiIsIng1YyI6WyJNSUlD...";  // stands in for a header with x5c
+    cache.put({"r", "s", "a"}, head + ".eyJzdWIiOiJhIn0.c2lnLWE", 300s, t0);
+    cache.put({"r", "s", "b"}, head + ".eyJzdWIiOiJiIn0.c2lnLWI", 300s, t0);
+    cache.put({"r", "s", "c"}, "eyJvdGhlciI6MX0.eyJzdWIiOiJjIn0.c2lnLWM", 300s, t0);
+    cache.put({"r", "s", "d"}, "opaque-token-without-dots", 300s, t0);
+    cache.put({"r", "s", "e"}, "one.dot", 300s, t0);
+    CHECK(cache.headers() == 2);
+    CHECK(cache.get({"r", "s", "a"}, t0) == head + ".eyJzdWIiOiJhIn0.c2lnLWE");
+    CHECK(cache.get({"r", "s", "b"}, t0) == head + ".eyJzdWIiOiJiIn0.c2lnLWI");
+    CHECK(cache.get({"r", "s", "c"}, t0) == "eyJvdGhlciI6MX0.eyJzdWIiOiJjIn0.c2lnLWM");
+    CHECK(cache.get({"r", "s", "d"}, t0) == "opaque-token-without-dots");
+    CHECK(cache.get({"r", "s", "e"}, t0) == "one.dot");
+
+    // A header no token uses any more (a rotated signing key) is dropped when a new one comes.
+    cache.erase({"r", "s", "c"});
+    cache.put({"r", "s", "f"}, "eyJuZXcifQ.eyJzdWIiOiJmIn0.c2ln", 300s, t0);
+    CHECK(cache.headers() == 2);
+    CHECK(cache.get({"r", "s", "f"}, t0) == "eyJuZXcifQ.eyJzdWIiOiJmIn0.c2ln");
+}
