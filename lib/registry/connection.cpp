@@ -27,6 +27,7 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 constexpr std::uint32_t header_limit = 64 * 1024;
+constexpr std::chrono::seconds recently_used{1};
 
 bool is_ip_literal(const std::string& host)
 {
@@ -320,7 +321,11 @@ std::unique_ptr<connection> connection_pool::take(const endpoint& ep)
     {
         auto entry = std::move(list.back());
         list.pop_back();
-        if (now - entry.since < idle_timeout_ && entry.conn->looks_open())
+        // A connection idle for a moment is taken without asking the socket (a system call per
+        // request): if the server closed it meanwhile, no byte of an answer comes and the client
+        // sends the request once more on a new connection (connection::stale).
+        const auto idle = now - entry.since;
+        if (idle < idle_timeout_ && (idle < recently_used || entry.conn->looks_open()))
             found = std::move(entry.conn);
     }
     if (list.empty())
