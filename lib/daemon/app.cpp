@@ -476,13 +476,23 @@ private:
         watcher_->stop();
         const auto deadline = std::chrono::steady_clock::now() + cfg_.timeouts.shutdown;
         asio::steady_timer t(ioc_);
-        while ((service_->busy() || queue_->busy()) && std::chrono::steady_clock::now() < deadline)
+        bool told = false;
+        // Refreshes in flight finish; then queued notifications (retries included) go out.
+        while ((service_->busy() || queue_->busy() || notifier_->pending() > 0) &&
+               std::chrono::steady_clock::now() < deadline)
         {
+            if (!told && !service_->busy() && !queue_->busy())
+            {
+                told = true;
+                log::info("waiting for notifications to be sent", {{"pending", std::to_string(notifier_->pending())}});
+            }
             t.expires_after(std::chrono::milliseconds(100));
             co_await t.async_wait(nothrow_awaitable);
         }
         if (service_->busy())
             log::warn("shutdown timeout reached with a refresh in flight");
+        if (auto n = notifier_->pending(); n > 0)
+            log::warn("shutdown timeout reached; notifications not sent", {{"pending", std::to_string(n)}});
         ioc_.stop();
     }
 

@@ -151,16 +151,18 @@ notifications:
 
 
 class Receiver:
-    """A local notify.webhook_url endpoint recording each POSTed JSON event."""
+    """A local notify.webhook_url endpoint recording each POSTed JSON event; the first `fail_first`
+    deliveries are answered 500 (recorded all the same)."""
 
-    def __init__(self):
+    def __init__(self, fail_first=0):
         events = self.events = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 events.append((self.headers.get("Content-Type"), json.loads(self.rfile.read(n))))
-                self.send_response(204)
+                self.send_response(500 if len(events) <= fail_first else 204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *a):
@@ -365,6 +367,31 @@ class GithubHookE2E(unittest.TestCase):
             self.assertEqual((code, resp), (202, {"scheduled": []}))
             # Not configured: the registry hook does not exist.
             self.assertEqual(iw.post("/hooks/registry", token="x", body={"events": []})[0], 404)
+
+
+class NotifyShutdownE2E(unittest.TestCase):
+    def test_sigterm_waits_for_a_queued_notification(self):
+        """A refresh's notification whose first try failed is still delivered when SIGTERM comes
+        during the backoff before its retry (bounded by timeouts.shutdown)."""
+        repo = iwtest.unique("hk/ntf")
+        iwtest.build_image(repo, "v1")
+        receiver = Receiver(fail_first=1)
+        cfg = iwtest.base_config({"n1": iwtest.ref(repo)})
+        cfg["notify"] = {"webhook_url": receiver.url}
+        iw = iwtest.Imagewatch(cfg)
+        try:
+            status, body = iw.post("/admin/workspace-images/refresh?runtime=n1")
+            self.assertEqual(status, 200, body)
+            iwtest.wait_until(lambda: len(receiver.events) >= 1, timeout=10, what="first notification try")
+            code = iw.stop(timeout=15)  # the retry is due a second after the failed try
+            self.assertEqual(code, 0, iw.logs()[-3000:])
+            self.assertEqual(len(receiver.events), 2, iw.logs()[-3000:])
+            self.assertEqual(receiver.events[1][1]["runtime"], "n1")
+            self.assertTrue(receiver.events[1][1]["ok"])
+            self.assertIn("waiting for notifications", iw.logs())
+        finally:
+            iw.__exit__(None, None, None)
+            receiver.close()
 
 
 if __name__ == "__main__":
