@@ -1,7 +1,8 @@
 #pragma once
-// The digest watcher (SPEC §4): one coroutine task per runtime on the io_context. Each task checks
-// the tag's digest every interval (+ jitter), decides with the tracker and refreshes through the
-// refresh_queue. One slow, dead or rate-limiting registry only delays its own runtimes.
+// The digest watcher (SPEC §4): every runtime's tag digest is checked every interval (+ jitter)
+// on the io_context; the tracker decides and the refresh_queue refreshes. A sleeping runtime is an
+// entry in a schedule, a due one gets a coroutine for its check. One slow, dead or rate-limiting
+// registry only delays its own runtimes.
 #include "config/config.hpp"
 #include "core/awaitable.hpp"
 #include "docker/api.hpp"
@@ -60,19 +61,27 @@ public:
     std::vector<runtime_status> status() const;  // config order
     // One runtime's status without copying the others (webhooks look up each runtime they name).
     const runtime_status* status_of(const std::string& runtime) const;
-    std::size_t tasks() const;                  // live coroutine tasks, retiring ones included
+    // Watched runtimes (after stop(): those still in a check), plus removed ones finishing a check.
+    std::size_t tasks() const;
 
 private:
     struct task;
     struct shared_check;
-    awaitable<void> run_task(std::shared_ptr<task> t);
     struct host_checks;
-    // Waits for one of the image's registry host's check slots; the returned holder frees it.
-    awaitable<std::shared_ptr<host_checks>> acquire_check_slot(const std::string& registry_host);
+    // Scheduling: due_ holds every idle runtime's next check; one coroutine (run_schedule) sleeps
+    // on tick_ until the earliest and hands due runtimes to dispatch, which starts a check when
+    // the registry host has a free slot and queues the runtime there otherwise.
+    void schedule(const std::shared_ptr<task>& t, std::chrono::steady_clock::time_point when);
+    void unschedule(task& t);
+    awaitable<void> run_schedule();
+    void dispatch(std::shared_ptr<task> t);
+    void start(std::shared_ptr<task> t, std::shared_ptr<host_checks> h);
+    void release(const std::shared_ptr<host_checks>& h);  // a check's slot is free again
+    duration next_wait(const task& t);
+    awaitable<void> run_check(std::shared_ptr<task> t, std::shared_ptr<host_checks> slot);
     awaitable<void> check_once(task& t, bool forced, std::shared_ptr<host_checks> slot);
-    awaitable<result<registry::resolved>> resolve_shared(image_ref image, std::string platform, duration max_age);
+    awaitable<result<registry::resolved>> resolve_shared(task& t, std::string platform, duration max_age);
     duration jittered(duration base, duration jitter);
-    void spawn(std::shared_ptr<task> t);
 
     asio::any_io_executor ex_;
     registry::client& registry_;
@@ -83,7 +92,10 @@ private:
     tracker tracker_{true};
     std::vector<std::shared_ptr<task>> tasks_;     // config order
     std::unordered_map<std::string, std::shared_ptr<task>> by_name_;  // the same tasks, by runtime name
-    std::vector<std::shared_ptr<task>> retiring_;  // stopped, finishing their current step
+    std::vector<std::shared_ptr<task>> retiring_;  // removed or changed, finishing a check
+    std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<task>> due_;
+    asio::steady_timer tick_;  // run_schedule's: expires at the earliest entry of due_
+    bool loop_running_ = false;
     std::map<std::string, std::shared_ptr<shared_check>> checks_;  // image|platform -> last/in-flight
     std::mt19937_64 rng_{std::random_device{}()};
     // Checks in flight per registry host: a dead host may fill its own slots, never another's.

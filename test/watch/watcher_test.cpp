@@ -3,6 +3,8 @@
 // refresh on a moved digest with rollback on failure (SPEC §4).
 #include "watch/watcher.hpp"
 
+#include "core/metrics.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include "refresh/fake_docker.hpp"
 #include "registry/fake_registry_server.hpp"
@@ -326,5 +328,84 @@ TEST_CASE("apply(): removed runtimes stop, added ones start, unchanged ones keep
             s.stop();
         },
         10s
+    );
+}
+
+TEST_CASE("each runtime is checked every interval; several triggers before its check give one check")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry reg;
+            reg.digests = {{"team/p", digest_of('c')}};
+            fake_registry_server s(ioc, reg.handler());
+            rig r(ioc, plain);
+            auto checks = [](const std::string& name) {
+                auto& m = metrics::global();
+                return m.value("imagewatch_checks_total", {{"runtime", name}, {"result", "seeded"}}) +
+                       m.value("imagewatch_checks_total", {{"runtime", name}, {"result", "unchanged"}});
+            };
+            r.w->apply(make_config({{"sched-p1", s.authority() + "/team/p"}, {"sched-p2", s.authority() + "/team/p"}}, 200ms));
+            REQUIRE(co_await eventually([&] { return checks("sched-p1") >= 1 && checks("sched-p2") >= 1; }, 3s));
+            const auto t0 = steady::now();
+            const double a0 = checks("sched-p1");
+            const double b0 = checks("sched-p2");
+            co_await sleep_for(1050ms);
+            const double rounds = std::chrono::duration<double>(steady::now() - t0).count() / 0.2;
+            // About one check per interval each (the shared result may answer the second runtime).
+            CHECK(checks("sched-p1") - a0 >= rounds - 2);
+            CHECK(checks("sched-p1") - a0 <= rounds + 1);
+            CHECK(checks("sched-p2") - b0 >= rounds - 2);
+            CHECK(r.st("sched-p1").next_check.has_value());
+
+            // Several triggers before the check starts: one check, not one each.
+            r.w->apply(make_config({{"sched-p1", s.authority() + "/team/p"}}, 1h));
+            REQUIRE(co_await eventually([&] { return r.w->tasks() == 1; }, 3s));
+            co_await sleep_for(300ms);  // any check begun under the old interval has ended
+            const double c0 = checks("sched-p1");
+            CHECK(r.w->trigger("sched-p1"));
+            CHECK(r.w->trigger("sched-p1"));
+            CHECK(r.w->trigger("sched-p1"));
+            REQUIRE(co_await eventually([&] { return checks("sched-p1") >= c0 + 1; }, 3s));
+            co_await sleep_for(300ms);
+            CHECK(checks("sched-p1") == c0 + 1);
+            CHECK_FALSE(r.w->trigger("no-such-runtime"));
+            co_await drain(r);
+            CHECK_FALSE(r.st("sched-p1").next_check.has_value());
+            s.stop();
+        },
+        15s
+    );
+}
+
+TEST_CASE("watch disabled: no scheduled checks, a trigger still checks once")
+{
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            digest_registry reg;
+            reg.digests = {{"team/q", digest_of('d')}};
+            fake_registry_server s(ioc, reg.handler());
+            rig r(ioc, plain);
+            auto cfg = make_config({{"off-q", s.authority() + "/team/q"}}, 100ms);
+            cfg.watch.enabled = false;
+            r.w->apply(cfg);
+            co_await sleep_for(400ms);
+            CHECK(reg.heads.empty());
+            CHECK(r.st("off-q").last_result == "pending");
+            CHECK_FALSE(r.st("off-q").next_check.has_value());
+            CHECK(r.w->tasks() == 1);
+            CHECK(r.w->trigger("off-q"));
+            REQUIRE(co_await eventually([&] { return r.st("off-q").last_result == "seeded"; }, 3s));
+            co_await sleep_for(400ms);
+            CHECK(reg.heads.size() == 1);
+            CHECK_FALSE(r.st("off-q").next_check.has_value());
+
+            cfg.watch.enabled = true;  // enabled again: checked at once, then every interval
+            r.w->apply(cfg);
+            REQUIRE(co_await eventually([&] { return reg.heads.size() >= 3; }, 3s));
+            CHECK(r.st("off-q").next_check.has_value());
+            co_await drain(r);
+            s.stop();
+        },
+        15s
     );
 }
