@@ -1,5 +1,6 @@
 #include "core/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -21,6 +22,11 @@ std::string number(double v)
 
 void escape_into(std::string& out, std::string_view v)
 {
+    if (v.find_first_of("\\\"\n") == std::string_view::npos)
+    {
+        out.append(v);
+        return;
+    }
     for (char c : v)
     {
         if (c == '\\' || c == '"')
@@ -39,6 +45,18 @@ std::string with_le(const std::string& ls, const std::string& le)
 {
     std::string inner = ls.empty() ? std::string() : ls.substr(1, ls.size() - 2) + ",";
     return "{" + inner + "le=\"" + le + "\"}";
+}
+
+// The entries of a hashed series map in label order, so /metrics reads the same every time.
+template <class Map>
+std::vector<const typename Map::value_type*> sorted(const Map& m)
+{
+    std::vector<const typename Map::value_type*> out;
+    out.reserve(m.size());
+    for (const auto& kv : m)
+        out.push_back(&kv);
+    std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    return out;
 }
 
 // Renders into out (cleared first), so hot paths can reuse one buffer.
@@ -145,10 +163,11 @@ std::string registry::render() const
     {
         out += "# HELP " + f.name + " " + f.help + "\n";
         out += "# TYPE " + f.name + " " + f.type + "\n";
-        for (const auto& [ls, v] : f.series)
-            out += f.name + ls + " " + number(v) + "\n";
-        for (const auto& [ls, h] : f.histograms)
+        for (const auto* kv : sorted(f.series))
+            out += f.name + kv->first + " " + number(kv->second) + "\n";
+        for (const auto* kv : sorted(f.histograms))
         {
+            const auto& [ls, h] = *kv;
             for (std::size_t i = 0; i < std::size(buckets); ++i)
                 out += f.name + "_bucket" + with_le(ls, number(buckets[i])) + " " + number(h.counts[i]) + "\n";
             out += f.name + "_bucket" + with_le(ls, "+Inf") + " " + number(h.count) + "\n";

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -36,8 +37,9 @@ private:
     struct family
     {
         std::string name, type, help;
-        std::map<std::string, double> series;      // rendered label set -> value
-        std::map<std::string, histogram> histograms;
+        // rendered label set -> value; hashed (every check updates a few), sorted when rendered
+        std::unordered_map<std::string, double> series;
+        std::unordered_map<std::string, histogram> histograms;
     };
     family& get(std::string_view name);
     std::vector<family> families_;

@@ -36,6 +36,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace imagewatch::daemon {
@@ -402,10 +403,18 @@ private:
     }
 
     // Registry settings from the live config: CA file, plain HTTP, credentials or the credential
-    // helper the docker config names (looked up at each check; the file is re-read when it changes).
+    // helper the docker config names. Looked up at most once a second per host (a sweep of a
+    // thousand checks asks a thousand times) and afresh after every reload; the docker config file
+    // is re-read when it changes.
     registry::host_options registry_options(std::string_view host)
     {
-        return registry::host_options_from(cfg_, host, process_env());
+        const auto now = std::chrono::steady_clock::now();
+        if (auto it = registry_options_.find(host);
+            it != registry_options_.end() && now - it->second.at < std::chrono::seconds(1))
+            return it->second.options;
+        auto o = registry::host_options_from(cfg_, host, process_env());
+        registry_options_.insert_or_assign(std::string(host), cached_options{o, now});
+        return o;
     }
 
     // Platform for index digests: the config (or IMAGE_PLATFORM), else the daemon's.
@@ -535,6 +544,7 @@ private:
         docker_->set_timeouts(next->timeouts.connect, next->timeouts.request);
         registry_->set_timeouts(next->timeouts.connect, next->timeouts.request);
         cfg_ = std::move(*next);
+        registry_options_.clear();
         if (docker_seen_)
             watcher_->apply(cfg_);
         config_hash_ = config::config_hash(text);
@@ -560,6 +570,12 @@ private:
     std::unique_ptr<registry::client> registry_;
     std::unique_ptr<watch::watcher> watcher_;
     std::unique_ptr<notify::notifier> notifier_;
+    struct cached_options
+    {
+        registry::host_options options;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::map<std::string, cached_options, std::less<>> registry_options_;  // by registry host
     std::unique_ptr<hooks::check_scheduler> check_scheduler_;  // created at the first webhook
     std::map<std::string, std::string> notified_digest_;  // runtime -> digest as of its last notification/trigger
     std::string daemon_platform_ = "linux/amd64";

@@ -45,6 +45,7 @@ constexpr std::uint64_t manifest_body_limit = 4 * 1024 * 1024;
 constexpr std::chrono::hours max_retry_after{24};  // a longer Retry-After is treated as garbage
 constexpr std::size_t body_excerpt = 200;
 constexpr std::size_t max_cached_children = 1024;
+constexpr std::string_view user_agent = "imagewatch/" IMAGEWATCH_VERSION;
 
 std::string status_text(const response& res)
 {
@@ -128,13 +129,13 @@ private:
 
     // One request under the whole-request deadline (connect_timeout + request_timeout), on a pooled
     // connection when there is one; reported to on_request.
-    awaitable<result<response>> exchange(const endpoint& ep, request req, std::uint64_t body_limit);
-    awaitable<result<exchanged>> exchange_once(const endpoint& ep, request req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<response>> exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit);
+    awaitable<result<exchanged>> exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit, step_timeouts t);
     // Sends method target to the registry, answering its challenges; the first non-401 answer.
     awaitable<result<response>> authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit);
     awaitable<void> ask_helper(call& c);
     awaitable<result<std::string>> fetch_token(call& c, token_key key);
-    request token_request(const call& c, const token_key& key, const boost::urls::url_view& url, const endpoint& ep);
+    outgoing token_request(const call& c, const token_key& key, const boost::urls::url_view& url, const endpoint& ep);
     // 200 passes; anything else becomes the matching error. request_line: "HEAD /v2/…" for messages.
     result<void> check_status(const response& res, const image_ref& ref, std::string_view request_line);
 
@@ -145,6 +146,8 @@ private:
     std::map<std::string, known_challenge, std::less<>> challenges_;  // by registry host
     std::map<std::string, steady::time_point, std::less<>> not_before_;  // Retry-After, by registry host
     std::map<std::string, std::string> children_;  // "<name>@<index digest>|<platform>" -> child digest
+    std::string platform_text_;                     // the last platform asked for, parsed
+    std::optional<result<platform>> platform_;
     struct host_slots
     {
         explicit host_slots(asio::any_io_executor ex) : freed(std::move(ex), steady::time_point::max()) {}
@@ -154,7 +157,7 @@ private:
     std::map<std::string, std::shared_ptr<host_slots>, std::less<>> slots_;  // by endpoint
 };
 
-awaitable<result<response>> registry_client::exchange(const endpoint& ep, request req, std::uint64_t body_limit)
+awaitable<result<response>> registry_client::exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit)
 {
     // Wait for one of the endpoint's connection slots (a timer used as a condition variable).
     auto& slot = slots_[ep.pool_key];
@@ -181,11 +184,11 @@ awaitable<result<response>> registry_client::exchange(const endpoint& ep, reques
     // The whole request (connect + request timeouts) bounds each of its steps' own deadlines.
     auto t = timeouts();
     t.deadline = steady::now() + t.connect + t.request;
-    const auto method = req.method();
-    std::string what;  // for the debug line only
+    const auto method = req.method;
+    std::string what;  // for the debug line only: "host METHOD target"
     if (log::enabled(log::level::debug))
-        what = ep.authority + " " + std::string(req.method_string()) + " " + std::string(req.target());
-    auto r = co_await exchange_once(ep, std::move(req), body_limit, t);
+        what = ep.authority + " " + req.wire.substr(0, req.wire.find(" HTTP/1.1\r\n"));
+    auto r = co_await exchange_once(ep, req, body_limit, t);
     unsigned status = r ? r->res.result_int() : 0;
     if (!what.empty())
         log::debug("registry request", {{"request", what}, {"status", std::to_string(status)}});
@@ -201,7 +204,7 @@ awaitable<result<response>> registry_client::exchange(const endpoint& ep, reques
 }
 
 awaitable<result<registry_client::exchanged>>
-registry_client::exchange_once(const endpoint& ep, request req, std::uint64_t body_limit, step_timeouts t)
+registry_client::exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit, step_timeouts t)
 {
     auto conn = pool_.take(ep);
     for (bool retried = false;; retried = true)
@@ -239,7 +242,12 @@ std::optional<std::chrono::seconds> registry_client::retry_after(std::string_vie
 
 awaitable<result<resolved>> registry_client::resolve(image_ref ref, std::string platform_text)
 {
-    auto want = parse_platform(platform_text);
+    if (platform_text != platform_text_ || !platform_)  // the same few values every check
+    {
+        platform_ = parse_platform(platform_text);
+        platform_text_ = platform_text;
+    }
+    const auto want = *platform_;
     if (!want)
         co_return want.error();
     if (auto wait = retry_after(ref.registry))
@@ -348,13 +356,12 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
     bool answered_challenge = false;  // auth comes from a challenge received in this call
     while (true)
     {
-        request req{method, target, 11};
-        req.set(http::field::host, c.ep.authority);
-        req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
-        req.set(http::field::accept, manifest_accept);
-        if (!auth.empty())
-            req.set(http::field::authorization, auth);
-        auto res = co_await exchange(c.ep, std::move(req), body_limit);
+        auto req = auth.empty() ? make_request(method, target, c.ep.authority, {{"User-Agent", user_agent}, {"Accept", manifest_accept}})
+                                : make_request(method, target, c.ep.authority,
+                                               {{"User-Agent", user_agent}, {"Accept", manifest_accept}, {"Authorization", auth}});
+        if (!req)
+            co_return req.error().wrap(ref.registry);
+        auto res = co_await exchange(c.ep, std::move(*req), body_limit);
         if (!res)
             co_return res.error();
         if (res->result() != http::status::unauthorized)
@@ -426,8 +433,8 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
 
 // GET realm?service&scope, with Basic credentials when there are some; with an identity token, the
 // OAuth2 form POST docker sends (grant_type=refresh_token; the token answers as access_token).
-request registry_client::token_request(const call& c, const token_key& key, const boost::urls::url_view& url,
-                                       const endpoint& ep)
+outgoing registry_client::token_request(const call& c, const token_key& key, const boost::urls::url_view& url,
+                                        const endpoint& ep)
 {
     bool oauth = c.opts.creds && c.opts.creds->identity_token;
     request req;
@@ -459,9 +466,9 @@ request registry_client::token_request(const call& c, const token_key& key, cons
             req.set(http::field::authorization, basic_auth(*c.opts.creds));
     }
     req.set(http::field::host, ep.authority);
-    req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
+    req.set(http::field::user_agent, user_agent);
     req.set(http::field::accept, "application/json");
-    return req;
+    return serialize(req);
 }
 
 awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key key)

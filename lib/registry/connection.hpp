@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,9 +44,22 @@ result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
-// req as HTTP/1.1 bytes, start line, fields and body as they are (no Content-Length is added:
-// prepare_payload() first when there is a body). One buffer, one TLS record for a small request.
-std::string serialize(const request& req);
+// A request as the bytes sent (one buffer: one TLS record for a small request) and its method.
+struct outgoing
+{
+    http::verb method = http::verb::get;
+    std::string wire;
+};
+
+// req as HTTP/1.1 bytes: start line, fields and body as they are (no Content-Length is added:
+// prepare_payload() first when there is a body).
+outgoing serialize(const request& req);
+
+// A request without a body, written directly: "METHOD target HTTP/1.1", Host, then fields in
+// order. Fails (errc::bad_response) when a value holds CR or LF, e.g. a token from a hostile
+// token server, which would otherwise add header lines of its choosing.
+result<outgoing> make_request(http::verb method, std::string_view target, std::string_view host,
+                              std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
 
 // Each step (connect, TLS handshake, write, read) gets its own Beast deadline, never later than
 // `deadline`, the whole request's: no timer or coroutine per request beyond the stream's own.
@@ -63,7 +77,7 @@ public:
     static awaitable<result<std::unique_ptr<connection>>> open(asio::any_io_executor ex, endpoint ep, step_timeouts t);
 
     // Writes req and reads the answer (headers only for HEAD).
-    awaitable<result<response>> exchange(const request& req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<response>> exchange(const outgoing& req, std::uint64_t body_limit, step_timeouts t);
 
     // After a successful exchange: the answer allows another request on this connection
     // (HTTP/1.1 keep-alive, no Connection: close, length-delimited, nothing left unread).
@@ -89,7 +103,7 @@ private:
     result<void> prepare_tls();
     error handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout);
     template <class Stream>
-    awaitable<result<response>> exchange_on(Stream& stream, const request& req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<response>> exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit, step_timeouts t);
 
     endpoint ep_;
     std::shared_ptr<asio::ssl::context> ctx_;

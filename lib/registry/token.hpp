@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace imagewatch::registry {
 
@@ -47,6 +48,15 @@ struct token_key
     friend auto operator<=>(const token_key&, const token_key&) = default;
 };
 
+struct token_key_hash
+{
+    std::size_t operator()(const token_key& k) const noexcept
+    {
+        std::hash<std::string> h;
+        return h(k.scope) ^ (h(k.realm) * 31) ^ (h(k.service) * 1000003);
+    }
+};
+
 // Tokens by (realm, service, scope). An entry is served until a safety margin before it ends
 // (10% of its lifetime, at most 30 s) so a token never expires between lookup and use.
 // A JWT's header is stored once for all tokens that share it: distribution's and Docker Hub's
@@ -76,7 +86,7 @@ private:
         clock::time_point until;
     };
     std::shared_ptr<const std::string> intern(std::string_view head);
-    std::map<token_key, entry> entries_;
+    std::unordered_map<token_key, entry, token_key_hash> entries_;
     std::map<std::string, std::weak_ptr<const std::string>, std::less<>> heads_;
 };
 

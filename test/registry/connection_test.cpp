@@ -10,7 +10,7 @@ TEST_CASE("connection: a request is written as its start line, its fields in ord
     head.set(http::field::host, "registry.test:5443");
     head.set(http::field::accept, "application/vnd.oci.image.index.v1+json");
     head.set(http::field::authorization, "Bearer t0k");
-    CHECK(serialize(head) == "HEAD /v2/team/app/manifests/latest HTTP/1.1\r\n"
+    CHECK(serialize(head).wire == "HEAD /v2/team/app/manifests/latest HTTP/1.1\r\n"
                              "Host: registry.test:5443\r\n"
                              "Accept: application/vnd.oci.image.index.v1+json\r\n"
                              "Authorization: Bearer t0k\r\n"
@@ -20,11 +20,35 @@ TEST_CASE("connection: a request is written as its start line, its fields in ord
     post.set(http::field::content_type, "application/x-www-form-urlencoded");
     post.body() = "grant_type=refresh_token&scope=x";
     post.prepare_payload();
-    CHECK(serialize(post) == "POST /token HTTP/1.1\r\n"
+    CHECK(serialize(post).wire == "POST /token HTTP/1.1\r\n"
                              "Content-Type: application/x-www-form-urlencoded\r\n"
                              "Content-Length: 32\r\n"
                              "\r\n"
                              "grant_type=refresh_token&scope=x");
+}
+
+TEST_CASE("connection: a request written directly has Host first and refuses line breaks in values")
+{
+    auto r = make_request(http::verb::head, "/v2/a/manifests/latest", "registry.test:5443",
+                          {{"Accept", "application/json"}, {"Authorization", "Bearer t0k"}});
+    REQUIRE(r.has_value());
+    CHECK(r->method == http::verb::head);
+    CHECK(r->wire == "HEAD /v2/a/manifests/latest HTTP/1.1\r\n"
+                     "Host: registry.test:5443\r\n"
+                     "Accept: application/json\r\n"
+                     "Authorization: Bearer t0k\r\n"
+                     "\r\n");
+    // The same bytes as Beast's message for the same fields.
+    request same{http::verb::head, "/v2/a/manifests/latest", 11};
+    same.set(http::field::host, "registry.test:5443");
+    same.set(http::field::accept, "application/json");
+    same.set(http::field::authorization, "Bearer t0k");
+    CHECK(serialize(same).wire == r->wire);
+
+    auto evil = make_request(http::verb::get, "/v2/", "h", {{"Authorization", "Bearer x\r\nX-Injected: 1"}});
+    REQUIRE_FALSE(evil.has_value());
+    CHECK(evil.error().message.find("Authorization") != std::string::npos);
+    CHECK(evil.error().message.find("X-Injected") == std::string::npos);  // never echoes the value
 }
 
 TEST_CASE("connection: endpoints share connections only with the same scheme, authority and CA file")
