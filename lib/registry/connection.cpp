@@ -136,7 +136,8 @@ result<outgoing> make_request(http::verb method, std::string_view target, std::s
     out.wire.append(http::to_string(method)).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
     for (const auto& [name, value] : fields)
     {
-        if (value.find_first_of("\r\n") != std::string_view::npos)
+        // Two memchr scans: find_first_of tests every byte against the set (a 2 KiB token: 40k instructions).
+        if (value.find('\r') != std::string_view::npos || value.find('\n') != std::string_view::npos)
             return make_error(errc::bad_response, std::string(name) + " value holds a line break: not sent");
         out.wire.append("\r\n").append(name).append(": ").append(value);
     }
