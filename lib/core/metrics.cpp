@@ -22,7 +22,7 @@ std::string number(double v)
 
 void escape_into(std::string& out, std::string_view v)
 {
-    if (v.find_first_of("\\\"\n") == std::string_view::npos)
+    if (std::none_of(v.begin(), v.end(), [](char c) { return c == '\\' || c == '"' || c == '\n'; }))
     {
         out.append(v);
         return;

@@ -104,21 +104,28 @@ bool is_valid_digest(std::string_view digest)
     return false;
 }
 
-std::string bare_media_type(std::string_view content_type)
+namespace {
+
+// "Type/Sub; charset=x" -> "Type/Sub" (a view: no copy, case kept)
+std::string_view media_type_view(std::string_view content_type)
 {
     auto t = content_type.substr(0, content_type.find(';'));
     while (!t.empty() && (t.back() == ' ' || t.back() == '\t'))
         t.remove_suffix(1);
     while (!t.empty() && (t.front() == ' ' || t.front() == '\t'))
         t.remove_prefix(1);
-    return ascii_lower(t);
+    return t;
 }
+
+}  // namespace
+
+std::string bare_media_type(std::string_view content_type) { return ascii_lower(media_type_view(content_type)); }
 
 bool is_index_media_type(std::string_view content_type)
 {
-    auto t = bare_media_type(content_type);
-    return t == "application/vnd.oci.image.index.v1+json" ||
-           t == "application/vnd.docker.distribution.manifest.list.v2+json";
+    auto t = media_type_view(content_type);
+    return iequals_ascii(t, "application/vnd.oci.image.index.v1+json") ||
+           iequals_ascii(t, "application/vnd.docker.distribution.manifest.list.v2+json");
 }
 
 std::optional<std::string> content_digest(std::string_view bytes, std::string_view algorithm)
