@@ -159,12 +159,14 @@ double registry::value(std::string_view name, labels l) const
 std::string registry::render() const
 {
     std::string out;
+    out.reserve(4096);
     for (const auto& f : families_)
     {
         out += "# HELP " + f.name + " " + f.help + "\n";
         out += "# TYPE " + f.name + " " + f.type + "\n";
+        // Appended piece by piece: a scrape with a thousand runtimes renders thousands of lines.
         for (const auto* kv : sorted(f.series))
-            out += f.name + kv->first + " " + number(kv->second) + "\n";
+            out.append(f.name).append(kv->first).append(" ").append(number(kv->second)).append("\n");
         for (const auto* kv : sorted(f.histograms))
         {
             const auto& [ls, h] = *kv;
