@@ -120,7 +120,7 @@ private:
     step_timeouts timeouts() const { return {s_.connect_timeout, s_.request_timeout}; }
     steady::time_point now() const { return s_.now ? s_.now() : steady::now(); }
 
-    // A response and the connection it came on (default-constructible for with_timeout).
+    // A response and the connection it came on.
     struct exchanged
     {
         response res;

@@ -54,6 +54,9 @@ struct watcher::host_checks
 {
     std::size_t in_flight = 0;
     std::deque<std::shared_ptr<task>> waiting;
+    // Null once the watcher is gone: a check frame destroyed with the io_context after the
+    // watcher (shutdown with a check in flight) then frees its slot without calling back.
+    watcher* owner = nullptr;
 };
 
 namespace {
@@ -78,7 +81,11 @@ watcher::watcher(
 {
 }
 
-watcher::~watcher() = default;
+watcher::~watcher()
+{
+    for (auto& [host, h] : host_checks_)
+        h->owner = nullptr;
+}
 
 duration watcher::jittered(duration base, duration jitter)
 {
@@ -222,7 +229,10 @@ void watcher::dispatch(std::shared_ptr<task> t)
     // waiting check frames with 1000 runtimes due at once).
     auto& h = host_checks_[t->rt.image.registry];
     if (!h)
+    {
         h = std::make_shared<host_checks>();
+        h->owner = this;
+    }
     if (h->in_flight >= max_checks_in_flight)
     {
         t->ph = task::phase::waiting;
@@ -237,7 +247,10 @@ void watcher::start(std::shared_ptr<task> t, std::shared_ptr<host_checks> h)
     ++h->in_flight;
     t->ph = task::phase::running;
     // The slot is freed when check_once lets go of it (after the registry part).
-    std::shared_ptr<host_checks> slot(h.get(), [this, h](host_checks*) { release(h); });
+    std::shared_ptr<host_checks> slot(h.get(), [h](host_checks*) {
+        if (h->owner)
+            h->owner->release(h);
+    });
     asio::co_spawn(ex_, run_check(t, std::move(slot)), [this, t](std::exception_ptr e) {
         t->ph = task::phase::idle;
         if (e)
