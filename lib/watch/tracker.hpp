@@ -45,6 +45,7 @@ public:
 
     // The digest last recorded for a runtime, if any.
     std::optional<std::string> recorded(const std::string& runtime) const;
+    bool seen(const std::string& runtime) const;  // recorded(runtime).has_value(), without a copy
 
     // A runtime removed from the config (or changed) starts over.
     void forget(const std::string& runtime);

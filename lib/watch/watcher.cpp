@@ -43,7 +43,7 @@ struct watcher::task
 struct watcher::shared_check
 {
     explicit shared_check(asio::any_io_executor ex) : done(ex, steady::time_point::max()) {}
-    std::optional<result<registry::resolved>> last;
+    std::shared_ptr<const result<registry::resolved>> last;  // shared with the runtimes it answered
     steady::time_point at{};
     bool in_flight = false;
     asio::steady_timer done;
@@ -373,7 +373,8 @@ std::size_t watcher::tasks() const
     return n;
 }
 
-awaitable<result<registry::resolved>> watcher::resolve_shared(task& t, std::string platform, duration max_age)
+awaitable<std::shared_ptr<const result<registry::resolved>>>
+watcher::resolve_shared(task& t, std::string platform, duration max_age)
 {
     if (!t.shared || t.shared_platform != platform)
     {
@@ -386,30 +387,31 @@ awaitable<result<registry::resolved>> watcher::resolve_shared(task& t, std::stri
     auto sc = t.shared;  // keep it alive across suspension even if the map changes
     const auto& image = t.rt.image;
     if (!sc->in_flight && sc->last && sc->last->has_value() && max_age.count() > 0 && steady::now() - sc->at <= max_age)
-        co_return *sc->last;
+        co_return sc->last;
     if (sc->in_flight)
     {
         while (sc->in_flight)
             co_await sc->done.async_wait(nothrow_awaitable);
-        co_return *sc->last;
+        co_return sc->last;
     }
     sc->in_flight = true;
     // No deadline of its own: every step of a resolve is bounded (each request by the connect and
     // request timeouts, a credential helper by its own), and a with_timeout per check (a timer, a
     // spawned coroutine and a parallel_group) was a sixth of a warm check's instructions.
     auto r = co_await registry_.resolve(image, platform);
-    sc->last = r;
+    sc->last = std::make_shared<const result<registry::resolved>>(std::move(r));
     sc->at = steady::now();
     sc->in_flight = false;
     sc->done.expires_at(steady::time_point::max());  // wakes every waiter
-    co_return r;
+    co_return sc->last;
 }
 
 awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_checks> slot)
 {
     const std::string& name = t.rt.name;
     const auto started = steady::now();
-    auto r = co_await resolve_shared(t, platform_(), forced ? duration(0) : watch_.interval / 2);
+    const auto shared = co_await resolve_shared(t, platform_(), forced ? duration(0) : watch_.interval / 2);
+    const auto& r = *shared;
     slot.reset();  // the registry part is done; a refresh below may take minutes
     auto& m = metrics::global();
     m.observe("imagewatch_check_duration_seconds", {}, std::chrono::duration<double>(steady::now() - started).count());
@@ -431,7 +433,7 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
     t.st.digest = r->digest;
 
     observation o{r->digest, r->effective, std::nullopt};
-    if (!tracker_.recorded(name))
+    if (!tracker_.seen(name))
     {
         // First observation: compare with what the local containers run (apply_on_start).
         auto local = co_await inspect_local(docker_, t.rt, r->digest, r->effective);

@@ -80,7 +80,8 @@ private:
     duration next_wait(const task& t);
     awaitable<void> run_check(std::shared_ptr<task> t, std::shared_ptr<host_checks> slot);
     awaitable<void> check_once(task& t, bool forced, std::shared_ptr<host_checks> slot);
-    awaitable<result<registry::resolved>> resolve_shared(task& t, std::string platform, duration max_age);
+    awaitable<std::shared_ptr<const result<registry::resolved>>> resolve_shared(task& t, std::string platform,
+                                                                               duration max_age);
     duration jittered(duration base, duration jitter);
 
     asio::any_io_executor ex_;
