@@ -181,16 +181,8 @@ public:
             asio::co_spawn(
                 ex, session<Protocol>(beast::basic_stream<Protocol>(std::move(sock)), backend_, settings_, conns_),
                 [](std::exception_ptr e) {
-                    if (!e)
-                        return;
-                    try
-                    {
-                        std::rethrow_exception(e);
-                    }
-                    catch (const std::exception& ex2)
-                    {
-                        log::error("admin session failed", {{"error", ex2.what()}});
-                    }
+                    if (e)
+                        log::error("admin session failed", {{"error", exception_message(e)}});
                 }
             );
         }

@@ -9,6 +9,22 @@ void throw_exception_from_error(const error& e, const boost::source_location&)
     throw std::runtime_error(e.message);
 }
 
+std::string exception_message(const std::exception_ptr& e)
+{
+    try
+    {
+        std::rethrow_exception(e);
+    }
+    catch (const std::exception& ex)
+    {
+        return ex.what();
+    }
+    catch (...)
+    {
+        return "unknown exception";
+    }
+}
+
 std::string_view to_string(errc c)
 {
     switch (c)

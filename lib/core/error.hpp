@@ -6,6 +6,7 @@
 // Exceptions are reserved for bugs; they are caught at task boundaries and logged.
 #include <boost/system/result.hpp>
 
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -48,5 +49,9 @@ using result = boost::system::result<T, error>;
 [[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
 
 std::string_view to_string(errc c);
+
+// What an exception caught at a task boundary says (its what(), or "unknown exception" for one
+// not derived from std::exception), for the log line that reports the bug.
+std::string exception_message(const std::exception_ptr& e);
 
 }  // namespace imagewatch

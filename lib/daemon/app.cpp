@@ -72,16 +72,8 @@ void describe_metrics()
 auto log_exception(std::string what)
 {
     return [what](std::exception_ptr e) {
-        if (!e)
-            return;
-        try
-        {
-            std::rethrow_exception(e);
-        }
-        catch (const std::exception& ex)
-        {
-            log::error("task failed", {{"task", what}, {"error", ex.what()}});
-        }
+        if (e)
+            log::error("task failed", {{"task", what}, {"error", exception_message(e)}});
     };
 }
 

@@ -278,16 +278,8 @@ void notifier::notify(event e)
     asio::post(st_->ex, [st = st_] {
         asio::co_spawn(st->ex, drain(st), [st](std::exception_ptr ex) {
             st->sending = false;
-            if (!ex)
-                return;
-            try
-            {
-                std::rethrow_exception(ex);
-            }
-            catch (const std::exception& err)
-            {
-                log::error("notification sender failed", {{"error", err.what()}});
-            }
+            if (ex)
+                log::error("notification sender failed", {{"error", exception_message(ex)}});
         });
     });
 }

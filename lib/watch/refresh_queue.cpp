@@ -94,14 +94,7 @@ void refresh_queue::start_follow_up(const std::string& key)
         {
             out = refresh::outcome{};
             out.fatal = "internal error during refresh";
-            try
-            {
-                std::rethrow_exception(e);
-            }
-            catch (const std::exception& ex)
-            {
-                log::error("refresh failed with an exception", {{"runtime", b->rt.name}, {"error", ex.what()}});
-            }
+            log::error("refresh failed with an exception", {{"runtime", b->rt.name}, {"error", exception_message(e)}});
         }
         b->result = std::move(out);
         b->done.cancel();

@@ -172,16 +172,8 @@ void watcher::schedule(const std::shared_ptr<task>& t, steady::time_point when)
         loop_running_ = true;
         asio::co_spawn(ex_, run_schedule(), [this](std::exception_ptr e) {
             loop_running_ = false;
-            if (!e)
-                return;
-            try
-            {
-                std::rethrow_exception(e);
-            }
-            catch (const std::exception& ex)
-            {
-                log::error("watch scheduler failed", {{"error", ex.what()}});
-            }
+            if (e)
+                log::error("watch scheduler failed", {{"error", exception_message(e)}});
         });
     }
     else if (when < tick_.expiry())
@@ -255,14 +247,7 @@ void watcher::start(std::shared_ptr<task> t, std::shared_ptr<host_checks> h)
         t->ph = task::phase::idle;
         if (e)
         {
-            try
-            {
-                std::rethrow_exception(e);
-            }
-            catch (const std::exception& ex)
-            {
-                log::error("watch check failed", {{"runtime", t->rt.name}, {"error", ex.what()}});
-            }
+            log::error("watch check failed", {{"runtime", t->rt.name}, {"error", exception_message(e)}});
             // A bug, not a registry answer: back off like an error and go on.
             t->failures = std::max(t->failures, 1);
             t->next = steady::now() + next_wait(*t);
