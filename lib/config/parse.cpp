@@ -707,7 +707,12 @@ result<config> load_file(const std::string& path, const env_lookup& env, std::st
         return text.error();
     if (text_out)
         *text_out = *text;
-    auto parsed = parse(*text, env);
+    return parse_file(path, *text, env);
+}
+
+result<config> parse_file(std::string_view path, std::string_view text, const env_lookup& env)
+{
+    auto parsed = parse(text, env);
     if (parsed)
         return std::move(*parsed);
     std::string msg;

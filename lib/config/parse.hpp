@@ -51,6 +51,9 @@ result<std::string> read_text(const std::string& path);
 // given, receives the file's bytes whenever they could be read (for config_hash), valid or not.
 result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out = nullptr);
 
+// The second half of load_file, for bytes already read from path: parsed, every issue formatted.
+result<config> parse_file(std::string_view path, std::string_view text, const env_lookup& env);
+
 // "sha256:" + lower-case hex SHA-256 of the file bytes (shown in /admin/status).
 std::string config_hash(std::string_view text);
 

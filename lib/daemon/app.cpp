@@ -503,11 +503,11 @@ private:
             file_watch_->rearm();  // a symlink swap may have moved the file to another directory
         // File events also fire for siblings (a log file next to the config) and for our own reads:
         // only a content change counts, and the bytes are compared before anything is parsed.
-        if (why == "file change" && !last_reload_error_)
-            if (auto same = config::read_text(config_path_); same && *same == last_text_)
-                return;
-        std::string text;
-        auto next = config::load_file(config_path_, process_env(), &text);
+        auto read = config::read_text(config_path_);
+        if (why == "file change" && !last_reload_error_ && read && *read == last_text_)
+            return;
+        std::string text = read ? std::move(*read) : std::string();
+        auto next = read ? config::parse_file(config_path_, text, process_env()) : result<config::config>(read.error());
         last_text_ = text;
         if (!next)
         {
