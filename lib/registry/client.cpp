@@ -356,9 +356,8 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
     bool answered_challenge = false;  // auth comes from a challenge received in this call
     while (true)
     {
-        auto req = auth.empty() ? make_request(method, target, c.ep.authority, {{"User-Agent", user_agent}, {"Accept", manifest_accept}})
-                                : make_request(method, target, c.ep.authority,
-                                               {{"User-Agent", user_agent}, {"Accept", manifest_accept}, {"Authorization", auth}});
+        auto req = make_request(method, target, c.ep.authority,
+                                {{"User-Agent", user_agent}, {"Accept", manifest_accept}, {"Authorization", auth}});
         if (!req)
             co_return req.error().wrap(ref.registry);
         auto res = co_await exchange(c.ep, std::move(*req), body_limit);

@@ -1,6 +1,7 @@
 #include "registry/connection.hpp"
 
 #include "core/duration.hpp"
+#include "core/file_stamp.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,7 +17,6 @@
 #include <cerrno>
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 namespace imagewatch::registry::detail {
 
@@ -39,23 +39,17 @@ bool is_ip_literal(const std::string& host)
 // System CAs plus ca_file. Loading the system bundle costs milliseconds of CPU and about a MiB,
 // so a context is shared by every connection that trusts the same files (measured: a context per
 // connection made each cold check cost ~15 ms and ~1 MiB of RSS per concurrent connection).
-// A CA file that changes on disk (mtime or size) gets a fresh context at the next new connection.
+// A CA file that changes on disk (file_stamp) gets a fresh context at the next new connection.
 result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& ca_file)
 {
     struct cached
     {
         std::shared_ptr<ssl::context> ctx;
-        std::int64_t mtime_ns = 0;
-        std::int64_t size = -1;
+        std::optional<file_stamp> stamp;  // nullopt: no ca_file, or none to stat
     };
     static std::map<std::string, cached> cache;  // one thread: no lock
-    std::int64_t mtime_ns = 0, size = -1;
-    if (struct stat st{}; !ca_file.empty() && ::stat(ca_file.c_str(), &st) == 0)
-    {
-        mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-        size = static_cast<std::int64_t>(st.st_size);
-    }
-    if (auto it = cache.find(ca_file); it != cache.end() && it->second.mtime_ns == mtime_ns && it->second.size == size)
+    const auto stamp = ca_file.empty() ? std::nullopt : stamp_of(ca_file);
+    if (auto it = cache.find(ca_file); it != cache.end() && it->second.stamp == stamp)
         return it->second.ctx;
 
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
@@ -70,7 +64,7 @@ result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& ca_fil
             return make_error(errc::invalid_argument, "ca_file " + ca_file + ": cannot load: " + ec.message());
     }
     ctx->set_verify_mode(ssl::verify_peer);
-    cache[ca_file] = cached{ctx, mtime_ns, size};
+    cache[ca_file] = cached{ctx, stamp};
     return ctx;
 }
 
@@ -136,6 +130,8 @@ result<outgoing> make_request(http::verb method, std::string_view target, std::s
     out.wire.append(http::to_string(method)).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
     for (const auto& [name, value] : fields)
     {
+        if (value.empty())
+            continue;
         // Two memchr scans: find_first_of tests every byte against the set (a 2 KiB token: 40k instructions).
         if (value.find('\r') != std::string_view::npos || value.find('\n') != std::string_view::npos)
             return make_error(errc::bad_response, std::string(name) + " value holds a line break: not sent");

@@ -56,7 +56,7 @@ struct outgoing
 outgoing serialize(const request& req);
 
 // A request without a body, written directly: "METHOD target HTTP/1.1", Host, then fields in
-// order. Fails (errc::bad_response) when a value holds CR or LF, e.g. a token from a hostile
+// order; a field with an empty value is left out (an absent Authorization, say). Fails (errc::bad_response) when a value holds CR or LF, e.g. a token from a hostile
 // token server, which would otherwise add header lines of its choosing.
 result<outgoing> make_request(http::verb method, std::string_view target, std::string_view host,
                               std::initializer_list<std::pair<std::string_view, std::string_view>> fields);

@@ -1,6 +1,7 @@
 #include "registry/credentials.hpp"
 
 #include "core/base64.hpp"
+#include "core/file_stamp.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 
@@ -14,8 +15,6 @@
 #include <iterator>
 #include <map>
 #include <optional>
-
-#include <sys/stat.h>
 
 namespace imagewatch::registry {
 
@@ -105,12 +104,12 @@ const boost::json::value* load_docker_config(const std::string& path, std::strin
 {
     struct cached
     {
-        struct stat st{};
+        file_stamp stamp;
         std::optional<boost::json::value> json;
     };
     static std::map<std::string, cached, std::less<>> cache;  // one thread: no lock
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0)
+    const auto stamp = stamp_of(path);
+    if (!stamp)
     {
         if (errno != ENOENT)
             log::warn("docker config unreadable, ignoring it",
@@ -118,16 +117,11 @@ const boost::json::value* load_docker_config(const std::string& path, std::strin
         cache.erase(path);
         return nullptr;
     }
-    auto same = [&](const struct stat& a) {
-        return a.st_dev == st.st_dev && a.st_ino == st.st_ino && a.st_size == st.st_size &&
-               a.st_mtim.tv_sec == st.st_mtim.tv_sec && a.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
-               a.st_ctim.tv_sec == st.st_ctim.tv_sec && a.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
-    };
-    if (auto it = cache.find(path); it != cache.end() && same(it->second.st))
+    if (auto it = cache.find(path); it != cache.end() && it->second.stamp == *stamp)
         return it->second.json ? &*it->second.json : nullptr;
 
     auto& entry = cache[path];
-    entry = cached{st, std::nullopt};
+    entry = cached{*stamp, std::nullopt};
     std::ifstream in(path, std::ios::binary);
     if (!in)
     {

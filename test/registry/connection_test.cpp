@@ -45,6 +45,10 @@ TEST_CASE("connection: a request written directly has Host first and refuses lin
     same.set(http::field::authorization, "Bearer t0k");
     CHECK(serialize(same).wire == r->wire);
 
+    auto anonymous = make_request(http::verb::get, "/v2/", "h", {{"Accept", "a/b"}, {"Authorization", ""}});
+    REQUIRE(anonymous.has_value());
+    CHECK(anonymous->wire == "GET /v2/ HTTP/1.1\r\nHost: h\r\nAccept: a/b\r\n\r\n");
+
     auto evil = make_request(http::verb::get, "/v2/", "h", {{"Authorization", "Bearer x\r\nX-Injected: 1"}});
     REQUIRE_FALSE(evil.has_value());
     CHECK(evil.error().message.find("Authorization") != std::string::npos);
