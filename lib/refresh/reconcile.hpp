@@ -1,7 +1,8 @@
 #pragma once
-// Start-up reconciliation of swaps interrupted by a crash (SPEC §6 "Crash safety"). Orchestration
-// over docker::api, driven only by what Docker records: the parked name `<name>-imagewatch-old`
-// and the replacement's label imagewatch.replaced-from=<old id>.
+// Start-up reconciliation of swaps interrupted by a crash. Orchestration over docker::api, driven
+// only by what Docker records: the parked name (`<name>-imagewatch-old`, or
+// `<name>-imagewatch-old-stopped` for an original that was stopped) and the replacement's label
+// imagewatch.replaced-from=<old id>. The decision itself is plan_recovery (recovery.hpp).
 #include "core/awaitable.hpp"
 #include "docker/api.hpp"
 
@@ -19,10 +20,11 @@ struct reconcile_report
     std::vector<std::string> errors;
 };
 
-// For every parked original O (name ends with -imagewatch-old):
-//  - the container under the original name carries replaced-from=O and runs (healthy, when it has
-//    a healthcheck) → remove O;
-//  - otherwise remove that replacement (only if it is ours), rename O back and start it.
+// For every parked original O, as plan_recovery decides:
+//  - its replacement is complete (running and verified when O was running; created, on all of O's
+//    networks, when O was stopped) -> remove O;
+//  - otherwise remove that replacement (only if it is ours), start O if it was running (stopping
+//    it first if it still runs: Docker may still be carrying out the swap's stop), rename O back.
 // Containers under the original name that are not our replacement are never touched; then O
 // stays parked and an error is reported (two containers must never share one role).
 // Only parked containers whose original name and labels some of `runtimes` select are handled:

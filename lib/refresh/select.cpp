@@ -1,9 +1,12 @@
 #include "refresh/select.hpp"
 
+#include <utility>
+
 namespace imagewatch::refresh {
 namespace {
 
-constexpr std::string_view old_suffix = "-imagewatch-old";
+constexpr std::string_view running_suffix = "-imagewatch-old";
+constexpr std::string_view stopped_suffix = "-imagewatch-old-stopped";
 
 }  // namespace
 
@@ -37,8 +40,19 @@ bool selects(
     return ref && ref->str() == rt.image.str();
 }
 
-std::string old_name_for(std::string_view name) { return std::string(name) + std::string(old_suffix); }
+std::string old_name_for(std::string_view name, bool was_running)
+{
+    return std::string(name) + std::string(was_running ? running_suffix : stopped_suffix);
+}
 
-bool is_old_name(std::string_view name) { return name.ends_with(old_suffix); }
+bool is_old_name(std::string_view name) { return parse_old_name(name).has_value(); }
+
+std::optional<parked_name> parse_old_name(std::string_view parked)
+{
+    for (auto [suffix, running] : {std::pair{running_suffix, true}, std::pair{stopped_suffix, false}})
+        if (parked.size() > suffix.size() && parked.ends_with(suffix))
+            return parked_name{std::string(parked.substr(0, parked.size() - suffix.size())), running};
+    return std::nullopt;
+}
 
 }  // namespace imagewatch::refresh

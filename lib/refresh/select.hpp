@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,8 +22,20 @@ bool selects(
     const std::map<std::string, std::string>& labels
 );
 
-// Name of the renamed-away original during a swap, and the test for it.
-std::string old_name_for(std::string_view name);
+// Name of the renamed-away ("parked") original during a swap, and the test for it. The name
+// records whether the original was running when its swap began: the rename is the swap's first
+// change, so it is the one record that exists wherever a crash interrupts the swap, and it is
+// what tells recovery to start the original again or leave it stopped.
+//   running (or paused, restarting): <name>-imagewatch-old
+//   stopped:                         <name>-imagewatch-old-stopped
+std::string old_name_for(std::string_view name, bool was_running);
 bool is_old_name(std::string_view name);
+
+struct parked_name
+{
+    std::string name;  // the original name
+    bool was_running;
+};
+std::optional<parked_name> parse_old_name(std::string_view parked);
 
 }  // namespace imagewatch::refresh

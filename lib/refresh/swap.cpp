@@ -3,6 +3,7 @@
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "docker/recreate_spec.hpp"
+#include "refresh/recovery.hpp"
 #include "refresh/select.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -72,8 +73,10 @@ awaitable<result<void>> verify(docker::api& docker, std::string id, swap_setting
     }
 }
 
-// Undoes a swap after the rename: remove the replacement (if created), rename the original back,
-// restart it if it was running. Tries every step; the returned error carries all that failed.
+// Undoes a swap after the rename: remove the replacement (if created), restart the original if it
+// was running, rename it back. Tries every step; the returned error carries all that failed. The
+// rename comes last so that a crash in between leaves the original parked, under the name that
+// tells recovery whether to start it.
 awaitable<result<void>> rollback(
     docker::api& docker, std::string old_id, std::string name, std::string new_id, bool was_running, error cause
 )
@@ -82,11 +85,11 @@ awaitable<result<void>> rollback(
     if (!new_id.empty())
         if (auto r = co_await docker.remove_container(new_id, true); !r)
             notes += "; rollback: remove replacement: " + r.error().message;
-    if (auto r = co_await docker.rename_container(old_id, name); !r)
-        notes += "; rollback: rename back: " + r.error().message;
     if (was_running)
         if (auto r = co_await docker.start_container(old_id); !r)
             notes += "; rollback: restart original: " + r.error().message;
+    if (auto r = co_await docker.rename_container(old_id, name); !r)
+        notes += "; rollback: rename back: " + r.error().message;
     log::warn(
         notes.empty() ? "swap rolled back, original restored" : "swap rollback incomplete",
         {{"container", name}, {"error", cause.message + notes}}
@@ -117,8 +120,9 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
     if (!spec)
         co_return spec.error();
 
-    // Step 2: move the original out of the way; from here on, failures roll back.
-    const std::string parked = old_name_for(name);
+    // Step 2: move the original out of the way; from here on, failures roll back. The parked name
+    // records whether it was running, for recovery after a crash.
+    const std::string parked = old_name_for(name, was_running);
     if (auto r = co_await docker.rename_container(old_id, parked); !r)
         co_return r.error().wrap("rename to " + parked);
 
@@ -127,10 +131,7 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
 
     if (was_running)
     {
-        std::chrono::seconds t = s.stop_default;
-        if (const object* cfg = object_field(inspect, "Config"))
-            if (auto* v = cfg->if_contains("StopTimeout"); v && v->is_int64() && v->get_int64() >= 0)
-                t = std::chrono::seconds(v->get_int64());
+        const std::chrono::seconds t = facts_from_inspect(inspect).stop_timeout.value_or(s.stop_default);
         log::info("stopping old container", {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"}});
         if (auto r = co_await docker.stop_container(old_id, t); !r)
             co_return co_await fail(r.error().wrap("stop"));

@@ -1,28 +1,94 @@
 #!/usr/bin/python3
-"""Issue 5 end to end: a swap interrupted by kill -9 is resolved at the next start, from what Docker
-records (names, labels): exactly one container keeps the original name and runs, no parked
-`*-imagewatch-old` container remains, and the update applies on a later try. A replacement whose
-healthcheck never turns healthy is rolled back."""
+"""A swap interrupted by kill -9 is resolved at the next start, from what Docker records (names,
+labels): exactly one container keeps the original name, in the state the operator left it
+(running stays running, stopped stays stopped), no parked `*-imagewatch-old*` container remains,
+and a later refresh applies the update keeping that state.
+
+The kill lands at a known point, every time: imagewatch talks to Docker through HoldProxy, which
+holds one chosen request of the swap; the test waits until the proxy holds exactly that request,
+then kills imagewatch. Holding request k is a kill anywhere between the effect of request k-1
+and that of request k, so one cell per request covers every point of the swap. The requests of a
+swap (checked below against what a full swap sends, so the matrix cannot fall behind the code):
+
+    running container: rename, stop, create, start, verify polls (GET .../json), remove old
+    stopped container: rename, create, remove old            (no stop, no start, no verify)
+
+(A container on further networks also gets POST /networks/<n>/connect after create; the e2e
+containers use --network none, the unit tests cover that step.) One more cell holds the answer to
+a stop Docker is still carrying out, so recovery meets an original that is still being stopped.
+
+A replacement whose healthcheck never turns healthy is rolled back.
+"""
+import re
 import signal
 import threading
-import time
 import unittest
 
 import iwtest
+from docker_hold_proxy import HoldProxy
 
 ENV = iwtest.load_env()
 REFRESH = "/admin/workspace-images/refresh"
 IGNORE_TERM = ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
-HEALTHY_LATER = ["/bin/sh", "-c", "sleep 3; touch /tmp/healthy; trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"]
+CREATED = "POST /containers/create\\?.*"
+
+# step -> (method, path regex (version prefix removed, query included), nth, counted after)
+STEPS = {
+    "rename": ("POST", r"/containers/[^/]+/rename\?.*", 1, None),
+    "stop": ("POST", r"/containers/[^/]+/stop\?.*", 1, None),
+    "create": ("POST", r"/containers/create\?.*", 1, None),
+    "start": ("POST", r"/containers/[^/]+/start", 1, None),
+    "verify-poll-1": ("GET", r"/containers/[^/]+/json", 1, CREATED),
+    "verify-poll-3": ("GET", r"/containers/[^/]+/json", 3, CREATED),
+    "remove-old": ("DELETE", r"/containers/[^/]+\?.*", 1, None),
+}
+# The mutating requests of one full swap, in order.
+SWAP_REQUESTS = {
+    "running": ["rename", "stop", "create", "start", "remove-old"],
+    "stopped": ["rename", "create", "remove-old"],
+}
+# Holding these, the swap had done everything recovery needs to keep the replacement.
+COMMITTED = {
+    "running": {"verify-poll-1", "verify-poll-3", "remove-old"},
+    "stopped": {"remove-old"},
+}
+
+
+def request_kind(line):
+    """'POST /v1.45/containers/x/stop?t=5' -> 'stop'; None for reads and pulls."""
+    method, target = line.split(" ", 1)
+    path = HoldProxy._strip_version(target)
+    for step in ("rename", "stop", "create", "start", "remove-old"):
+        m, rx, _, _ = STEPS[step]
+        if method == m and re.fullmatch(rx, path):
+            return step
+    if method == "POST" and "/networks/" in path:
+        return "connect"
+    return None
 
 
 class CrashE2E(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # One image pair for every cell: v1 stays here under a local tag, the registry's tag is v2.
+        cls.cell_repo = iwtest.unique("cr/cell")
+        cls.cell_image = iwtest.ref(cls.cell_repo)
+        cls.cell_v1_tag = cls.cell_image.rsplit(":", 1)[0] + ":v1-local"
+        iwtest.build_image(cls.cell_repo, "v1")
+        iwtest.pull(cls.cell_image)
+        iwtest.docker("tag", cls.cell_image, cls.cell_v1_tag)
+        iwtest.build_image(cls.cell_repo, "v2")
+
+    @classmethod
+    def tearDownClass(cls):
+        iwtest.docker("rmi", cls.cell_v1_tag, check=False)
+
     def setUp(self):
         self.prefix = iwtest.unique("ws-cr")
         self.repo = iwtest.unique("cr/app")
         self.image = iwtest.ref(self.repo)
         self.name = f"{self.prefix}-a"
-        self.parked = self.name + "-imagewatch-old"
+        self.parked = [self.name + "-imagewatch-old", self.name + "-imagewatch-old-stopped"]
 
     def tearDown(self):
         iwtest.cleanup_containers(self.prefix)
@@ -34,77 +100,102 @@ class CrashE2E(unittest.TestCase):
         return cfg
 
     def same_role(self):
-        """Containers named exactly like ours or parked: (name, running) pairs."""
+        """Containers named like ours or parked: sorted (name, "running" or "stopped") pairs; a
+        stopped container's replacement is "created", never started, and counts as stopped."""
         out = iwtest.docker("ps", "-a", "--format", "{{.Names}} {{.State}}")
-        return sorted(tuple(l.split(" ", 1)) for l in out.splitlines()
-                      if l.split(" ", 1)[0] in (self.name, self.parked))
+        pairs = (l.split(" ", 1) for l in out.splitlines())
+        return sorted((n, "running" if st == "running" else "stopped") for n, st in pairs
+                      if n in (self.name, *self.parked))
 
     def post_in_background(self, iw):
-        t = threading.Thread(target=lambda: self._post(iw), daemon=True)
-        t.start()
-        return t
-
-    def _post(self, iw):
-        try:
-            iw.post(REFRESH, timeout=120)
-        except OSError:
-            pass  # the daemon was killed mid-request
+        def post():
+            try:
+                iw.post(REFRESH, timeout=120)
+            except OSError:
+                pass  # the daemon was killed mid-request
+        threading.Thread(target=post, daemon=True).start()
 
     def kill9(self, iw):
         iw.proc.send_signal(signal.SIGKILL)
         iw.proc.wait()
         iw.stop()  # closes the log; start() reopens it
 
-    def test_kill_while_stopping_the_old_container(self):
-        iwtest.build_image(self.repo, "v1")
-        iwtest.pull(self.image)
-        old_id = iwtest.run_container(self.name, self.image, "--stop-timeout", "6", command=IGNORE_TERM)
-        iwtest.build_image(self.repo, "v2")
-        iw = iwtest.Imagewatch(self.config())
-        try:
-            self.post_in_background(iw)
-            iwtest.wait_until(lambda: iwtest.exists(self.parked), timeout=30, interval=0.05,
-                              what="old container parked and stopping")
-            time.sleep(1.0)
-            self.kill9(iw)
-            iwtest.wait_until(lambda: not iwtest.inspect(self.parked)["State"]["Running"], timeout=15,
-                              what="dockerd finished stopping the parked container")
-            iw.start()
-            iwtest.wait_until(lambda: self.same_role() == [(self.name, "running")], timeout=20,
-                              what="original restored under its name")
-            self.assertEqual(iwtest.inspect(self.name)["Id"], old_id)
-            self.assertIn("interrupted swap rolled back", iw.logs())
-            # The update applies on a later try.
-            status, body = iw.post(REFRESH, timeout=120)
-            self.assertEqual(status, 200, body)
-            self.assertEqual(body["recreated"], [self.name], body)
-            self.assertEqual(iwtest.docker("exec", self.name, "cat", "/etc/app-version"), "v2")
-            self.assertEqual(self.same_role(), [(self.name, "running")])
-        finally:
-            iw.__exit__(None, None, None)
+    def recovered(self):
+        """One container under the name, none parked: recovery is done (its last step frees the
+        parked name, by removal or by renaming back)."""
+        role = self.same_role()
+        return role if len(role) == 1 and role[0][0] == self.name else None
 
-    def test_kill_right_after_the_replacement_was_created(self):
-        iwtest.build_image(self.repo, "v1")
-        iwtest.pull(self.image)
-        iwtest.run_container(self.name, self.image, "--health-cmd", "test -f /tmp/healthy",
-                             "--health-interval", "1s", command=HEALTHY_LATER)
-        iwtest.build_image(self.repo, "v2")
-        iw = iwtest.Imagewatch(self.config())
-        try:
-            self.post_in_background(iw)
+    def interrupt(self, state, step, mode="before", command=None, run_args=()):
+        """Runs the container on v1 (stopped when state == "stopped"), holds `step` of its swap to
+        v2, kills imagewatch there, restarts it and checks recovery and a later refresh."""
+        self.image = self.cell_image
+        iwtest.docker("tag", self.cell_v1_tag, self.image)  # a previous cell's refresh moved it to v2
+        v1 = iwtest.image_inspect(self.image)["Id"]
+        old_id = iwtest.run_container(self.name, self.image, *run_args, command=command or ())
+        if state == "stopped":
+            iwtest.docker("stop", self.name)
+        expected = state
+        with HoldProxy(ENV["DOCKER_HOST"]) as proxy:
+            method, rx, nth, after = STEPS[step]
+            proxy.hold(method, rx, nth=nth, after=after, mode=mode)
+            iw = iwtest.Imagewatch(self.config(), env={"DOCKER_HOST": proxy.url})  # DOCKER_HOST wins over docker.host
+            try:
+                self.post_in_background(iw)
+                held = proxy.wait_held(timeout=30)
+                self.kill9(iw)
+                proxy.release_rule()
+                iw.start()
+                if mode == "after":
+                    # Docker answers the held request once it has carried it out.
+                    iwtest.wait_until(proxy.answered.is_set, timeout=30, what=f"Docker done with {held}")
+                committed = step in COMMITTED[state]
+                if step != "rename":  # else nothing was parked: nothing to recover
+                    # Logged once recovery has done all it does.
+                    iw.wait_for_log("interrupted swap")
+                    self.assertIn("interrupted swap " + ("completed" if committed else "rolled back"), iw.logs())
+                role = iwtest.wait_until(self.recovered, timeout=30, what="recovery done")
+                self.assertEqual(role, [(self.name, expected)], f"after recovery, killed at {held}")
+                if not committed:
+                    self.assertEqual(iwtest.inspect(self.name)["Id"], old_id)
 
-            def replacement_created():
-                out = iwtest.docker("ps", "-a", "--filter", "label=imagewatch.replaced-from", "--format", "{{.Names}}")
-                return self.name in out.split()
+                # The update applies on a later refresh (through the proxy, which records its requests).
+                first = len(proxy.requests)
+                status, body = iw.post(REFRESH, timeout=120)
+                self.assertEqual(status, 200, body)
+                self.assertEqual(body["errors"], [], body)
+                self.assertEqual(body["recreated" if not committed else "skipped"], [self.name], body)
+                if not committed:
+                    kinds = [k for k in map(request_kind, proxy.requests[first:]) if k]
+                    self.assertEqual(kinds, SWAP_REQUESTS[state], proxy.requests[first:])
+            finally:
+                iw.__exit__(None, None, None)
+        self.assertEqual(self.same_role(), [(self.name, expected)])
+        now = iwtest.inspect(self.name)
+        self.assertNotEqual(now["Image"], v1)
+        self.assertEqual(now["Image"], iwtest.image_inspect(self.image)["Id"], "runs the v2 image")
+        self.assertNotEqual(now["Id"], old_id)
 
-            iwtest.wait_until(replacement_created, timeout=30, interval=0.02, what="replacement created")
-            self.kill9(iw)
-            iw.start()
-            iwtest.wait_until(lambda: self.same_role() == [(self.name, "running")], timeout=30,
-                              what="one container under the name, none parked")
-            iwtest.wait_until(lambda: "interrupted swap" in iw.logs(), timeout=10, what="reconcile logged")
-        finally:
-            iw.__exit__(None, None, None)
+    def test_running_kill_at_every_swap_request(self):
+        for step in ("rename", "stop", "create", "start", "verify-poll-1", "verify-poll-3", "remove-old"):
+            with self.subTest(step=step):
+                try:
+                    self.interrupt("running", step)
+                finally:
+                    iwtest.cleanup_containers(self.prefix)
+
+    def test_stopped_kill_at_every_swap_request(self):
+        for step in ("rename", "create", "remove-old"):
+            with self.subTest(step=step):
+                try:
+                    self.interrupt("stopped", step)
+                finally:
+                    iwtest.cleanup_containers(self.prefix)
+
+    def test_running_kill_while_docker_is_still_stopping_the_original(self):
+        # The original ignores TERM: Docker needs the whole stop timeout and carries the stop on
+        # after imagewatch is gone; the restarted imagewatch must still end with it running.
+        self.interrupt("running", "stop", mode="after", command=IGNORE_TERM, run_args=("--stop-timeout", "4"))
 
     def test_never_healthy_replacement_is_rolled_back(self):
         iwtest.build_image(self.repo, "v1", healthcheck="--interval=1s CMD true")

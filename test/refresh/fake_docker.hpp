@@ -181,14 +181,15 @@ public:
             {"Config", cfg},
             {"State", json::object{{"Running", false}, {"Status", "created"}, {"RestartCount", 0}}},
             {"HostConfig", body.contains("HostConfig") ? body.at("HostConfig") : json::object{}},
-            {"NetworkSettings", json::object{{"Networks", json::object{}}}},
+            {"NetworkSettings", json::object{{"Networks", created_networks(body)}}},
         };
         co_return id;
     }
-    awaitable<result<void>> connect_network(std::string, std::string, json::object) override
+    awaitable<result<void>> connect_network(std::string network, std::string id, json::object) override
     {
         if (auto e = step("connect"))
             co_return *e;
+        containers.at(id)["NetworkSettings"].as_object()["Networks"].as_object()[network] = json::object{};
         co_return result<void>{};
     }
     awaitable<result<void>> start_container(std::string id) override
@@ -229,6 +230,21 @@ public:
     std::chrono::seconds last_stop_timeout{0};
 
 private:
+    // Like the engine: the network of the create request, else the one NetworkMode names.
+    static json::object created_networks(const json::object& body)
+    {
+        json::object out;
+        if (auto* nc = body.if_contains("NetworkingConfig"))
+            if (auto* eps = nc->as_object().if_contains("EndpointsConfig"))
+                for (auto& kv : eps->as_object())
+                    out[kv.key()] = json::object{};
+        if (auto* hc = body.if_contains("HostConfig"); out.empty() && hc)
+            if (auto* mode = hc->as_object().if_contains("NetworkMode"); mode && mode->is_string() &&
+                                                                          !mode->get_string().starts_with("container:"))
+                out[mode->get_string()] = json::object{};
+        return out;
+    }
+
     std::optional<error> step(const std::string& op)
     {
         int n = ++calls[op];

@@ -1,6 +1,7 @@
 // Crash reconciliation (SPEC §6) over the in-memory engine: every interrupted state resolves to
 // exactly one container under the original name.
 #include "refresh/reconcile.hpp"
+#include "refresh/select.hpp"
 #include "fake_docker.hpp"
 #include "support/run_coro.hpp"
 
@@ -21,9 +22,10 @@ refresh::reconcile_report run(fake_docker& d)
     return rep;
 }
 
-void park(fake_docker& d, const std::string& id, const std::string& name)
+// As the swap leaves it: renamed (the name says whether it was running) and stopped.
+void park(fake_docker& d, const std::string& id, const std::string& name, bool was_running = true)
 {
-    d.containers[id]["Name"] = "/" + name + "-imagewatch-old";
+    d.containers[id]["Name"] = "/" + refresh::old_name_for(name, was_running);
     d.containers[id]["State"].as_object()["Running"] = false;
 }
 
@@ -104,4 +106,80 @@ TEST_CASE("parked containers that no runtime selects belong to someone else and 
     auto rep = run(d);
     CHECK(rep.restored.empty());
     CHECK(d.containers.at(id).at("Name").as_string() == "/other-a-imagewatch-old");
+}
+
+TEST_CASE("stopped original, killed after rename: renamed back and left stopped")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A, false);
+    park(d, id, "ws-a", false);
+    auto rep = run(d);
+    CHECK(rep.restored == std::vector<std::string>{"ws-a"});
+    auto c = d.by_name("ws-a").value();
+    CHECK(c.at("Id").as_string() == id);
+    CHECK_FALSE(fake_docker::running(c));
+    CHECK(d.calls["start"] == 0);
+}
+
+TEST_CASE("stopped original, killed after its replacement was created: the replacement is kept, not started")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A, false);
+    park(d, id, "ws-a", false);
+    auto repl = d.add_container("ws-a", A, false, {{"imagewatch.replaced-from", id}});
+    auto rep = run(d);
+    CHECK(rep.committed == std::vector<std::string>{"ws-a"});
+    CHECK_FALSE(d.containers.contains(id));
+    auto c = d.by_name("ws-a").value();
+    CHECK(c.at("Id").as_string() == repl);
+    CHECK_FALSE(fake_docker::running(c));
+    CHECK(d.calls["start"] == 0);
+}
+
+TEST_CASE("stopped original, replacement not yet on all networks: removed, original back and stopped")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A, false);
+    d.containers[id]["NetworkSettings"].as_object()["Networks"].as_object()["backend"] = boost::json::object{};
+    park(d, id, "ws-a", false);
+    auto repl = d.add_container("ws-a", A, false, {{"imagewatch.replaced-from", id}});
+    auto rep = run(d);
+    CHECK(rep.restored == std::vector<std::string>{"ws-a"});
+    CHECK_FALSE(d.containers.contains(repl));
+    auto c = d.by_name("ws-a").value();
+    CHECK(c.at("Id").as_string() == id);
+    CHECK_FALSE(fake_docker::running(c));
+}
+
+TEST_CASE("running original still running when recovery comes (a stop may be under way): stopped, then started")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A);
+    park(d, id, "ws-a");
+    d.containers[id]["State"].as_object()["Running"] = true;
+    auto rep = run(d);
+    CHECK(rep.restored == std::vector<std::string>{"ws-a"});
+    CHECK(d.calls["stop"] == 1);
+    CHECK(d.calls["start"] == 1);
+    CHECK(fake_docker::running(d.by_name("ws-a").value()));
+}
+
+TEST_CASE("recovery interrupted after starting the original: it is still parked and still started next time")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A);
+    park(d, id, "ws-a");
+    d.fail_on["rename"] = 1;
+    auto first = run(d);
+    CHECK(first.errors.size() == 1);
+    CHECK(fake_docker::running(d.containers.at(id)));
+    CHECK(d.by_name("ws-a-imagewatch-old"));
+    auto second = run(d);
+    CHECK(second.restored == std::vector<std::string>{"ws-a"});
+    CHECK(fake_docker::running(d.by_name("ws-a").value()));
 }
