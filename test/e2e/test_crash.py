@@ -19,8 +19,12 @@ a stop Docker is still carrying out, so recovery meets an original that is still
 
 A replacement whose healthcheck never turns healthy is rolled back.
 """
+import http.client
+import json
 import re
 import signal
+import socket
+import urllib.parse
 import threading
 import unittest
 
@@ -52,6 +56,38 @@ COMMITTED = {
     "running": {"verify-poll-1", "verify-poll-3", "remove-old"},
     "stopped": {"remove-old"},
 }
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("docker", timeout=30)
+        self._path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self._path)
+
+
+def docker_api(method, path):
+    """One Engine API call on the real socket (the CLI costs a process start per check): parsed JSON."""
+    c = _UnixHTTPConnection(ENV["DOCKER_HOST"][len("unix://"):])
+    try:
+        c.request(method, path)
+        r = c.getresponse()
+        body = r.read()
+        if r.status >= 300:
+            raise iwtest.DockerError(f"{method} {path}: {r.status} {body[:200]!r}")
+        return json.loads(body) if body else None
+    finally:
+        c.close()
+
+
+def inspect(name):
+    return docker_api("GET", f"/containers/{name}/json")
+
+
+def image_id(ref):
+    return docker_api("GET", f"/images/{ref}/json")["Id"]
 
 
 def request_kind(line):
@@ -96,14 +132,14 @@ class CrashE2E(unittest.TestCase):
     def config(self):
         cfg = iwtest.base_config([{"name": "app", "image": self.image}])
         cfg["containers"]["name_prefix"] = self.prefix
-        cfg["timeouts"].update(health="20s", request="30s")
+        # health also bounds the no-healthcheck grace: 1 s keeps every cell short.
+        cfg["timeouts"].update(health="1s", request="30s")
         return cfg
 
     def same_role(self):
         """Containers named like ours or parked: sorted (name, "running" or "stopped") pairs; a
         stopped container's replacement is "created", never started, and counts as stopped."""
-        out = iwtest.docker("ps", "-a", "--format", "{{.Names}} {{.State}}")
-        pairs = (l.split(" ", 1) for l in out.splitlines())
+        pairs = ((n[1:], c["State"]) for c in docker_api("GET", "/containers/json?all=1") for n in c["Names"])
         return sorted((n, "running" if st == "running" else "stopped") for n, st in pairs
                       if n in (self.name, *self.parked))
 
@@ -130,8 +166,10 @@ class CrashE2E(unittest.TestCase):
         """Runs the container on v1 (stopped when state == "stopped"), holds `step` of its swap to
         v2, kills imagewatch there, restarts it and checks recovery and a later refresh."""
         self.image = self.cell_image
-        iwtest.docker("tag", self.cell_v1_tag, self.image)  # a previous cell's refresh moved it to v2
-        v1 = iwtest.image_inspect(self.image)["Id"]
+        repo, tag = self.image.rsplit(":", 1)
+        # A previous cell's refresh moved the tag to v2.
+        docker_api("POST", f"/images/{self.cell_v1_tag}/tag?repo={urllib.parse.quote(repo, safe='')}&tag={tag}")
+        v1 = image_id(self.image)
         old_id = iwtest.run_container(self.name, self.image, *run_args, command=command or ())
         if state == "stopped":
             iwtest.docker("stop", self.name)
@@ -157,7 +195,7 @@ class CrashE2E(unittest.TestCase):
                 role = iwtest.wait_until(self.recovered, timeout=30, what="recovery done")
                 self.assertEqual(role, [(self.name, expected)], f"after recovery, killed at {held}")
                 if not committed:
-                    self.assertEqual(iwtest.inspect(self.name)["Id"], old_id)
+                    self.assertEqual(inspect(self.name)["Id"], old_id)
 
                 # The update applies on a later refresh (through the proxy, which records its requests).
                 first = len(proxy.requests)
@@ -171,9 +209,9 @@ class CrashE2E(unittest.TestCase):
             finally:
                 iw.__exit__(None, None, None)
         self.assertEqual(self.same_role(), [(self.name, expected)])
-        now = iwtest.inspect(self.name)
+        now = inspect(self.name)
         self.assertNotEqual(now["Image"], v1)
-        self.assertEqual(now["Image"], iwtest.image_inspect(self.image)["Id"], "runs the v2 image")
+        self.assertEqual(now["Image"], image_id(self.image), "runs the v2 image")
         self.assertNotEqual(now["Id"], old_id)
 
     def test_running_kill_at_every_swap_request(self):
