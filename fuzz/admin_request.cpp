@@ -57,7 +57,7 @@ struct fake_backend : backend
             o.fatal = "container list: cannot reach the Docker daemon";
         co_return o;
     }
-    std::string status_json() override { return "{}"; }
+    awaitable<std::string> status_json() override { co_return "{}"; }
     bool ready() override { return is_ready; }
     std::string metrics_text() override { return "m 1\n"; }
 

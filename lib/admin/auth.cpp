@@ -3,26 +3,31 @@
 #include "core/text.hpp"
 
 #include <openssl/crypto.h>
-
-#include <algorithm>
-#include <string>
+#include <openssl/evp.h>
 
 namespace imagewatch::admin {
 
+token_digest_t token_digest(std::string_view token)
+{
+    token_digest_t d{};
+    unsigned int len = 0;
+    EVP_Digest(token.data(), token.size(), d.data(), &len, EVP_sha256(), nullptr);
+    return d;
+}
+
+bool digests_equal(const token_digest_t& a, const token_digest_t& b)
+{
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b)
 {
-    // Compare over the longer length so neither the position of the first difference nor a
-    // prefix match shows in timing; a length difference still fails.
-    const std::size_t n = std::max(a.size(), b.size());
-    if (n == 0)
-        return true;
-    std::string pa(n, '\0'), pb(n, '\0');
-    std::copy(a.begin(), a.end(), pa.begin());
-    std::copy(b.begin(), b.end(), pb.begin());
-    const bool same_bytes = CRYPTO_memcmp(pa.data(), pb.data(), n) == 0;
-    OPENSSL_cleanse(pa.data(), n);
-    OPENSSL_cleanse(pb.data(), n);
-    return same_bytes && a.size() == b.size();
+    auto da = token_digest(a);
+    auto db = token_digest(b);
+    const bool same = digests_equal(da, db);
+    OPENSSL_cleanse(da.data(), da.size());
+    OPENSSL_cleanse(db.data(), db.size());
+    return same;
 }
 
 auth_result check_bearer(std::string_view authorization, const std::optional<std::string_view>& token)

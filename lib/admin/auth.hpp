@@ -1,5 +1,6 @@
 #pragma once
 // Admin bearer-token check (SPEC §5): fail closed, constant-time compare. Pure.
+#include <array>
 #include <optional>
 #include <string_view>
 
@@ -13,7 +14,15 @@ enum class auth_result
     invalid,         // 401 {"error":"invalid admin auth token"}
 };
 
-// Compares in time that depends only on the lengths, never on where the inputs differ.
+// SHA-256 of a token. Secrets are compared as digests: every comparison is over the same 32
+// bytes, so neither the token's length nor where a guess differs shows in its timing.
+using token_digest_t = std::array<unsigned char, 32>;
+token_digest_t token_digest(std::string_view token);
+
+// Constant-time comparison of two digests (CRYPTO_memcmp over all 32 bytes).
+bool digests_equal(const token_digest_t& a, const token_digest_t& b);
+
+// digests_equal(token_digest(a), token_digest(b)).
 bool constant_time_equal(std::string_view a, std::string_view b);
 
 // authorization: the raw Authorization header ("" when absent); token: nullopt or empty = not configured.

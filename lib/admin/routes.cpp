@@ -180,7 +180,10 @@ awaitable<response> handle(request req, backend& b)
     {
         if (req.method != "GET" && req.method != "HEAD")
             co_return method_not_allowed("GET");
-        co_return response{200, "application/json", b.status_json()};
+        // Awaited on its own line: GCC 12 destroys temporaries wrongly around a co_await inside a
+        // braced initializer.
+        std::string body = co_await b.status_json();
+        co_return response{200, "application/json", std::move(body)};
     }
     if (path == "/admin/workspace-images/refresh")
     {

@@ -48,7 +48,8 @@ public:
     virtual std::vector<std::string> runtime_names() = 0;  // config order
     // runtime: nullopt = all. Unknown names are rejected by the routes before this is called.
     virtual awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate) = 0;
-    virtual std::string status_json() = 0;
+    // May ask Docker (how many containers each runtime selects now); bounded by its own deadline.
+    virtual awaitable<std::string> status_json() = 0;
     virtual bool ready() = 0;
     virtual std::string metrics_text() = 0;
 

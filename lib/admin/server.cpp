@@ -1,5 +1,6 @@
 #include "admin/server.hpp"
 
+#include "config/parse.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,7 +11,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <functional>
@@ -45,30 +52,33 @@ awaitable<void> write_response(Stream& stream, const response& r, unsigned versi
         co_await http::async_write(stream, res, nothrow_awaitable);
 }
 
-// Open connections, so that at the cap the oldest one still waiting for a request can be closed
-// to make room: idle clients never lock out /healthz or an operator.
+// Open connections, oldest first, so that at the cap the oldest one that is only waiting on its
+// client can be closed to make room: neither idle clients nor clients trickling a request or
+// refusing to read an answer lock out /healthz or an operator.
 struct connection
 {
     std::function<void()> close;
-    bool idle = true;  // waiting for (the rest of) a request header
+    bool handling = false;  // its request is in a handler (a refresh may take minutes)
+    bool closing = false;   // chosen for eviction; its session ends at its next step
 };
 using connections = std::list<connection>;
 
-// Closes the oldest connection still waiting for a request; false when every one is busy.
-bool close_oldest_idle(connections& conns)
+// Closes the oldest connection not in a handler; false when every one is handling a request.
+bool close_oldest_waiting(connections& conns)
 {
-    auto idle = std::find_if(conns.begin(), conns.end(), [](const connection& c) { return c.idle; });
-    if (idle == conns.end())
+    auto it = std::find_if(conns.begin(), conns.end(), [](const connection& c) { return !c.handling && !c.closing; });
+    if (it == conns.end())
         return false;
-    idle->idle = false;
-    idle->close();
+    it->closing = true;
+    it->close();
     return true;
 }
 
 template <class Protocol>
 awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server_settings s, connections& conns)
 {
-    auto self = conns.insert(conns.end(), connection{[&stream] { beast::get_lowest_layer(stream).cancel(); }, true});
+    // close(), not cancel(): a session between two operations would start the next one unharmed.
+    auto self = conns.insert(conns.end(), connection{[&stream] { stream.close(); }});
     struct erase_guard
     {
         connections& c;
@@ -77,15 +87,16 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
     } guard{conns, self};
 
     beast::flat_buffer buf;
-    for (;;)
+    while (!self->closing)
     {
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);
         parser.body_limit(s.body_limit);
-        stream.expires_after(s.header_timeout);
-        self->idle = true;
+        // One deadline for headers and body together: progress on a trickled body buys no time.
+        stream.expires_after(s.request_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buf, parser, nothrow_awaitable);
-        self->idle = false;
+        if (self->closing)
+            break;
         if (ec == http::error::body_limit)
         {
             co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
@@ -103,11 +114,17 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
                 co_await write_response(stream, json_error(400, "bad request"), 11, false, false);
             break;
         }
-        stream.expires_after(s.header_timeout);
         std::tie(ec, n) = co_await http::async_read(stream, buf, parser, nothrow_awaitable);
+        if (self->closing)
+            break;
         if (ec == http::error::body_limit)
         {
             co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
+            break;
+        }
+        if (ec == beast::error::timeout)
+        {
+            co_await write_response(stream, json_error(408, "request timeout"), 11, false, false);
             break;
         }
         if (ec)
@@ -124,6 +141,7 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
         const bool head = req.method() == http::verb::head;
         stream.expires_never();  // a refresh may take minutes; the handler owns its own deadlines
         response resp;
+        self->handling = true;
         try
         {
             resp = co_await handle(std::move(r), b);
@@ -133,6 +151,9 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
             log::error("admin handler failed", {{"error", e.what()}});
             resp = json_error(500, "internal error");
         }
+        self->handling = false;
+        if (self->closing)
+            break;
         co_await write_response(stream, resp, version, keep_alive, head);
         if (!keep_alive)
             break;
@@ -148,6 +169,8 @@ public:
     server_impl(typename Protocol::acceptor acceptor, backend& b, server_settings s, std::string address)
         : acceptor_(std::move(acceptor)), backend_(b), settings_(s), address_(std::move(address))
     {
+        if (address_.starts_with("unix:"))
+            ::lstat(address_.substr(5).c_str(), &own_socket_);
     }
 
     awaitable<void> run() override
@@ -160,18 +183,18 @@ public:
             {
                 if (ec == asio::error::operation_aborted || !acceptor_.is_open())
                     break;
-                // Out of file descriptors: free one idle connection and pause, instead of spinning.
+                // Out of file descriptors: free one waiting connection and pause, instead of spinning.
                 log::warn("admin accept failed", {{"error", ec.message()}});
-                close_oldest_idle(conns_);
+                close_oldest_waiting(conns_);
                 asio::steady_timer pause(ex, std::chrono::milliseconds(50));
                 co_await pause.async_wait(nothrow_awaitable);
                 continue;
             }
             if (conns_.size() >= settings_.max_connections)
             {
-                // At the cap: close the oldest connection that has not sent a request yet; if every
-                // one is busy with a request, refuse the newcomer instead.
-                if (!close_oldest_idle(conns_))
+                // At the cap: close the oldest connection that is only waiting on its client; if
+                // every one is in a handler, refuse the newcomer instead.
+                if (!close_oldest_waiting(conns_))
                 {
                     boost::system::error_code ignored;
                     sock.close(ignored);
@@ -192,7 +215,11 @@ public:
     {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
-        if (address_.starts_with("unix:"))
+        // Remove the socket file only while it is still the one this server bound: a successor
+        // bound at the same path (a reload) or anything put there since is not ours.
+        struct stat now{};
+        if (address_.starts_with("unix:") && ::lstat(address_.substr(5).c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+            now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
             ::unlink(address_.substr(5).c_str());
     }
 
@@ -203,10 +230,59 @@ private:
     backend& backend_;
     server_settings settings_;
     std::string address_;
+    struct stat own_socket_{};  // the unix socket file as bound (device, inode)
     connections conns_;
 };
 
 }  // namespace
+
+result<void> clear_stale_socket(const std::string& path)
+{
+    const auto occupied = [&](std::string_view what) {
+        return make_error(
+            errc::invalid_argument, "admin.listen unix:" + path + ": " + std::string(what) +
+                                        " is already there; it is never replaced (remove it or choose another path)"
+        );
+    };
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0)
+    {
+        if (errno == ENOENT)
+            return {};
+        return make_error(errc::invalid_argument, "admin.listen unix:" + path + ": " + std::strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode))
+        return occupied("a symbolic link");
+    if (S_ISDIR(st.st_mode))
+        return occupied("a directory");
+    if (S_ISREG(st.st_mode))
+        return occupied("a regular file");
+    if (!S_ISSOCK(st.st_mode))
+        return occupied("a special file");
+    // A socket: stale only when nobody accepts on it (its owner died without removing it).
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path)
+        return make_error(errc::invalid_argument, "admin.listen unix:" + path + ": path too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    // Non-blocking: a listener with a full backlog answers EAGAIN instead of stalling start-up.
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return make_error(errc::failed, "admin.listen unix:" + path + ": socket: " + std::strerror(errno));
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    const int err = errno;
+    ::close(fd);
+    if (rc == 0 || err == EAGAIN || err == EINPROGRESS)
+        return occupied("a socket another process is listening on");
+    if (err != ECONNREFUSED)
+        return make_error(
+            errc::invalid_argument, "admin.listen unix:" + path + ": cannot tell whether the socket there is stale: " + std::strerror(err)
+        );
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return make_error(errc::failed, "admin.listen unix:" + path + ": removing the stale socket: " + std::strerror(errno));
+    log::info("removed a stale admin socket", {{"path", path}});
+    return {};
+}
 
 result<std::unique_ptr<server>> bind_server(
     asio::any_io_executor ex, const std::string& listen, backend& b, server_settings s
@@ -215,8 +291,12 @@ result<std::unique_ptr<server>> bind_server(
     boost::system::error_code ec;
     if (listen.starts_with("unix:"))
     {
-        std::string path = listen.substr(5);
-        ::unlink(path.c_str());  // a stale socket file from a previous run would make bind fail
+        auto parsed = config::parse_listen(listen);
+        if (!parsed)
+            return parsed.error();
+        const std::string& path = parsed->unix_path;  // "unix:///x" and "unix:/x" are both "/x"
+        if (auto cleared = clear_stale_socket(path); !cleared)
+            return cleared.error();
         unix_proto::acceptor acc(ex);
         unix_proto::endpoint ep(path);
         acc.open(ep.protocol(), ec);
@@ -226,9 +306,10 @@ result<std::unique_ptr<server>> bind_server(
             acc.listen(asio::socket_base::max_listen_connections, ec);
         if (ec)
             return make_error(errc::failed, "admin.listen " + listen + ": " + ec.message());
-        return std::unique_ptr<server>(new server_impl<unix_proto>(std::move(acc), b, s, listen));
+        return std::unique_ptr<server>(new server_impl<unix_proto>(std::move(acc), b, s, "unix:" + path));
     }
 
+    // TCP: the config was validated already; port 0 (any free port) is allowed here for tests.
     auto colon = listen.rfind(':');
     if (colon == std::string::npos)
         return make_error(errc::invalid_argument, "admin.listen " + listen + ": expected HOST:PORT or unix:/path");

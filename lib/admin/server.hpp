@@ -1,8 +1,11 @@
 #pragma once
 // The admin HTTP listener (SPEC §5): TCP "HOST:PORT" or "unix:/path". I/O; Beast stays in server.cpp.
 //
-// Limits enforced before any route runs: headers must arrive within header_timeout (slowloris),
-// a body over body_limit (declared or sent) gets 413 before auth is even looked at.
+// Limits enforced before any route runs: the whole request (headers and body) must arrive within
+// request_timeout (slowloris, slow bodies), a body over body_limit (declared or sent) gets 413
+// before auth is even looked at. At max_connections a new client closes the oldest connection
+// that is waiting on its peer (reading a request or writing an answer); only connections whose
+// request is being handled (a refresh in flight) are never closed to make room.
 #include "admin/routes.hpp"
 #include "core/awaitable.hpp"
 
@@ -15,7 +18,7 @@ namespace imagewatch::admin {
 struct server_settings
 {
     std::size_t body_limit = 64 * 1024;
-    std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
+    std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
     std::size_t max_connections = 1024;
 };
 
@@ -31,7 +34,15 @@ public:
     virtual std::string local_address() const = 0;
 };
 
+// Before binding "unix:PATH": a socket file that refuses connections (left by a process that
+// died) is removed; nothing else at PATH is ever deleted. A regular file, a directory, a symbolic
+// link or a socket another process listens on is errc::invalid_argument with a message naming
+// what is there: the config points at something that is not ours to replace.
+result<void> clear_stale_socket(const std::string& path);
+
 // Binds now so a bad address or a port in use is reported at start-up / reload, not later.
+// errc::invalid_argument: the address itself is wrong (malformed, or PATH is occupied, see
+// clear_stale_socket); errc::failed: binding failed (port in use, permission).
 // backend must outlive the server.
 result<std::unique_ptr<server>> bind_server(
     asio::any_io_executor ex, const std::string& listen, backend& b, server_settings s = {}

@@ -4,6 +4,7 @@
 #include "config/parse.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/timeout.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/file_watch.hpp"
 #include "docker/client.hpp"
@@ -15,6 +16,7 @@
 #include "registry/client.hpp"
 #include "registry/credentials.hpp"
 #include "self/self.hpp"
+#include "watch/census.hpp"
 #include "watch/refresh_queue.hpp"
 #include "watch/watcher.hpp"
 
@@ -181,6 +183,13 @@ public:
     int run_daemon()
     {
         auto srv = admin::bind_server(ioc_.get_executor(), cfg_.admin.listen, *this);
+        if (!srv && srv.error().code == errc::invalid_argument)
+        {
+            // The config names something that cannot be ours (a file at the socket path): a config
+            // error like any other, one line on stderr.
+            std::fprintf(stderr, "imagewatch: invalid config: %s\n", srv.error().message.c_str());
+            return 2;
+        }
         if (!srv)
         {
             log::error("cannot start admin listener", {{"error", srv.error().message}});
@@ -249,9 +258,18 @@ public:
         log_outcome(out);
         co_return out;
     }
-    std::string status_json() override
+    awaitable<std::string> status_json() override
     {
         namespace json = boost::json;
+        // Containers are counted now, from one container list: the watcher's figure is only as
+        // fresh as its last check, and there is none with watch.enabled off. Docker slow or
+        // unreachable: the last count stands.
+        auto counted = co_await with_timeout(census_.count(*docker_, cfg_.runtimes), status_docker_timeout, "container list");
+        if (counted)
+            for (const auto& [name, n] : *counted)
+                last_counts_[name] = n;
+        else
+            log::warn("status: containers not counted; showing the last count", {{"error", counted.error().message}});
         json::object o;
         o["version"] = IMAGEWATCH_VERSION;
         json::object c;
@@ -289,12 +307,13 @@ public:
             ro["last_result"] = st.last_result;
             ro["last_error"] = opt(st.last_error, [](const std::string& d) { return d; });
             ro["next_check"] = opt(st.next_check, rfc3339);
-            ro["containers"] = st.containers;
+            auto known = last_counts_.find(st.name);
+            ro["containers"] = known != last_counts_.end() ? known->second : st.containers;
             rts.emplace_back(std::move(ro));
         }
         o["runtimes"] = std::move(rts);
         o["watch_tasks"] = watcher_->tasks();
-        return json::serialize(o);
+        co_return json::serialize(o);
     }
     bool ready() override { return docker_seen_; }
     std::string metrics_text() override { return metrics::global().render(); }
@@ -417,6 +436,14 @@ private:
         return daemon_platform_;
     }
 
+    // "unix:/x" and "unix:///x" name the same socket: re-binding would meet our own live socket.
+    static bool same_listen(const std::string& a, const std::string& b)
+    {
+        auto pa = config::parse_listen(a);
+        auto pb = config::parse_listen(b);
+        return pa && pb ? *pa == *pb : a == b;
+    }
+
     void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
 
     awaitable<void> ping_docker()
@@ -516,7 +543,7 @@ private:
             log::error("config reload failed; keeping the running config", {{"trigger", std::string(why)}, {"error", next.error().message}});
             return;
         }
-        if (next->admin.listen != cfg_.admin.listen)
+        if (!same_listen(next->admin.listen, cfg_.admin.listen))
         {
             auto srv = admin::bind_server(ioc_.get_executor(), next->admin.listen, *this);
             if (!srv)
@@ -562,6 +589,9 @@ private:
     std::unique_ptr<registry::client> registry_;
     std::unique_ptr<watch::watcher> watcher_;
     std::unique_ptr<notify::notifier> notifier_;
+    watch::container_census census_;
+    std::map<std::string, int> last_counts_;  // runtime -> containers at the last successful count
+    static constexpr auto status_docker_timeout = std::chrono::seconds(2);
     struct cached_options
     {
         registry::host_options options;

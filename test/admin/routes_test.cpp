@@ -2,6 +2,7 @@
 #include "admin/auth.hpp"
 #include "admin/routes.hpp"
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 #include "hooks/signature.hpp"
 #include "support/run_coro.hpp"
 
@@ -36,7 +37,7 @@ struct fake_backend : backend
             o.fatal = "container list: cannot reach the Docker daemon";
         co_return o;
     }
-    std::string status_json() override { return "{}"; }
+    awaitable<std::string> status_json() override { co_return "{}"; }
     bool ready() override { return false; }
     std::string metrics_text() override { return "m 1\n"; }
 
@@ -222,6 +223,24 @@ TEST_CASE("constant_time_equal")
     CHECK(constant_time_equal("", ""));
 }
 
+TEST_CASE("token comparison runs over fixed-size SHA-256 digests, whatever the lengths")
+{
+    const auto hex = [](const token_digest_t& d) { return hex_lower(d.data(), d.size()); };
+    // Known SHA-256 vectors: the digest is the real hash, not a padded copy of the input.
+    CHECK(hex(token_digest("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(hex(token_digest("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    // Inputs of any length reduce to the same 32 bytes, so the comparison itself never depends on
+    // how long the configured token or the guess is.
+    const std::string long_token(4096, 'x');
+    for (std::string_view guess : {"", "x", "xx", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})
+    {
+        CHECK(constant_time_equal(guess, long_token) == digests_equal(token_digest(guess), token_digest(long_token)));
+        CHECK_FALSE(constant_time_equal(guess, long_token));
+    }
+    CHECK(digests_equal(token_digest(long_token), token_digest(std::string(4096, 'x'))));
+    CHECK(constant_time_equal(long_token, std::string(4096, 'x')));
+}
+
 TEST_CASE("hooks: GitHub delivery with a valid signature schedules the matching runtime (202)")
 {
     auto b = hooks_backend();
@@ -340,7 +359,7 @@ TEST_CASE("hooks: a backend without hook support answers 404 (default backend me
         bool metrics_public() override { return true; }
         std::vector<std::string> runtime_names() override { return {}; }
         awaitable<refresh::outcome> refresh(std::optional<std::string>, bool) override { co_return refresh::outcome{}; }
-        std::string status_json() override { return "{}"; }
+        awaitable<std::string> status_json() override { co_return "{}"; }
         bool ready() override { return true; }
         std::string metrics_text() override { return ""; }
     } m;

@@ -400,6 +400,24 @@ def _child_env(admin_token, extra_env):
     return env
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (admin.listen "unix:PATH")."""
+
+    def __init__(self, path, timeout=60):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self.unix_path)
+        except OSError:
+            s.close()
+            raise
+        self.sock = s
+
+
 class Imagewatch:
     """The daemon under test. Use as a context manager, or call start() / stop().
 
@@ -408,11 +426,13 @@ class Imagewatch:
     """
 
     def __init__(self, config, admin_token=DEFAULT_ADMIN_TOKEN, env=None, args=(), start=True,
-                 start_timeout=20):
+                 start_timeout=20, unix_socket=None):
+        """unix_socket: listen on "unix:<path>" instead of a free TCP port; requests go there."""
         self.dir = tempfile.mkdtemp(prefix="iw-e2e-")
         self.config = copy.deepcopy(config)
         self.port = free_port()
-        self.config.setdefault("admin", {})["listen"] = f"127.0.0.1:{self.port}"
+        self.unix_socket = unix_socket
+        self.config.setdefault("admin", {})["listen"] = f"unix:{unix_socket}" if unix_socket else f"127.0.0.1:{self.port}"
         self.config_path = os.path.join(self.dir, "config.json")
         self.write_config(self.config)
         self.admin_token = admin_token
@@ -465,7 +485,10 @@ class Imagewatch:
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             h.setdefault("Content-Type", "application/json")
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.unix_socket:
+            c = UnixHTTPConnection(self.unix_socket, timeout=timeout)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()
