@@ -17,7 +17,7 @@ ARG JOBS=2
 WORKDIR /src
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev \
+        g++ cmake ninja-build libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libc-ares-dev \
     && rm -rf /var/lib/apt/lists/*
 # One COPY of the whole context: .dockerignore lets only the build inputs through.
 COPY . .
@@ -32,7 +32,7 @@ FROM debian:bookworm-slim
 # curl: only for the HEALTHCHECK (and handy for `docker exec ... curl` by an operator).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        ca-certificates libssl3 libboost-json1.81.0 libboost-url1.81.0 curl \
+        ca-certificates libssl3 libboost-json1.81.0 libboost-url1.81.0 libc-ares2 curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 imagewatch \
     && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \

@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include "core/timeout.hpp"
 #include "docker/pull_progress.hpp"
+#include "net/dns.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -285,12 +286,12 @@ awaitable<result<void>> client::connect(local_stream& s)
 
 awaitable<result<void>> client::connect(beast::tcp_stream& s)
 {
-    asio::ip::tcp::resolver resolver(ex_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(address_.host, address_.port, nothrow_awaitable);
-    if (rec)
-        co_return unreachable("cannot resolve " + address_.host + ": " + rec.message());
+    auto endpoints = co_await net::resolve(address_.host, address_.port,
+                                           std::chrono::steady_clock::now() + settings_.connect_timeout);
+    if (!endpoints)
+        co_return endpoints.error().code == errc::cancelled ? endpoints.error() : unreachable(endpoints.error().message);
     s.expires_after(settings_.connect_timeout);
-    auto [ec, ep] = co_await s.async_connect(endpoints, nothrow_awaitable);
+    auto [ec, ep] = co_await s.async_connect(*endpoints, nothrow_awaitable);
     if (ec == beast::error::timeout)
         co_return unreachable("no connection within " + format_duration(settings_.connect_timeout));
     if (ec == asio::error::operation_aborted)

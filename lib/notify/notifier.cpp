@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
+#include "net/dns.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,7 +30,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -151,13 +151,12 @@ awaitable<result<unsigned>> exchange(Stream& stream, http::request<http::string_
 awaitable<result<unsigned>> post(state_ptr st, target t, std::string body)
 {
     const auto timeout = st->s.timeout;
-    tcp::resolver resolver(st->ex);
-    auto [rec, endpoints] = co_await resolver.async_resolve(t.host, t.port, nothrow_awaitable);
-    if (rec)
-        co_return make_error(errc::unreachable, "resolve " + t.host + ": " + rec.message());
+    auto endpoints = co_await net::resolve(t.host, t.port, std::chrono::steady_clock::now() + timeout);
+    if (!endpoints)
+        co_return endpoints.error();
     beast::tcp_stream tcp_stream(st->ex);
     tcp_stream.expires_after(timeout);
-    auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, nothrow_awaitable);
+    auto [cec, ep] = co_await tcp_stream.async_connect(*endpoints, nothrow_awaitable);
     if (cec)
         co_return make_error(cec == beast::error::timeout ? errc::timed_out : errc::unreachable,
                              "connect " + t.host_header + ": " + cec.message());

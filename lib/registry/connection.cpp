@@ -2,6 +2,7 @@
 
 #include "core/duration.hpp"
 #include "core/file_stamp.hpp"
+#include "net/dns.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -161,10 +162,11 @@ error io_error(const endpoint& ep, std::string_view step, const boost::system::e
 awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_executor ex, endpoint ep, step_timeouts t)
 {
     auto c = std::unique_ptr<connection>(new connection(std::move(ep)));
-    tcp::resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(c->ep_.host, c->ep_.port, nothrow_awaitable);
-    if (rec)
-        co_return io_error(c->ep_, "resolve", rec, t.connect);
+    // The lookup has the connect step's time: a name whose DNS does not answer fails this
+    // connection only.
+    auto results = co_await net::resolve(c->ep_.host, c->ep_.port, std::min(steady::now() + t.connect, t.deadline));
+    if (!results)
+        co_return results.error().wrap(c->ep_.authority);
 
     if (c->ep_.tls)
     {
@@ -179,7 +181,7 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
 
     auto& lowest = c->lowest();
     c->arm(t.connect, t);
-    auto [cec, peer] = co_await lowest.async_connect(results, nothrow_awaitable);
+    auto [cec, peer] = co_await lowest.async_connect(*results, nothrow_awaitable);
     if (cec)
         co_return io_error(c->ep_, "connect", cec, t.connect);
     (void)peer;
