@@ -2,6 +2,7 @@
 // Small ASCII text helpers shared by the parsers: case folding and hex digests. Pure and
 // locale-free (only 'A'..'Z' fold; every other byte, UTF-8 included, passes through).
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,8 @@ bool iequals_ascii(std::string_view a, std::string_view b);
 // Two lower-case hex digits per byte: {0xab, 0x01} -> "ab01".
 std::string hex_lower(const unsigned char* data, std::size_t n);
 std::string hex_lower(std::string_view bytes);
+
+// Byte counts for people, binary units with one decimal: 512 -> "512B", 12900000 -> "12.3MiB".
+std::string format_bytes(std::uint64_t n);
 
 }  // namespace imagewatch

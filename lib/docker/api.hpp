@@ -5,6 +5,7 @@
 // Every method returns an error value (never throws) for expected failures: daemon unreachable
 // (errc::unreachable), 404 (errc::not_found), other non-2xx (errc::failed with Docker's "message").
 #include "core/awaitable.hpp"
+#include "docker/pull_totals.hpp"
 #include "image/image_ref.hpp"
 
 #include <boost/json/object.hpp>
@@ -59,9 +60,13 @@ public:
     // Reads the progress stream to the end; an "error"/"errorDetail" object in it is a failure
     // whose message is Docker's text, classified: not_found (manifest unknown), unauthorized,
     // rate_limited (toomanyrequests), else failed. Bounded by `timeout` overall (errc::timed_out)
-    // and per-chunk stall detection (client_settings::pull_stall_timeout).
-    virtual awaitable<result<void>>
-    pull(image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout) = 0;
+    // and per-chunk stall detection (client_settings::pull_stall_timeout). A long pull calls
+    // on_progress at a steady pace (client_settings::pull_progress_every); the result holds the
+    // final totals (layers, downloaded bytes).
+    virtual awaitable<result<pull_totals>> pull(
+        image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout,
+        pull_observer on_progress
+    ) = 0;
 
     // POST /containers/create?name=..; returns the new container's ID.
     virtual awaitable<result<std::string>> create_container(std::string name, boost::json::object body) = 0;

@@ -1,6 +1,7 @@
 #include "docker/client.hpp"
 
 #include "core/log.hpp"
+#include "core/pace.hpp"
 #include "core/timeout.hpp"
 #include "docker/pull_progress.hpp"
 #include "net/dns.hpp"
@@ -206,8 +207,10 @@ public:
     awaitable<result<std::vector<container_summary>>> list_containers() override;
     awaitable<result<json::object>> inspect_container(std::string id) override;
     awaitable<result<json::object>> inspect_image(std::string name_or_id) override;
-    awaitable<result<void>>
-    pull(image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout) override;
+    awaitable<result<pull_totals>> pull(
+        image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout,
+        pull_observer on_progress
+    ) override;
     awaitable<result<std::string>> create_container(std::string name, json::object body) override;
     awaitable<result<void>> connect_network(std::string network, std::string id, json::object endpoint) override;
     awaitable<result<void>> start_container(std::string id) override;
@@ -222,9 +225,9 @@ private:
     awaitable<result<void>> send_on(Stream& s, const request_spec& rq);
     template <class Stream>
     awaitable<result<response>> exchange_on(Stream& s, const request_spec& rq);
-    awaitable<result<void>> pull_stream(request_spec rq);
+    awaitable<result<pull_totals>> pull_stream(request_spec rq, pull_observer on_progress);
     template <class Stream>
-    awaitable<result<void>> pull_on(Stream& s, const request_spec& rq);
+    awaitable<result<pull_totals>> pull_on(Stream& s, const request_spec& rq, const pull_observer& on_progress);
 
     awaitable<result<void>> connect(local_stream& s);
     awaitable<result<void>> connect(beast::tcp_stream& s);
@@ -544,8 +547,10 @@ awaitable<result<json::object>> client::inspect_image(std::string name_or_id)
     co_return std::move(v->get_object());
 }
 
-awaitable<result<void>>
-client::pull(image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout)
+awaitable<result<pull_totals>> client::pull(
+    image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout,
+    pull_observer on_progress
+)
 {
     if (auto n = co_await negotiate(); !n)
         co_return n.error();
@@ -560,22 +565,22 @@ client::pull(image_ref ref, std::string platform, std::string registry_auth, std
     rq.registry_auth = std::move(registry_auth);
     rq.what = "pull " + image_text(ref);
     std::string what = rq.what;
-    co_return co_await with_timeout(pull_stream(std::move(rq)), timeout, what);
+    co_return co_await with_timeout(pull_stream(std::move(rq), std::move(on_progress)), timeout, what);
 }
 
-awaitable<result<void>> client::pull_stream(request_spec rq)
+awaitable<result<pull_totals>> client::pull_stream(request_spec rq, pull_observer on_progress)
 {
     if (address_.unix_socket)
     {
         local_stream s(ex_);
-        co_return co_await pull_on(s, rq);
+        co_return co_await pull_on(s, rq, on_progress);
     }
     beast::tcp_stream s(ex_);
-    co_return co_await pull_on(s, rq);
+    co_return co_await pull_on(s, rq, on_progress);
 }
 
 template <class Stream>
-awaitable<result<void>> client::pull_on(Stream& s, const request_spec& rq)
+awaitable<result<pull_totals>> client::pull_on(Stream& s, const request_spec& rq, const pull_observer& on_progress)
 {
     if (auto sent = co_await send_on(s, rq); !sent)
         co_return sent.error();
@@ -594,6 +599,9 @@ awaitable<result<void>> client::pull_on(Stream& s, const request_spec& rq)
     const bool ok = status >= 200 && status < 300;
 
     pull_progress progress;
+    // Reported when a chunk arrives and a period has passed: Docker sends progress lines many
+    // times a second while bytes move; a silent stream is the stall timeout's business.
+    pace report(std::chrono::steady_clock::now(), settings_.pull_progress_every);
     std::string error_body;
     std::array<char, 16 * 1024> chunk;
     while (!parser.is_done())
@@ -616,6 +624,8 @@ awaitable<result<void>> client::pull_on(Stream& s, const request_spec& rq)
         }
         if (auto f = progress.feed(got); !f)
             co_return f.error().wrap(rq.what);
+        if (on_progress && report.due(std::chrono::steady_clock::now()))
+            on_progress(progress.totals());
     }
     beast::error_code ignored;
     s.socket().shutdown(asio::socket_base::shutdown_both, ignored);
@@ -632,7 +642,7 @@ awaitable<result<void>> client::pull_on(Stream& s, const request_spec& rq)
     if (const auto& msg = progress.error_message())
         co_return make_error(classify_pull_error(*msg), rq.what + ": " + *msg);
     log::debug("docker: pull done", {{"op", rq.what}, {"status", progress.last_status()}});
-    co_return result<void>{};
+    co_return progress.totals();
 }
 
 awaitable<result<std::string>> client::create_container(std::string name, json::object body)

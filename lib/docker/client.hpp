@@ -17,6 +17,8 @@ struct client_settings
     // A pull fails when the progress stream is silent this long (re-armed per chunk; the whole pull
     // is bounded by the timeout passed to pull()).
     std::chrono::milliseconds pull_stall_timeout = std::chrono::minutes(2);
+    // How often a running pull reports its progress (nothing for pulls shorter than this).
+    std::chrono::milliseconds pull_progress_every = std::chrono::seconds(5);
 };
 
 // One connection per request (no keep-alive); the API version is negotiated on the first call and

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <iterator>
 
 namespace imagewatch::docker {
 
@@ -33,7 +34,75 @@ bool contains_nocase(std::string_view hay, std::string_view needle)
     return it != hay.end();
 }
 
+std::uint64_t uint_field(const json::object& o, std::string_view key)
+{
+    auto it = o.find(key);
+    if (it == o.end())
+        return 0;
+    if (it->value().is_uint64())
+        return it->value().get_uint64();
+    if (it->value().is_int64() && it->value().get_int64() > 0)
+        return static_cast<std::uint64_t>(it->value().get_int64());
+    return 0;
+}
+
 }  // namespace
+
+void layer_progress::take(const json::object& o)
+{
+    const std::string_view id = string_field(o, "id");
+    const std::string_view status = string_field(o, "status");
+    // "Pulling from <repo>" carries the tag as its id; the other id-less lines are about the image.
+    static constexpr std::string_view layer_statuses[] = {
+        "Pulling fs layer", "Waiting",    "Downloading",   "Verifying Checksum",
+        "Download complete", "Extracting", "Pull complete", "Already exists",
+    };
+    if (id.empty() || std::find(std::begin(layer_statuses), std::end(layer_statuses), status) == std::end(layer_statuses))
+        return;
+    auto it = layers_.find(id);
+    if (it == layers_.end())
+        it = layers_.emplace(std::string(id), layer{}).first;
+    layer& l = it->second;
+    std::uint64_t current = 0, total = 0;
+    if (auto d = o.find("progressDetail"); d != o.end() && d->value().is_object())
+    {
+        current = uint_field(d->value().get_object(), "current");
+        total = uint_field(d->value().get_object(), "total");
+    }
+    if (status == "Downloading")
+    {
+        l.current = std::max(l.current, current);
+        if (total > 0)
+            l.total = total;
+    }
+    else if (status == "Verifying Checksum" || status == "Download complete")
+        l.downloaded = true;
+    else if (status == "Extracting")
+    {
+        // Extraction reads the downloaded blob: its total is the layer's size when no
+        // "Downloading" line said so (small layers).
+        l.downloaded = true;
+        if (l.total == 0)
+            l.total = total;
+    }
+    else if (status == "Pull complete")
+        l.downloaded = l.done = true;
+    else if (status == "Already exists")
+        l.done = true;
+}
+
+pull_totals layer_progress::totals() const
+{
+    pull_totals t;
+    for (const auto& [id, l] : layers_)
+    {
+        ++t.layers;
+        t.layers_done += l.done ? 1 : 0;
+        t.bytes_total += l.total;
+        t.bytes_done += l.downloaded ? l.total : std::min(l.current, l.total);
+    }
+    return t;
+}
 
 result<void> pull_progress::feed(std::string_view bytes)
 {
@@ -102,6 +171,7 @@ void pull_progress::take(const json::value& v)
     const json::object* o = v.if_object();
     if (!o)
         return;  // only objects start with '{', so this does not happen
+    layers_.take(*o);
     if (!error_)
     {
         std::string_view message;

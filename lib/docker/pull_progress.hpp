@@ -1,20 +1,45 @@
 #pragma once
 // pull_progress: reads the body of POST /images/create (a stream of concatenated JSON objects) as it
-// arrives and remembers what matters: the first error and the last status line. Pure.
+// arrives and remembers what matters: the first error, the last status line and how far each layer
+// has come (pull_totals). Pure.
 //
 // Docker reports a failed pull as {"errorDetail":{"message":...},"error":...} inside a 200 response,
 // so the HTTP status alone says nothing. Objects may be split across feeds, several may arrive in
 // one feed, and whitespace or newlines may separate them.
 #include "core/error.hpp"
+#include "docker/pull_totals.hpp"
 
+#include <boost/json/object.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace imagewatch::docker {
+
+// Per-layer progress from the stream's objects: {"id":<layer>,"status":"Downloading",
+// "progressDetail":{"current":n,"total":m}}, then "Download complete", "Extracting", "Pull complete"
+// (or "Already exists" for a layer the daemon has). Objects that are not about a layer are ignored.
+class layer_progress
+{
+public:
+    void take(const boost::json::object& o);
+    pull_totals totals() const;
+
+private:
+    struct layer
+    {
+        std::uint64_t current = 0;
+        std::uint64_t total = 0;
+        bool downloaded = false;
+        bool done = false;
+    };
+    std::map<std::string, layer, std::less<>> layers_;  // a handful per image
+};
 
 class pull_progress
 {
@@ -33,6 +58,7 @@ public:
     // The digest from the "Digest: sha256:..." status line, or empty.
     const std::string& digest() const { return digest_; }
     std::size_t objects() const { return objects_; }
+    pull_totals totals() const { return layers_.totals(); }
 
 private:
     void take(const boost::json::value& v);
@@ -44,6 +70,7 @@ private:
     std::string last_status_;
     std::string digest_;
     std::size_t objects_ = 0;
+    layer_progress layers_;
     bool broken_ = false;
 };
 

@@ -1,8 +1,10 @@
 #include "refresh/service.hpp"
 
+#include "core/duration.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 #include "refresh/plan.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
@@ -15,6 +17,17 @@
 
 namespace imagewatch::refresh {
 namespace {
+
+// "3/7" and "12.3MiB/40.1MiB" for the pull log lines.
+std::string layers_text(const docker::pull_totals& t)
+{
+    return std::to_string(t.layers_done) + "/" + std::to_string(t.layers);
+}
+
+std::string bytes_text(const docker::pull_totals& t)
+{
+    return format_bytes(t.bytes_done) + "/" + format_bytes(t.bytes_total);
+}
 
 std::string config_image(const boost::json::object& inspect)
 {
@@ -58,10 +71,23 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
         {
             log::info("pulling", {{"runtime", rt.name}, {"image", image}});
             std::string auth = co_await registry_auth_(rt.image);
-            auto r = co_await docker_.pull(rt.image, s.platform, std::move(auth), s.pull_timeout);
+            const auto started = std::chrono::steady_clock::now();
+            auto r = co_await docker_.pull(
+                rt.image, s.platform, std::move(auth), s.pull_timeout,
+                [&](const docker::pull_totals& t) {
+                    log::info("pull progress", {{"runtime", rt.name}, {"image", image}, {"layers_done", layers_text(t)}, {"bytes", bytes_text(t)}});
+                }
+            );
             it = pull_error.emplace(image, r ? std::nullopt : std::optional(r.error().message)).first;
             if (r)
-                log::info("pulled", {{"runtime", rt.name}, {"image", image}});
+                log::info(
+                    "pulled",
+                    {{"runtime", rt.name},
+                     {"image", image},
+                     {"layers_done", layers_text(*r)},
+                     {"bytes", bytes_text(*r)},
+                     {"took", format_duration(std::chrono::steady_clock::now() - started)}}
+                );
             else
                 log::warn("pull failed", {{"runtime", rt.name}, {"image", image}, {"error", r.error().message}});
         }
@@ -165,8 +191,11 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
     // Phase 2: parents before dependents; dependents of a replaced parent are recreated too.
     const auto plan = plan_swaps(cands);
     std::vector<bool> swapped_or_failed(cands.size());
+    std::size_t step_no = 0;
     for (const auto& step : plan)
     {
+        // "2 of 5": a refresh of many containers takes a while; say how far it has come.
+        const std::string n_of_m = std::to_string(++step_no) + " of " + std::to_string(plan.size());
         auto& [owner, inspect, cfg_image] = sel[step.index];
         const std::string& name = cands[step.index].name;
         swapped_or_failed[step.index] = true;
@@ -177,18 +206,21 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
                     inspect["HostConfig"].as_object()["NetworkMode"] = "container:" + c.name;
         log::info(
             step.forced ? "recreating container: its network parent was replaced" : "replacing container",
-            {{"runtime", owner->name}, {"container", name}, {"image", owner->image.str()}}
+            {{"runtime", owner->name}, {"container", name}, {"image", owner->image.str()}, {"step", n_of_m}}
         );
         auto swapped = co_await swap_container(docker_, std::move(inspect), cfg_image, s.swap);
         if (swapped)
         {
-            log::info("container replaced", {{"runtime", owner->name}, {"container", name}});
+            log::info("container replaced", {{"runtime", owner->name}, {"container", name}, {"step", n_of_m}});
             metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "ok"}});
             res.recreated.push_back(name);
         }
         else
         {
-            log::error("container replacement failed", {{"runtime", owner->name}, {"container", name}, {"error", swapped.error().message}});
+            log::error(
+                "container replacement failed",
+                {{"runtime", owner->name}, {"container", name}, {"step", n_of_m}, {"error", swapped.error().message}}
+            );
             res.errors.push_back({owner->name, name, swapped.error().message});
             metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "error"}});
         }

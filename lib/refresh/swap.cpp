@@ -29,8 +29,8 @@ awaitable<void> sleep_for(std::chrono::milliseconds d)
 }
 
 // Waits until the new container proves itself: healthy when it has a healthcheck, else still
-// running (not restarting, no restarts) for the whole grace period.
-awaitable<result<void>> verify(docker::api& docker, std::string id, swap_settings s)
+// running (not restarting, no restarts) for the whole grace period. Says which proof it got.
+awaitable<result<std::string>> verify(docker::api& docker, std::string id, swap_settings s)
 {
     auto first = co_await docker.inspect_container(id);
     if (!first)
@@ -57,7 +57,7 @@ awaitable<result<void>> verify(docker::api& docker, std::string id, swap_setting
         {
             std::string hs = string_field(*object_field(*st, "Health"), "Status");
             if (hs == "healthy")
-                co_return result<void>{};
+                co_return std::string("healthy");
             if (hs == "unhealthy")
                 co_return make_error("new container reported unhealthy");
         }
@@ -67,7 +67,7 @@ awaitable<result<void>> verify(docker::api& docker, std::string id, swap_setting
                 co_return make_error(
                     errc::timed_out, "new container not healthy within " + format_duration(s.health_timeout)
                 );
-            co_return result<void>{};
+            co_return "running for " + format_duration(s.grace);
         }
         co_await sleep_for(s.poll);
     }
@@ -150,8 +150,10 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
         if (auto r = co_await docker.start_container(new_id); !r)
             co_return co_await fail(r.error().wrap("start"));
         // Step 4: prove it.
-        if (auto r = co_await verify(docker, new_id, s); !r)
-            co_return co_await fail(r.error());
+        auto proof = co_await verify(docker, new_id, s);
+        if (!proof)
+            co_return co_await fail(proof.error());
+        log::info("new container verified", {{"container", name}, {"check", *proof}});
     }
 
     // Step 5: commit. A failed removal leaves a parked stopped container, not a broken service.

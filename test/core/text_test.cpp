@@ -35,3 +35,16 @@ TEST_CASE("hex_lower writes two lower-case digits per byte")
     CHECK(hex_lower(bytes, 0) == "");
     CHECK(hex_lower(std::string_view("\x01\xfe", 2)) == "01fe");
 }
+
+TEST_CASE("format_bytes: binary units, one decimal, no 1024.0 of a unit")
+{
+    CHECK(format_bytes(0) == "0B");
+    CHECK(format_bytes(1023) == "1023B");
+    CHECK(format_bytes(1024) == "1.0KiB");
+    CHECK(format_bytes(1536) == "1.5KiB");
+    CHECK(format_bytes(12'900'000) == "12.3MiB");
+    CHECK(format_bytes(42'047'283) == "40.1MiB");
+    CHECK(format_bytes(1024 * 1024 - 1) == "1.0MiB");
+    CHECK(format_bytes(3ull * 1024 * 1024 * 1024) == "3.0GiB");
+    CHECK(format_bytes(5000ull * 1024 * 1024 * 1024 * 1024) == "5000.0TiB");
+}

@@ -136,8 +136,14 @@ TEST_CASE("e2e docker: pull")
     test::run_coro(
         [](asio::io_context& ioc) -> awaitable<void> {
             auto c = make(ioc);
-            auto p = co_await c->pull(ref("v1"), "", "", 60s);
+            auto p = co_await c->pull(ref("v1"), "", "", 60s, {});
             REQUIRE_MESSAGE(p.has_value(), p.error().message);
+            // The real daemon's stream, summed: every layer finished, every byte counted.
+            MESSAGE("pulled " << p->layers << " layer(s), " << p->bytes_done << " of " << p->bytes_total << " bytes");
+            CHECK(p->layers >= 1);
+            CHECK(p->layers_done == p->layers);
+            CHECK(p->bytes_total > 0);
+            CHECK(p->bytes_done == p->bytes_total);
             auto img = co_await c->inspect_image(image("v1"));
             REQUIRE_MESSAGE(img.has_value(), img.error().message);
             const auto& digests = img->at("RepoDigests").as_array();
@@ -148,10 +154,10 @@ TEST_CASE("e2e docker: pull")
             std::string auth = docker::encode_registry_auth(
                 env().at("REGISTRY_USER"), env().at("REGISTRY_PASSWORD"), env().at("REGISTRY")
             );
-            auto p2 = co_await c->pull(ref("v2"), "", auth, 60s);
+            auto p2 = co_await c->pull(ref("v2"), "", auth, 60s, {});
             REQUIRE_MESSAGE(p2.has_value(), p2.error().message);
 
-            auto missing = co_await c->pull(ref("no-such-tag"), "", "", 60s);
+            auto missing = co_await c->pull(ref("no-such-tag"), "", "", 60s, {});
             REQUIRE_FALSE(missing.has_value());
             MESSAGE("missing tag: " << missing.error().message);
             CHECK(missing.error().code == errc::not_found);
@@ -159,7 +165,7 @@ TEST_CASE("e2e docker: pull")
             CHECK(missing.error().message.find("manifest unknown") != std::string::npos);
 
             auto bad_auth = co_await c->pull(
-                ref("v1"), "", docker::encode_registry_auth("admin", "wrong", env().at("REGISTRY")), 60s
+                ref("v1"), "", docker::encode_registry_auth("admin", "wrong", env().at("REGISTRY")), 60s, {}
             );
             REQUIRE_FALSE(bad_auth.has_value());
             MESSAGE("wrong password: " << bad_auth.error().message);
@@ -182,7 +188,7 @@ TEST_CASE("e2e docker: container lifecycle")
             auto c = make(ioc);
             const std::string name = "iw-e2e-docker-life-" + nonce();
             co_await cleanup(*c, name);
-            REQUIRE((co_await c->pull(ref("v1"), "", "", 60s)).has_value());
+            REQUIRE((co_await c->pull(ref("v1"), "", "", 60s, {})).has_value());
 
             json::object body;
             body["Image"] = image("v1");
@@ -242,8 +248,8 @@ TEST_CASE("e2e docker: recreate spec is accepted and faithful")
             auto c = make(ioc);
             const std::string name = "iw-e2e-docker-swap-" + nonce();
             co_await cleanup(*c, name);
-            REQUIRE((co_await c->pull(ref("v1"), "", "", 60s)).has_value());
-            REQUIRE((co_await c->pull(ref("v2"), "", "", 60s)).has_value());
+            REQUIRE((co_await c->pull(ref("v1"), "", "", 60s, {})).has_value());
+            REQUIRE((co_await c->pull(ref("v2"), "", "", 60s, {})).has_value());
 
             json::object body;
             body["Image"] = image("v1");

@@ -31,6 +31,7 @@ namespace {
 
 const std::string stall_marker = "<stall>";      // hold the connection open until stop()
 const std::string trickle_marker = "<trickle>";  // send a progress chunk every 20ms until the client goes away
+const std::string pause_marker = "<pause>";      // wait 50ms before the next piece
 
 std::string chunk(std::string_view s)
 {
@@ -109,6 +110,12 @@ awaitable<void> serve_one(fake_daemon* d, Socket sock)
         {
             co_await d->hold.async_wait(nothrow_awaitable);
             co_return;
+        }
+        if (p == pause_marker)
+        {
+            asio::steady_timer t(sock.get_executor(), 50ms);
+            co_await t.async_wait(nothrow_awaitable);
+            continue;
         }
         if (p == trickle_marker)
         {
@@ -301,7 +308,7 @@ TEST_CASE("client: pull error from the progress stream")
         });
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
-        auto r = co_await c->pull(app_ref("v9"), "", "c2VjcmV0", 5s);
+        auto r = co_await c->pull(app_ref("v9"), "", "c2VjcmV0", 5s, {});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::not_found);
         CHECK(r.error().message == "pull registry.test:5443/test/app:v9: manifest unknown: manifest unknown");
@@ -323,9 +330,67 @@ TEST_CASE("client: pull success, several objects per chunk, platform passed")
         });
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
-        auto r = co_await c->pull(app_ref("v1"), "linux/amd64", "", 5s);
+        auto r = co_await c->pull(app_ref("v1"), "linux/amd64", "", 5s, {});
         CHECK(r.has_value());
         CHECK(d.requests.back().find("X-Registry-Auth") == d.requests.back().end());
+        d.stop();
+    });
+}
+
+// A long pull reports its progress at the configured pace, never per object, and its result
+// holds the final totals; a pull shorter than one period reports nothing.
+TEST_CASE("client: pull progress is reported at a steady pace")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        // Two layers, 10 x 100 bytes each, one object per piece, 50ms apart: at least 1 s in all.
+        std::vector<std::string> pieces{chunked_head};
+        for (int i = 1; i <= 10; ++i)
+            for (std::string id : {"aaa", "bbb"})
+            {
+                pieces.push_back(chunk(R"({"status":"Downloading","progressDetail":{"current":)" + std::to_string(i * 100) +
+                                       R"(,"total":1000},"id":")" + id + "\"}\r\n"));
+                pieces.push_back(pause_marker);
+            }
+        pieces.push_back(chunk(R"({"status":"Pull complete","id":"aaa"})" "\n" R"({"status":"Pull complete","id":"bbb"})" "\n"));
+        pieces.push_back("0\r\n\r\n");
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1", pieces);
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        docker::client_settings s;
+        s.pull_progress_every = 200ms;
+        auto c = client_for(ioc, d, s);
+        std::vector<std::pair<std::chrono::steady_clock::time_point, docker::pull_totals>> seen;
+        const auto start = std::chrono::steady_clock::now();
+        auto r = co_await c->pull(app_ref("v1"), "", "", 10s, [&](const docker::pull_totals& t) {
+            seen.emplace_back(std::chrono::steady_clock::now(), t);
+        });
+        REQUIRE(r.has_value());
+        CHECK(*r == docker::pull_totals{2, 2, 2000, 2000});
+        // Forty objects over at least a second: a few reports, each a period after the one before.
+        REQUIRE(seen.size() >= 2);
+        auto prev = start;
+        std::uint64_t prev_bytes = 0;
+        for (const auto& [at, t] : seen)
+        {
+            CHECK(at - prev >= 200ms);
+            CHECK(t.layers == 2);
+            CHECK(t.layers_done == 0);
+            CHECK(t.bytes_total == 2000);
+            CHECK(t.bytes_done > prev_bytes);
+            prev = at;
+            prev_bytes = t.bytes_done;
+        }
+
+        // The same stream without pauses, with the default 5 s pace: no report at all.
+        std::erase(pieces, pause_marker);
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1", pieces);
+        auto quick = client_for(ioc, d);
+        int calls = 0;
+        auto q = co_await quick->pull(app_ref("v1"), "", "", 10s, [&](const docker::pull_totals&) { ++calls; });
+        REQUIRE(q.has_value());
+        CHECK(*q == docker::pull_totals{2, 2, 2000, 2000});
+        CHECK(calls == 0);
         d.stop();
     });
 }
@@ -341,7 +406,7 @@ TEST_CASE("client: pull 404 before the stream")
         )});
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
-        auto r = co_await c->pull(app_ref("v9"), "", "", 5s);
+        auto r = co_await c->pull(app_ref("v9"), "", "", 5s, {});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::not_found);
         CHECK(r.error().message ==
@@ -362,7 +427,7 @@ TEST_CASE("client: pull stall detection")
         docker::client_settings s;
         s.pull_stall_timeout = 100ms;
         auto c = client_for(ioc, d, s);
-        auto r = co_await c->pull(app_ref("v1"), "", "", 5s);
+        auto r = co_await c->pull(app_ref("v1"), "", "", 5s, {});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::timed_out);
         CHECK(r.error().message == "pull registry.test:5443/test/app:v1: no progress from the Docker daemon for 100ms");
@@ -383,7 +448,7 @@ TEST_CASE("client: pull making progress is bounded only by the overall timeout")
         docker::client_settings s;
         s.pull_stall_timeout = 100ms;
         auto c = client_for(ioc, d, s);
-        auto r = co_await c->pull(app_ref("v1"), "", "", 400ms);
+        auto r = co_await c->pull(app_ref("v1"), "", "", 400ms, {});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::timed_out);
         CHECK(r.error().message == "pull registry.test:5443/test/app:v1: no answer within 400ms");

@@ -124,3 +124,77 @@ TEST_CASE("classify_pull_error")
     CHECK(docker::classify_pull_error("manifest unknown") == errc::not_found);
     CHECK(docker::classify_pull_error("failed to register layer: no space left on device") == errc::failed);
 }
+
+namespace {
+
+docker::pull_totals totals_after(const std::string& stream)
+{
+    pull_progress p;
+    REQUIRE(p.feed(stream).has_value());
+    return p.totals();
+}
+
+std::string line(const std::string& id, const std::string& status, std::uint64_t current = 0, std::uint64_t total = 0)
+{
+    std::string detail = total ? R"({"current":)" + std::to_string(current) + R"(,"total":)" + std::to_string(total) + "}" : "{}";
+    return R"({"status":")" + status + R"(","progressDetail":)" + detail + R"(,"id":")" + id + "\"}\r\n";
+}
+
+}  // namespace
+
+// What Docker 20.10 streams for a three-layer image of which one layer is already present.
+TEST_CASE("pull_progress: layers and bytes are summed per layer as the stream goes")
+{
+    std::string s = R"({"status":"Pulling from test/app","id":"latest"})" "\r\n";
+    s += line("aaa", "Already exists");
+    s += line("bbb", "Pulling fs layer");
+    s += line("ccc", "Pulling fs layer");
+    s += line("bbb", "Waiting");
+    auto t = totals_after(s);
+    // The "Pulling from" line names the tag, not a layer.
+    CHECK(t == docker::pull_totals{3, 1, 0, 0});
+
+    s += line("bbb", "Downloading", 1000, 4000);
+    s += line("ccc", "Downloading", 500, 10000);
+    s += line("bbb", "Downloading", 3000, 4000);
+    CHECK(totals_after(s) == docker::pull_totals{3, 1, 3500, 14000});
+
+    s += line("bbb", "Verifying Checksum");
+    s += line("bbb", "Download complete");
+    CHECK(totals_after(s) == docker::pull_totals{3, 1, 4500, 14000});
+
+    // Extraction progress counts extracted bytes, not downloaded ones: the download total stays.
+    s += line("bbb", "Extracting", 100, 4000);
+    s += line("ccc", "Downloading", 10000, 10000);
+    CHECK(totals_after(s) == docker::pull_totals{3, 1, 14000, 14000});
+
+    s += line("bbb", "Pull complete");
+    s += line("ccc", "Download complete");
+    s += line("ccc", "Extracting", 10000, 10000);
+    s += line("ccc", "Pull complete");
+    s += R"({"status":"Digest: sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f"})" "\r\n";
+    s += R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:latest"})" "\r\n";
+    CHECK(totals_after(s) == docker::pull_totals{3, 3, 14000, 14000});
+}
+
+// A small layer may skip "Downloading" entirely; its size then comes from "Extracting".
+TEST_CASE("pull_progress: a layer's size is taken from Extracting when no Downloading line gave it")
+{
+    std::string s = line("ddd", "Pulling fs layer") + line("ddd", "Download complete");
+    CHECK(totals_after(s) == docker::pull_totals{1, 0, 0, 0});
+    s += line("ddd", "Extracting", 32768, 1200000);
+    CHECK(totals_after(s) == docker::pull_totals{1, 0, 1200000, 1200000});
+    s += line("ddd", "Pull complete");
+    CHECK(totals_after(s) == docker::pull_totals{1, 1, 1200000, 1200000});
+}
+
+// Progress never goes backwards within a layer (a retried download restarts at 0 in Docker's
+// output); and objects without an id or with another status are not layers.
+TEST_CASE("pull_progress: no regress, no false layers")
+{
+    std::string s = line("eee", "Downloading", 8000, 9000) + line("eee", "Downloading", 0, 9000);
+    s += R"({"status":"Status: Image is up to date for x:y"})" "\r\n";
+    s += R"({"status":"Something new","id":"fff"})" "\r\n";
+    s += R"({"status":"Downloading","progressDetail":{"current":-5,"total":"x"},"id":"ggg"})" "\r\n";
+    CHECK(totals_after(s) == docker::pull_totals{2, 0, 8000, 9000});
+}

@@ -3,6 +3,8 @@
 #   test/e2e/env.sh up | down [--purge] | status
 # State lives in E2E=${IMAGEWATCH_E2E_DIR:-/tmp/imagewatch-e2e}. `up` writes $E2E/env (export lines)
 # last, only when everything answers; tests treat its presence as "environment up".
+# Several environments can run side by side (the demo runs beside the tests): each needs its own
+# state dir and ports, IMAGEWATCH_E2E_REG_PORT (default 5443) and IMAGEWATCH_E2E_TOKEN_PORT (5001).
 # Nothing here touches /var/run/docker.sock or creates a bridge: containers run with --network none|host.
 # See /work/shared/notes/test-env.md for the verified recipe this follows.
 set -euo pipefail
@@ -11,11 +13,17 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E=${IMAGEWATCH_E2E_DIR:-/tmp/imagewatch-e2e}
 case $E2E in /*) ;; *) E2E=$PWD/$E2E ;; esac
 REG_HOST=registry.test
-REG_PORT=5443
-TOKEN_PORT=5001
+REG_PORT=${IMAGEWATCH_E2E_REG_PORT:-5443}
+TOKEN_PORT=${IMAGEWATCH_E2E_TOKEN_PORT:-5001}
+[[ $REG_PORT =~ ^[0-9]+$ && $TOKEN_PORT =~ ^[0-9]+$ && $REG_PORT != "$TOKEN_PORT" ]] ||
+    { echo "env.sh: IMAGEWATCH_E2E_REG_PORT and IMAGEWATCH_E2E_TOKEN_PORT must be two different port numbers" >&2; exit 2; }
 REGISTRY=$REG_HOST:$REG_PORT
 TOKEN_REALM=https://$REG_HOST:$TOKEN_PORT/token
 HOSTS_LINE="::1 $REG_HOST"
+# The hosts line is shared by every environment on the machine: each one that is up has a file
+# here naming its state dir, and the line goes only when the last one that needs it goes down.
+HOSTS_USERS=/tmp/imagewatch-e2e-hosts-users
+HOSTS_LOCK=/tmp/imagewatch-e2e-hosts.lock
 CERTS_D=/etc/docker/certs.d/$REGISTRY
 SOCK=$E2E/docker.sock
 PID_DOCKERD=$E2E/dockerd.pid
@@ -95,7 +103,14 @@ ensure_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+hosts_user_file() { printf '%s/%s' "$HOSTS_USERS" "$(printf '%s' "$E2E" | md5sum | cut -c1-16)"; }
+
 ensure_hosts() {
+    local lock
+    exec {lock}>"$HOSTS_LOCK"
+    flock "$lock"
+    mkdir -p "$HOSTS_USERS"
+    echo "$E2E" >"$(hosts_user_file)"
     if ! grep -qxF "$HOSTS_LINE" /etc/hosts; then
         # Append in place (no sed -i / rename: /etc/hosts may be a bind mount).
         [[ -z $(tail -c1 /etc/hosts) ]] || echo >>/etc/hosts
@@ -103,6 +118,35 @@ ensure_hosts() {
         touch "$E2E/hosts-added"
         log "added '$HOSTS_LINE' to /etc/hosts"
     fi
+    exec {lock}>&-
+}
+
+# Removes the hosts line if this environment added it and no other environment still uses it;
+# when one does, that one takes over the removal (it goes at that one's `down`).
+release_hosts() {
+    local lock f dir heir=
+    exec {lock}>"$HOSTS_LOCK"
+    flock "$lock"
+    rm -f "$(hosts_user_file)"
+    for f in "$HOSTS_USERS"/*; do
+        [[ -f $f ]] || continue
+        dir=$(<"$f")
+        if [[ -d $dir && $dir != "$E2E" ]]; then heir=$dir; else rm -f "$f"; fi # a vanished dir uses nothing
+    done
+    rmdir "$HOSTS_USERS" 2>/dev/null || true
+    if [[ -e $E2E/hosts-added ]]; then
+        if [[ -n $heir ]]; then
+            touch "$heir/hosts-added"
+            log "'$HOSTS_LINE' stays in /etc/hosts: $heir still uses it and removes it at its down"
+        elif grep -qxF "$HOSTS_LINE" /etc/hosts; then
+            grep -vxF "$HOSTS_LINE" /etc/hosts >"$E2E/hosts.new" || true
+            cat "$E2E/hosts.new" >/etc/hosts # rewrite in place: /etc/hosts may be a bind mount
+            rm -f "$E2E/hosts.new"
+            log "removed '$HOSTS_LINE' from /etc/hosts"
+        fi
+        rm -f "$E2E/hosts-added"
+    fi
+    exec {lock}>&-
 }
 
 ensure_pki() {
@@ -178,9 +222,9 @@ ensure_dockerd() {
 ensure_token_server() {
     if alive "$PID_TOKEN" && token_ready; then return 0; fi
     stop_pid "$PID_TOKEN" token-server
-    port_busy $TOKEN_PORT && die "port $TOKEN_PORT is taken by another process"
+    port_busy "$TOKEN_PORT" && die "port $TOKEN_PORT is taken by another process"
     TOKEN_TTL=${TOKEN_TTL:-300} TOKEN_TTL_FILE=$E2E/token_ttl \
-        nohup /usr/bin/python3 "$HERE/token_server.py" --bind ::1 --port $TOKEN_PORT \
+        nohup /usr/bin/python3 "$HERE/token_server.py" --bind ::1 --port "$TOKEN_PORT" \
         --cert "$E2E/pki/server.crt" --key "$E2E/pki/server.key" \
         --sign-key "$E2E/pki/token.key" --sign-cert "$E2E/pki/token.crt" \
         --issuer e2e-issuer --log "$E2E/token.log" >>"$E2E/token_server.out" 2>&1 &
@@ -190,7 +234,7 @@ ensure_token_server() {
 ensure_registry() {
     if alive "$PID_REGISTRY" && registry_ready; then return 0; fi
     stop_pid "$PID_REGISTRY" registry
-    port_busy $REG_PORT && die "port $REG_PORT is taken by another process"
+    port_busy "$REG_PORT" && die "port $REG_PORT is taken by another process"
     mkdir -p "$E2E/registry-data"
     cat >"$E2E/registry.yml" <<EOF
 version: 0.1
@@ -210,7 +254,11 @@ auth:
     issuer: e2e-issuer
     rootcertbundle: "$E2E/pki/token.crt"
 EOF
-    nohup /usr/bin/docker-registry serve "$E2E/registry.yml" >>"$E2E/registry.log" 2>&1 &
+    # distribution reads REGISTRY_* variables as config overrides: a shell that sourced another
+    # environment's env file (REGISTRY_LOG=..., REGISTRY_CA=...) would break its config.
+    local unset_registry_vars=() v
+    for v in $(compgen -e); do [[ $v == REGISTRY_* ]] && unset_registry_vars+=(-u "$v"); done
+    nohup env "${unset_registry_vars[@]}" /usr/bin/docker-registry serve "$E2E/registry.yml" >>"$E2E/registry.log" 2>&1 &
     echo $! >"$PID_REGISTRY"
 }
 
@@ -291,15 +339,7 @@ cmd_down() {
     done < <(awk -v p="$E2E/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
     rm -rf "$CERTS_D"
     rmdir /etc/docker/certs.d 2>/dev/null || true
-    if [[ -e $E2E/hosts-added ]]; then
-        if grep -qxF "$HOSTS_LINE" /etc/hosts; then
-            grep -vxF "$HOSTS_LINE" /etc/hosts >"$E2E/hosts.new" || true
-            cat "$E2E/hosts.new" >/etc/hosts # rewrite in place: /etc/hosts may be a bind mount
-            rm -f "$E2E/hosts.new"
-            log "removed '$HOSTS_LINE' from /etc/hosts"
-        fi
-        rm -f "$E2E/hosts-added"
-    fi
+    release_hosts
     rm -f "$SOCK"
     if [[ ${1:-} == --purge && -d $E2E ]]; then
         if awk -v p="$E2E/" 'index($2, p) == 1 { f = 1 } END { exit !f }' /proc/mounts; then

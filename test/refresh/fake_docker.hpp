@@ -29,6 +29,7 @@ public:
     std::map<std::string, std::string> pending_tags;     // canonical ref -> image ID the next pull yields
     std::map<std::string, json::object> containers;      // by ID
     std::set<std::string> failing_pulls;                 // canonical refs whose pull fails
+    std::vector<docker::pull_totals> pull_reports;        // each pull reports these, then returns the last
     std::map<std::string, int> calls;                    // op -> count so far
     std::map<std::string, int> fail_on;                  // op -> occurrence that fails
     bool list_fails = false;
@@ -138,7 +139,8 @@ public:
             co_return images[tags[ref->str()]];
         co_return make_error(errc::not_found, "No such image: " + name);
     }
-    awaitable<result<void>> pull(image_ref ref, std::string, std::string, std::chrono::milliseconds) override
+    awaitable<result<docker::pull_totals>>
+    pull(image_ref ref, std::string, std::string, std::chrono::milliseconds, docker::pull_observer on_progress) override
     {
         if (auto e = step("pull"))
             co_return *e;
@@ -149,7 +151,10 @@ public:
             tags[ref.str()] = it->second;
             pending_tags.erase(it);
         }
-        co_return result<void>{};
+        for (const auto& t : pull_reports)
+            if (on_progress)
+                on_progress(t);
+        co_return pull_reports.empty() ? docker::pull_totals{} : pull_reports.back();
     }
     awaitable<result<std::string>> create_container(std::string name, json::object body) override
     {

@@ -4,8 +4,13 @@
 #include "refresh/select.hpp"
 #include "fake_docker.hpp"
 #include "support/run_coro.hpp"
+#include "core/log.hpp"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 using namespace imagewatch;
 using namespace std::chrono_literals;
@@ -276,4 +281,41 @@ TEST_CASE("imagewatch's own container is never replaced (and not reported as ski
     CHECK(out.result.skipped.empty());
     CHECK(d.containers.contains(me));
     CHECK_FALSE(d.containers.contains(other));
+}
+
+// A refresh of several containers says how far it has come, and a pull reports its progress with
+// the runtime it serves; each replacement's proof is logged.
+TEST_CASE("progress: pull progress with the runtime, replacing n of m, how each new container was verified")
+{
+    fake_docker d;
+    d.add_image(A, {});
+    for (auto n : {"ws-1", "ws-2", "ws-3"})
+        d.add_container(n, A);
+    d.next_image(A, {});
+    d.pull_reports = {{2, 0, 1000, 41'000'000}, {2, 2, 41'000'000, 41'000'000}};
+
+    std::vector<std::string> lines;
+    const log::level saved = log::min_level();
+    log::configure(log::level::info, log::format::text);
+    log::set_sink([&](std::string_view l) { lines.emplace_back(l); });
+    auto out = run(d, {rt("a", A)});
+    log::set_sink({});
+    log::configure(saved, log::format::text);
+    REQUIRE(out.result.recreated.size() == 3);
+
+    // Lines holding every one of the given pieces.
+    auto count = [&](std::initializer_list<std::string_view> pieces) {
+        std::size_t n = 0;
+        for (const auto& l : lines)
+            n += std::all_of(pieces.begin(), pieces.end(), [&](std::string_view p) { return l.find(p) != std::string::npos; });
+        return n;
+    };
+    CHECK(count({R"(msg="pull progress" runtime=a image=registry.test:5443/test/a:latest layers_done=0/2 bytes=1000B/39.1MiB)"}) == 1);
+    CHECK(count({R"(msg=pulled runtime=a image=registry.test:5443/test/a:latest layers_done=2/2 bytes=39.1MiB/39.1MiB took=)"}) == 1);
+    for (auto step : {R"(step="1 of 3")", R"(step="2 of 3")", R"(step="3 of 3")"})
+    {
+        CHECK(count({R"(msg="replacing container" runtime=a container=ws-)", step}) == 1);
+        CHECK(count({R"(msg="container replaced" runtime=a container=ws-)", step}) == 1);
+    }
+    CHECK(count({R"(msg="new container verified" container=ws-)", R"(check="running for 20ms")"}) == 3);
 }
