@@ -181,6 +181,8 @@ class CrashE2E(unittest.TestCase):
             try:
                 self.post_in_background(iw)
                 held = proxy.wait_held(timeout=30)
+                # The held request acts on the original (rename, stop, remove) or on the replacement.
+                self.assertEqual(old_id in held, step in ("rename", "stop", "remove-old"), held)
                 self.kill9(iw)
                 proxy.release_rule()
                 iw.start()
@@ -206,6 +208,11 @@ class CrashE2E(unittest.TestCase):
                 if not committed:
                     kinds = [k for k in map(request_kind, proxy.requests[first:]) if k]
                     self.assertEqual(kinds, SWAP_REQUESTS[state], proxy.requests[first:])
+                    if state == "running":  # enough verify polls for the verify-poll-3 cell to exist
+                        swap = proxy.requests[first:]
+                        created = next(i for i, r in enumerate(swap) if request_kind(r) == "create")
+                        polls = [r for r in swap[created:] if re.fullmatch(r"GET \S+/containers/[^/]+/json", r)]
+                        self.assertGreaterEqual(len(polls), 3, swap)
             finally:
                 iw.__exit__(None, None, None)
         self.assertEqual(self.same_role(), [(self.name, expected)])
