@@ -122,13 +122,8 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
             co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
             break;
         }
-        if (ec == beast::error::timeout)
-        {
-            co_await write_response(stream, json_error(408, "request timeout"), 11, false, false);
-            break;
-        }
         if (ec)
-            break;
+            break;  // includes the request deadline: the stream has closed the socket already
 
         const auto& req = parser.get();
         request r{std::string(req.method_string()), std::string(req.target()), std::string(req[http::field::authorization])};
