@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include "core/timeout.hpp"
 #include "docker/pull_progress.hpp"
+#include "docker/unreachable.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -229,7 +230,7 @@ private:
     awaitable<result<void>> connect(beast::tcp_stream& s);
     http::request<http::string_body> make_request(const request_spec& rq) const;
     error io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const;
-    error unreachable(std::string reason) const;
+    error unreachable(std::string reason, beast::error_code ec = {}) const;
 
     // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
     awaitable<result<response>>
@@ -243,12 +244,10 @@ private:
     std::string prefix_;  // "/v1.45" once negotiated
 };
 
-error client::unreachable(std::string reason) const
+error client::unreachable(std::string reason, beast::error_code ec) const
 {
-    return make_error(
-        errc::unreachable,
-        "cannot reach the Docker daemon at " + address_.text + ": " + reason + " (is dockerd running? is DOCKER_HOST right?)"
-    );
+    const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
+    return make_error(errc::unreachable, unreachable_message(address_.text, err, reason));
 }
 
 error client::io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const
@@ -279,7 +278,7 @@ awaitable<result<void>> client::connect(local_stream& s)
     if (ec == asio::error::operation_aborted)
         co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
     if (ec)
-        co_return unreachable(ec.message());
+        co_return unreachable(ec.message(), ec);
     co_return result<void>{};
 }
 
@@ -296,7 +295,7 @@ awaitable<result<void>> client::connect(beast::tcp_stream& s)
     if (ec == asio::error::operation_aborted)
         co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
     if (ec)
-        co_return unreachable(ec.message());
+        co_return unreachable(ec.message(), ec);
     co_return result<void>{};
 }
 
