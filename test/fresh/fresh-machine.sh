@@ -93,6 +93,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 mount -t tmpfs -o size=8g,mode=0755 fresh-root "$R"
 tar --numeric-owner -xf "$TAR" -C "$R"
+chmod 0755 "$R" # the tarball's "." is debootstrap's mktemp directory (0700)
 # Undo what makes the tarball a slim container base: a fresh machine keeps its docs, and .debs
 # stay in /var/cache/apt/archives (here the bind-mounted cache).
 rm -f "$R/etc/dpkg/dpkg.cfg.d/docker" "$R/etc/apt/apt.conf.d/docker-clean"
