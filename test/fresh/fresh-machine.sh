@@ -167,7 +167,7 @@ fi
 step "./run --check-config (no rebuild)"
 log "./run --check-config: $got"
 
-((CCACHE)) && log "ccache: $(in_root ccache -s | grep -iE '^(cache )?hits|hit rate' | tr -s ' \n' ' ')"
+((CCACHE)) && log "ccache: $(in_root ccache -s | grep -E '^ *(Hits|Misses):' | tr -s ' \n' ' ')"
 in_root dpkg-query -W -f='${Package}\n' | sort >"$R/packages.txt"
 log "installed in the root: $(wc -l <"$R/packages.txt") packages"
 log "PASS in $(($(date +%s) - T0)) s"
