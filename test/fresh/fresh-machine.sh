@@ -67,7 +67,7 @@ umount_under() {
 # The root is a tmpfs (fast to fill, and gone with one umount instead of a long rm -rf).
 remove_root() {
     if umount_under "$1" && { ! mountpoint -q "$1" || umount "$1" || umount -l "$1"; }; then
-        rmdir "$1"
+        rmdir "$1" || log "could not remove $1"
     else
         log "mounts left under $1; not removing it"
     fi
