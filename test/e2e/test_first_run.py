@@ -6,8 +6,9 @@ yet, as on a machine where dockerd is not running or the path is wrong:
 - the log says so in one line with what to do (the socket, dockerd, DOCKER_HOST), and says it once:
   retries back off and the line repeats only when the reason changes (or after minutes);
 - /readyz answers 503 with a JSON reason;
-- the start-up lines say where the admin API listens, that watching is off, and the curl command
-  that triggers a refresh, with a placeholder for the token and never the token itself.
+- the start-up lines say where the admin API listens, that watching is on and its interval, and
+  the curl command that triggers a refresh, with a placeholder for the token and never the token.
+(Permission denied and connection refused get their own advice: test/docker/unreachable_test.cpp.)
 Then a forwarding proxy to the test dockerd appears at that path: imagewatch, which kept trying,
 becomes ready (/readyz 200) without a restart.
 """
