@@ -200,8 +200,8 @@ public:
             log::warn("no admin token configured: /admin/* answers 503 until one is set", {{"token_env", cfg_.admin.token_env}});
         log::info(cfg_.watch.enabled ? "watching" : "watch disabled (checks run only when triggered)",
                   {{"interval", format_duration(cfg_.watch.interval)}, {"jitter", format_duration(cfg_.watch.jitter)}});
-        log::info("trigger a refresh with", {{"command", admin::refresh_command(server_->local_address(),
-                                                                                admin::token_placeholder(cfg_.admin.token_env, cfg_.admin.token_file))}});
+        const auto token = admin::token_placeholder(cfg_.admin.token_env, cfg_.admin.token_file);
+        log::info("trigger a refresh with", {{"command", admin::refresh_command(server_->local_address(), token)}});
         spawn_server(*server_);
         asio::co_spawn(ioc_, ping_docker(), log_exception("docker ping"));
         asio::co_spawn(ioc_, handle_signals(), log_exception("signals"));
