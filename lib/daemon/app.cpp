@@ -592,7 +592,7 @@ private:
     std::unique_ptr<admin::server> server_;
     std::vector<std::unique_ptr<admin::server>> old_servers_;
     bool docker_seen_ = false;
-    std::string not_ready_reason_;  // what /readyz says while docker_seen_ is false
+    std::string not_ready_reason_ = "starting";  // what /readyz says while docker_seen_ is false
     bool stopping_ = false;
 };
 
