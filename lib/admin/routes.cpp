@@ -1,6 +1,7 @@
 #include "admin/routes.hpp"
 
 #include "admin/auth.hpp"
+#include "admin/refresh_command.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/text.hpp"
@@ -142,7 +143,12 @@ awaitable<response> handle(request req, backend& b)
     {
         if (req.method != "GET" && req.method != "HEAD")
             co_return method_not_allowed("GET");
-        co_return b.ready() ? text(200, "ready\n") : text(503, "not ready\n");
+        if (b.ready())
+            co_return text(200, "ready\n");
+        boost::json::object o;
+        o["ready"] = false;
+        o["reason"] = b.not_ready_reason();
+        co_return response{503, "application/json", boost::json::serialize(o)};
     }
 
     if (path == "/hooks/github")
@@ -185,7 +191,7 @@ awaitable<response> handle(request req, backend& b)
         std::string body = co_await b.status_json();
         co_return response{200, "application/json", std::move(body)};
     }
-    if (path == "/admin/workspace-images/refresh")
+    if (path == refresh_path)
     {
         if (req.method != "POST")
             co_return method_not_allowed("POST");

@@ -51,6 +51,8 @@ public:
     // May ask Docker (how many containers each runtime selects now); bounded by its own deadline.
     virtual awaitable<std::string> status_json() = 0;
     virtual bool ready() = 0;
+    // Why ready() is false, in words an operator can act on (the /readyz 503 body says it).
+    virtual std::string not_ready_reason() { return "not ready"; }
     virtual std::string metrics_text() = 0;
 
     // Webhooks. Defaults describe a daemon without hooks, so fakes that predate them still build.

@@ -1,10 +1,12 @@
 #include "daemon/app.hpp"
 
+#include "admin/refresh_command.hpp"
 #include "admin/server.hpp"
 #include "config/parse.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
+#include "core/repeat_filter.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/file_watch.hpp"
 #include "docker/client.hpp"
@@ -205,10 +207,12 @@ public:
         );
         if (!admin_token())
             log::warn("no admin token configured: /admin/* answers 503 until one is set", {{"token_env", cfg_.admin.token_env}});
-        spawn_server(*server_);
-        asio::co_spawn(ioc_, ping_docker(), log_exception("docker ping"));
         log::info(cfg_.watch.enabled ? "watching" : "watch disabled (checks run only when triggered)",
                   {{"interval", format_duration(cfg_.watch.interval)}, {"jitter", format_duration(cfg_.watch.jitter)}});
+        const auto token = admin::token_placeholder(cfg_.admin.token_env, cfg_.admin.token_file);
+        log::info("trigger a refresh with", {{"command", admin::refresh_command(server_->local_address(), token)}});
+        spawn_server(*server_);
+        asio::co_spawn(ioc_, ping_docker(), log_exception("docker ping"));
         asio::co_spawn(ioc_, handle_signals(), log_exception("signals"));
         if (auto fw = watch_file(ioc_.get_executor(), config_path_))
         {
@@ -316,6 +320,7 @@ public:
         co_return json::serialize(o);
     }
     bool ready() override { return docker_seen_; }
+    std::string not_ready_reason() override { return not_ready_reason_; }
     std::string metrics_text() override { return metrics::global().render(); }
 
     // Webhooks (SPEC §5.5). The secret is read from the environment at each delivery (rotation).
@@ -446,9 +451,16 @@ private:
 
     void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
 
+    // Until the Engine answers: retry with backoff (1 s doubling to 10 s, so a dockerd that starts
+    // later is seen soon), log the reason once and again only when it changes or every 10 minutes,
+    // and let /readyz say it.
     awaitable<void> ping_docker()
     {
+        using namespace std::chrono_literals;
         asio::steady_timer t(ioc_);
+        repeat_filter said(10min);
+        std::chrono::seconds delay = 1s;
+        not_ready_reason_ = "docker: waiting for the first answer of the Docker daemon at " + cfg_.docker.host;
         for (;;)
         {
             auto v = co_await docker_->ping();
@@ -456,13 +468,19 @@ private:
             {
                 log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
                 daemon_platform_ = v->os + "/" + v->arch;
+                not_ready_reason_ = "docker: finishing or undoing container swaps an earlier run left";
                 co_await refresh::reconcile(*docker_, cfg_.runtimes);  // finish or undo swaps a crash interrupted
                 docker_seen_ = true;
+                not_ready_reason_.clear();
                 watcher_->apply(cfg_);  // checks start once the engine answered and leftovers are resolved
                 co_return;
             }
-            log::warn("docker not reachable yet", {{"error", v.error().message}});
-            t.expires_after(std::chrono::seconds(2));
+            not_ready_reason_ = "docker: " + v.error().message;
+            if (said.should_log(v.error().message, std::chrono::steady_clock::now()))
+                log::warn("docker not reachable; retrying (this line repeats when the error changes, or every 10m)",
+                          {{"error", v.error().message}});
+            t.expires_after(delay);
+            delay = std::min<std::chrono::seconds>(delay * 2, 10s);
             co_await t.async_wait(nothrow_awaitable);
             if (stopping_)
                 co_return;
@@ -604,6 +622,7 @@ private:
     std::unique_ptr<admin::server> server_;
     std::vector<std::unique_ptr<admin::server>> old_servers_;
     bool docker_seen_ = false;
+    std::string not_ready_reason_ = "starting";  // what /readyz says while docker_seen_ is false
     bool stopping_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include "core/pace.hpp"
 #include "core/timeout.hpp"
 #include "docker/pull_progress.hpp"
+#include "docker/unreachable.hpp"
 #include "net/dns.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -233,7 +234,7 @@ private:
     awaitable<result<void>> connect(beast::tcp_stream& s);
     http::request<http::string_body> make_request(const request_spec& rq) const;
     error io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const;
-    error unreachable(std::string reason) const;
+    error unreachable(std::string reason, beast::error_code ec = {}) const;
 
     // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
     awaitable<result<response>>
@@ -247,12 +248,10 @@ private:
     std::string prefix_;  // "/v1.45" once negotiated
 };
 
-error client::unreachable(std::string reason) const
+error client::unreachable(std::string reason, beast::error_code ec) const
 {
-    return make_error(
-        errc::unreachable,
-        "cannot reach the Docker daemon at " + address_.text + ": " + reason + " (is dockerd running? is DOCKER_HOST right?)"
-    );
+    const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
+    return make_error(errc::unreachable, unreachable_message(address_.text, err, reason));
 }
 
 error client::io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const
@@ -283,7 +282,7 @@ awaitable<result<void>> client::connect(local_stream& s)
     if (ec == asio::error::operation_aborted)
         co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
     if (ec)
-        co_return unreachable(ec.message());
+        co_return unreachable(ec.message(), ec);
     co_return result<void>{};
 }
 
@@ -300,7 +299,7 @@ awaitable<result<void>> client::connect(beast::tcp_stream& s)
     if (ec == asio::error::operation_aborted)
         co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
     if (ec)
-        co_return unreachable(ec.message());
+        co_return unreachable(ec.message(), ec);
     co_return result<void>{};
 }
 

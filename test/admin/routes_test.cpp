@@ -39,6 +39,7 @@ struct fake_backend : backend
     }
     awaitable<std::string> status_json() override { co_return "{}"; }
     bool ready() override { return false; }
+    std::string not_ready_reason() override { return "docker: cannot reach the Docker daemon at unix:///x.sock"; }
     std::string metrics_text() override { return "m 1\n"; }
 
     std::map<hook_kind, std::optional<std::string>> secrets;
@@ -206,7 +207,10 @@ TEST_CASE("methods, unknown paths, health, readiness, metrics")
     CHECK(h.status == 200);
     CHECK(h.body == "ok\n");
     CHECK(call(b, "POST", "/healthz", "").status == 405);
-    CHECK(call(b, "GET", "/readyz", "").status == 503);
+    auto r = call(b, "GET", "/readyz", "");
+    CHECK(r.status == 503);
+    CHECK(r.content_type == "application/json");
+    CHECK(r.body == R"({"ready":false,"reason":"docker: cannot reach the Docker daemon at unix:///x.sock"})");
     CHECK(call(b, "GET", "/metrics", "").status == 200);
     b.public_metrics = false;
     CHECK(call(b, "GET", "/metrics", "").status == 401);

@@ -492,7 +492,7 @@ TEST_CASE("client: tcp connection refused")
         auto r = co_await (*c)->ping();
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::unreachable);
-        CHECK(r.error().message.find("Connection refused") != std::string::npos);
+        CHECK(r.error().message.find("connection refused; start dockerd") != std::string::npos);
     });
 }
 
@@ -508,8 +508,8 @@ TEST_CASE("client: unreachable daemon")
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::unreachable);
         CHECK(r.error().message ==
-              "cannot reach the Docker daemon at unix:///tmp/iw-docker-test-does-not-exist.sock: No such file or "
-              "directory (is dockerd running? is DOCKER_HOST right?)");
+              "cannot reach the Docker daemon at unix:///tmp/iw-docker-test-does-not-exist.sock: no such socket; "
+              "start dockerd, or set docker.host or DOCKER_HOST to the Engine's socket");
     });
 }
 

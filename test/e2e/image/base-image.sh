@@ -2,11 +2,13 @@
 # Make `debian:bookworm-slim` exist in the dockerd at $DOCKER_HOST without any image registry:
 # debootstrap a minbase bookworm from this machine's own Debian mirror, trim it the way the
 # official slim image is trimmed, and `docker import` it under that name.
-#   test/e2e/image/base-image.sh [--rebuild]
+#   test/e2e/image/base-image.sh [--rebuild] [--tarball]
 # The rootfs tarball is cached in $IMAGEWATCH_IMAGE_CACHE (default /var/cache/imagewatch-test), keyed
 # by the mirror, so later runs only import it (a few seconds). The image's apt sources point at the
 # same mirror, so `apt-get install` inside `docker build --network host` works. Needs root.
-# Env: DOCKER_HOST (required), DOCKER_BIN (default docker), DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR
+# --tarball only makes sure the cached rootfs tarball exists and prints its path (no Docker needed;
+# test/fresh/fresh-machine.sh unpacks it as a fresh machine).
+# Env: DOCKER_HOST (required unless --tarball), DOCKER_BIN (default docker), DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR
 # (default: read from /etc/apt/sources.list{,.d/*}).
 set -euo pipefail
 
@@ -17,7 +19,15 @@ DOCKER=${DOCKER_BIN:-docker}
 log() { printf '[base-image %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ -n ${DOCKER_HOST:-} ]] || die "DOCKER_HOST is not set (source /tmp/imagewatch-e2e/env)"
+REBUILD=0 TARBALL_ONLY=0
+for a in "$@"; do
+    case $a in
+    --rebuild) REBUILD=1 ;;
+    --tarball) TARBALL_ONLY=1 ;;
+    *) die "usage: base-image.sh [--rebuild] [--tarball]" ;;
+    esac
+done
+((TARBALL_ONLY)) || [[ -n ${DOCKER_HOST:-} ]] || die "DOCKER_HOST is not set (source /tmp/imagewatch-e2e/env)"
 [[ $(id -u) == 0 ]] || die "must run as root (debootstrap)"
 
 # mirror_for SUITE: the first URI that this machine's apt sources use for SUITE (deb822 or one-line).
@@ -122,10 +132,12 @@ EOF
     log "cached $TAR ($(du -h "$TAR" | cut -f1))"
 }
 
-if [[ ${1:-} == --rebuild ]]; then
-    rm -f "$TAR"
-fi
+((REBUILD)) && rm -f "$TAR"
 [[ -s $TAR ]] || build_rootfs
+if ((TARBALL_ONLY)); then
+    echo "$TAR"
+    exit 0
+fi
 
 # Import unless the tag already holds this very tarball (label set below).
 want=$(stat -c %s-%Y "$TAR")
