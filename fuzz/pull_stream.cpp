@@ -38,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)classify_pull_error(*p.error_message());
     if (!p.digest().empty())
         FUZZ_CHECK(p.objects() > 0);
+    const auto t = p.totals();
+    FUZZ_CHECK(t.layers_done <= t.layers);
+    FUZZ_CHECK(t.bytes_done <= t.bytes_total);
     (void)classify_pull_error(stream);
     return 0;
 }

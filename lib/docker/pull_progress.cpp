@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 
 namespace imagewatch::docker {
 
@@ -93,13 +94,17 @@ void layer_progress::take(const json::object& o)
 
 pull_totals layer_progress::totals() const
 {
+    // Saturating: sizes come from the daemon's text, and a sum that wraps would make less of more.
+    const auto add = [](std::uint64_t a, std::uint64_t b) {
+        return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max() : a + b;
+    };
     pull_totals t;
     for (const auto& [id, l] : layers_)
     {
         ++t.layers;
         t.layers_done += l.done ? 1 : 0;
-        t.bytes_total += l.total;
-        t.bytes_done += l.downloaded ? l.total : std::min(l.current, l.total);
+        t.bytes_total = add(t.bytes_total, l.total);
+        t.bytes_done = add(t.bytes_done, l.downloaded ? l.total : std::min(l.current, l.total));
     }
     return t;
 }

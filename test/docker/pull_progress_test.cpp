@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 
 using namespace imagewatch;
@@ -197,4 +198,16 @@ TEST_CASE("pull_progress: no regress, no false layers")
     s += R"({"status":"Something new","id":"fff"})" "\r\n";
     s += R"({"status":"Downloading","progressDetail":{"current":-5,"total":"x"},"id":"ggg"})" "\r\n";
     CHECK(totals_after(s) == docker::pull_totals{2, 0, 8000, 9000});
+}
+
+// Sizes are the daemon's text: sums saturate instead of wrapping round to small numbers.
+TEST_CASE("pull_progress: byte sums saturate")
+{
+    const std::string big = "18446744073709551615";  // 2^64 - 1
+    std::string s = R"({"status":"Downloading","progressDetail":{"current":)" + big + R"(,"total":)" + big + R"(},"id":"a"})";
+    s += R"({"status":"Downloading","progressDetail":{"current":5,"total":10},"id":"b"})";
+    auto t = totals_after(s);
+    CHECK(t.bytes_total == UINT64_MAX);
+    CHECK(t.bytes_done == UINT64_MAX);
+    CHECK(t.layers == 2);
 }

@@ -22,8 +22,8 @@ TOKEN_REALM=https://$REG_HOST:$TOKEN_PORT/token
 HOSTS_LINE="::1 $REG_HOST"
 # The hosts line is shared by every environment on the machine: each one that is up has a file
 # here naming its state dir, and the line goes only when the last one that needs it goes down.
+# Edits of both are serialised with flock on /etc/hosts itself.
 HOSTS_USERS=/tmp/imagewatch-e2e-hosts-users
-HOSTS_LOCK=/tmp/imagewatch-e2e-hosts.lock
 CERTS_D=/etc/docker/certs.d/$REGISTRY
 SOCK=$E2E/docker.sock
 PID_DOCKERD=$E2E/dockerd.pid
@@ -107,7 +107,7 @@ hosts_user_file() { printf '%s/%s' "$HOSTS_USERS" "$(printf '%s' "$E2E" | md5sum
 
 ensure_hosts() {
     local lock
-    exec {lock}>"$HOSTS_LOCK"
+    exec {lock}</etc/hosts
     flock "$lock"
     mkdir -p "$HOSTS_USERS"
     echo "$E2E" >"$(hosts_user_file)"
@@ -125,7 +125,7 @@ ensure_hosts() {
 # when one does, that one takes over the removal (it goes at that one's `down`).
 release_hosts() {
     local lock f dir heir=
-    exec {lock}>"$HOSTS_LOCK"
+    exec {lock}</etc/hosts
     flock "$lock"
     rm -f "$(hosts_user_file)"
     for f in "$HOSTS_USERS"/*; do
