@@ -180,6 +180,15 @@ std::string registry::render() const
     return out;
 }
 
+std::string_view bounded_label::operator()(std::string_view value)
+{
+    if (auto it = seen_.find(value); it != seen_.end())
+        return *it;
+    if (seen_.size() >= limit_)
+        return "other";
+    return *seen_.emplace(value).first;
+}
+
 registry& global()
 {
     static registry r;

@@ -3,6 +3,7 @@
 // exposition format (SPEC §5.4). Process-wide and single-threaded. Pure apart from the global.
 #include <initializer_list>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,6 +47,21 @@ private:
 };
 
 registry& global();
+
+// Values of a label that a remote party chooses (the host of a token realm a registry names): the
+// first `limit` distinct values pass as they are and every later one reads "other", so a hostile
+// server cannot add series (and memory) without bound.
+class bounded_label
+{
+public:
+    explicit bounded_label(std::size_t limit) : limit_(limit) {}
+    std::string_view operator()(std::string_view value);
+    std::size_t size() const { return seen_.size(); }
+
+private:
+    std::size_t limit_;
+    std::set<std::string, std::less<>> seen_;
+};
 std::string render_labels(labels l);
 
 }  // namespace imagewatch::metrics

@@ -46,6 +46,10 @@
 namespace imagewatch::daemon {
 namespace {
 
+// Distinct (host, code) pairs of imagewatch_registry_requests_total: every registry and token
+// realm of a large config with its usual codes, yet a bound on what servers can make us keep.
+constexpr std::size_t max_request_series = 256;
+
 std::string rfc3339(std::chrono::system_clock::time_point tp)
 {
     std::time_t t = std::chrono::system_clock::to_time_t(tp);
@@ -137,10 +141,14 @@ public:
         rs.connect_timeout = cfg_.timeouts.connect;
         rs.request_timeout = cfg_.timeouts.request;
         rs.host_options_for = [this](std::string_view host) { return registry_options(host); };
-        rs.on_request = [](std::string_view host, std::string_view method, unsigned status) {
+        rs.on_request = [this](std::string_view host, std::string_view method, unsigned status) {
+            // Token realm hosts and status codes are the servers' choice: past a bound, new
+            // (host, code) pairs are counted as host="other", code="other".
+            auto code = std::to_string(status);
+            bool named = request_series_(std::string(host) + ' ' + code) != "other";
             metrics::global().inc(
                 "imagewatch_registry_requests_total",
-                {{"host", host}, {"method", method}, {"code", std::to_string(status)}}
+                {{"host", named ? host : "other"}, {"method", method}, {"code", named ? std::string_view(code) : "other"}}
             );
         };
         registry_ = registry::make_client(ioc_.get_executor(), rs);
@@ -428,6 +436,12 @@ private:
         if (auto it = registry_options_.find(host);
             it != registry_options_.end() && now - it->second.at < std::chrono::seconds(1))
             return it->second.options;
+        // Realm hosts are a registry's choice: entries past their second go, once a second.
+        if (now - options_swept_ >= std::chrono::seconds(1))
+        {
+            std::erase_if(registry_options_, [now](const auto& kv) { return now - kv.second.at >= std::chrono::seconds(1); });
+            options_swept_ = now;
+        }
         auto o = registry::host_options_from(cfg_, host, process_env());
         registry_options_.insert_or_assign(std::string(host), cached_options{o, now});
         return o;
@@ -615,7 +629,9 @@ private:
         registry::host_options options;
         std::chrono::steady_clock::time_point at;
     };
-    std::map<std::string, cached_options, std::less<>> registry_options_;  // by registry host
+    std::map<std::string, cached_options, std::less<>> registry_options_;  // by registry or realm host
+    std::chrono::steady_clock::time_point options_swept_{};
+    metrics::bounded_label request_series_{max_request_series};  // "<host> <code>" pairs named in metrics
     std::unique_ptr<hooks::check_scheduler> check_scheduler_;  // created at the first webhook
     std::map<std::string, std::string> notified_digest_;  // runtime -> digest as of its last notification/trigger
     std::string daemon_platform_ = "linux/amd64";

@@ -45,6 +45,7 @@ constexpr std::uint64_t manifest_body_limit = 4 * 1024 * 1024;
 constexpr std::chrono::hours max_retry_after{24};  // a longer Retry-After is treated as garbage
 constexpr std::size_t body_excerpt = 200;
 constexpr std::size_t max_cached_children = 1024;
+constexpr std::size_t max_known_challenges = 1024;  // registry hosts of watched images, and past ones
 constexpr std::string_view user_agent = "imagewatch/" IMAGEWATCH_VERSION;
 
 std::string status_text(const response& res)
@@ -76,6 +77,17 @@ struct known_challenge
 
 std::string basic_auth(const credentials& c) { return "Basic " + base64_encode(c.username + ":" + c.password); }
 
+// Whose tokens a resolve may be served from the cache: its configured credentials, or the helper
+// that would supply them (known before the helper runs, so a warm check runs no helper).
+std::string identity_of(const host_options& o)
+{
+    if (o.creds)
+        return credential_identity(o.creds->username, o.creds->password);
+    if (o.helper)
+        return "helper:" + credential_identity(o.helper->program, o.helper->server_url);
+    return {};
+}
+
 // One resolve: where its requests go and what they may present.
 struct call
 {
@@ -83,6 +95,7 @@ struct call
     host_options opts;
     endpoint ep;
     std::string scope;
+    std::string identity;  // identity_of(opts) as configured, before any helper ran
     bool helper_asked = false;
     std::string helper_note;  // why a helper gave nothing ("… failed: …"), for refusal messages
 
@@ -99,12 +112,16 @@ class registry_client final : public client
 {
 public:
     registry_client(asio::any_io_executor ex, client_settings s)
-        : ex_(std::move(ex)), s_(std::move(s)), pool_(ex_, s_.max_idle_per_host, s_.idle_timeout)
+        : ex_(std::move(ex)), s_(std::move(s)), pool_(ex_, s_.max_idle_per_host, s_.idle_timeout, s_.max_idle_total)
     {
     }
 
     awaitable<result<resolved>> resolve(image_ref ref, std::string platform) override;
     std::optional<std::chrono::seconds> retry_after(std::string_view registry_host) const override;
+    client_footprint footprint() const override
+    {
+        return {tokens_.size(), challenges_.size(), slots_->size(), pool_.idle()};
+    }
 
 private:
     host_options options_for(std::string_view host) const
@@ -117,6 +134,12 @@ private:
         s_.request_timeout = request;
     }
 
+    void remember_challenge(const std::string& registry, known_challenge ch)
+    {
+        if (challenges_.size() >= max_known_challenges && !challenges_.contains(registry))
+            challenges_.clear();  // hosts images no longer use; the next check of each asks afresh
+        challenges_.insert_or_assign(registry, std::move(ch));
+    }
     step_timeouts timeouts() const { return {s_.connect_timeout, s_.request_timeout}; }
     steady::time_point now() const { return s_.now ? s_.now() : steady::now(); }
 
@@ -150,36 +173,59 @@ private:
     std::optional<result<platform>> platform_;
     struct host_slots
     {
-        explicit host_slots(asio::any_io_executor ex) : freed(std::move(ex), steady::time_point::max()) {}
+        host_slots(asio::any_io_executor ex, std::string k) : key(std::move(k)), freed(std::move(ex), steady::time_point::max()) {}
+        std::string key;  // its endpoint's pool_key
         std::size_t busy = 0;
+        std::size_t waiting = 0;
         asio::steady_timer freed;  // never expires; cancel_one() wakes one waiter
     };
-    std::map<std::string, std::shared_ptr<host_slots>, std::less<>> slots_;  // by endpoint
+    // By endpoint, only while a request is in flight or waiting: realm endpoints are a registry's
+    // choice, so an idle entry is dropped. Shared with request frames, which may be destroyed
+    // after the client when the io_context goes down with requests in flight.
+    using slot_map = std::map<std::string, std::shared_ptr<host_slots>, std::less<>>;
+    std::shared_ptr<slot_map> slots_ = std::make_shared<slot_map>();
 };
 
 awaitable<result<response>> registry_client::exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit)
 {
     // Wait for one of the endpoint's connection slots (a timer used as a condition variable).
-    auto& slot = slots_[ep.pool_key];
+    auto& slot = (*slots_)[ep.pool_key];
     if (!slot)
-        slot = std::make_shared<host_slots>(ex_);
-    auto sl = slot;
+        slot = std::make_shared<host_slots>(ex_, ep.pool_key);
+    struct release  // unwinds whatever the frame holds of the slot, and drops an unused entry
+    {
+        std::shared_ptr<host_slots> s;
+        std::weak_ptr<slot_map> map;
+        bool busy = false;
+        bool waiting = false;
+        ~release()
+        {
+            if (waiting)
+                --s->waiting;
+            if (busy)
+            {
+                --s->busy;
+                s->freed.cancel_one();
+            }
+            auto m = map.lock();
+            if (m && s->busy == 0 && s->waiting == 0)
+                if (auto it = m->find(s->key); it != m->end() && it->second == s)
+                    m->erase(it);
+        }
+    } held{slot, slots_};
+    const auto& sl = held.s;
     while (sl->busy >= std::max<std::size_t>(1, s_.max_connections_per_host))
     {
+        ++sl->waiting;
+        held.waiting = true;
         co_await sl->freed.async_wait(nothrow_awaitable);
+        --sl->waiting;
+        held.waiting = false;
         if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
             co_return make_error(errc::cancelled, ep.authority + ": cancelled while waiting for a connection");
     }
     ++sl->busy;
-    struct release
-    {
-        std::shared_ptr<host_slots> s;
-        ~release()
-        {
-            --s->busy;
-            s->freed.cancel_one();
-        }
-    } released{sl};
+    held.busy = true;
 
     // The whole request (connect + request timeouts) bounds each of its steps' own deadlines.
     auto t = timeouts();
@@ -258,7 +304,8 @@ awaitable<result<resolved>> registry_client::resolve(image_ref ref, std::string 
     auto ep = make_endpoint(ref.endpoint_host(), !opts.insecure_http, opts.ca_file);
     if (!ep)
         co_return ep.error();
-    call c{ref, std::move(opts), std::move(*ep), pull_scope(ref.repository), false, {}};
+    auto identity = identity_of(opts);
+    call c{ref, std::move(opts), std::move(*ep), pull_scope(ref.repository), std::move(identity), false, {}};
 
     std::string target = "/v2/" + ref.repository + "/manifests/" + (ref.digest.empty() ? ref.tag : ref.digest);
     auto head = co_await authorized(c, http::verb::head, target, 0);
@@ -338,7 +385,7 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
     {
         if (it->second.bearer)
         {
-            token_key key{it->second.realm, it->second.service, c.scope};
+            token_key key{ref.registry, c.identity, it->second.realm, it->second.service, c.scope};
             if (auto tok = tokens_.get(key, now()))
             {
                 auth = "Bearer " + *tok;
@@ -400,8 +447,8 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
 
         if (bearer)
         {
-            token_key key{bearer->param("realm"), bearer->param("service"), c.scope};
-            challenges_.insert_or_assign(ref.registry, known_challenge{true, key.realm, key.service});
+            token_key key{ref.registry, c.identity, bearer->param("realm"), bearer->param("service"), c.scope};
+            remember_challenge(ref.registry, known_challenge{true, key.realm, key.service});
             auto tok = co_await fetch_token(c, key);
             if (!tok)
                 co_return tok.error();
@@ -410,7 +457,7 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
         }
         else if (basic)
         {
-            challenges_.insert_or_assign(ref.registry, known_challenge{});
+            remember_challenge(ref.registry, known_challenge{});
             co_await ask_helper(c);
             if (!c.opts.creds)
                 co_return make_error(errc::unauthorized,
@@ -489,9 +536,19 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
 
     // SPEC §3: the realm host's own ca_file if it has one, else that of the registry that sent us there.
     auto realm_opts = options_for(realm_host);
-    if (!tls && !realm_opts.insecure_http && !c.opts.insecure_http)
-        co_return make_error(errc::unauthorized, ref.registry + ": token realm " + key.realm +
-                                                     " is plain HTTP; set registries.\"" + realm_host +
+    // The registry chooses the realm, and the registry's credentials go to it (the token protocol:
+    // the realm host's own credentials are never used). So plain HTTP takes the realm host's own
+    // insecure_http before anything secret is sent there in clear; an anonymous request may also
+    // follow a registry that is itself insecure_http, as it exposes nothing more than that.
+    const bool secret = c.opts.creds || c.opts.helper;
+    if (!tls && !realm_opts.insecure_http && (secret || !c.opts.insecure_http))
+        co_return make_error(errc::unauthorized, ref.registry + ": token realm " + key.realm + " is plain HTTP and " +
+                                                     realm_host + " is not configured insecure_http" +
+                                                     (secret ? ": credentials from " +
+                                                                   (c.opts.creds ? c.opts.creds->source : c.opts.helper->source) +
+                                                                   " are not sent in clear"
+                                                             : "") +
+                                                     "; set registries.\"" + realm_host +
                                                      "\".insecure_http to allow it");
     auto ep = make_endpoint(realm_host, tls, realm_opts.ca_file.empty() ? c.opts.ca_file : realm_opts.ca_file);
     if (!ep)

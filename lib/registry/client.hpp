@@ -37,6 +37,9 @@ struct client_settings
     std::chrono::milliseconds helper_timeout = std::chrono::seconds(10);   // one credential helper run
     // Keep-alive: idle connections kept per host (scheme, host:port and ca_file), and how long.
     std::size_t max_idle_per_host = 6;  // = max_connections_per_host: a burst closes none of them
+    // Idle connections kept in all: token realms are a registry's choice, and each new realm host
+    // would otherwise keep a descriptor for idle_timeout.
+    std::size_t max_idle_total = 128;
     // Requests in flight per registry endpoint; more wait for a connection to come back. Keeps a
     // sweep of many tags on a few warm keep-alive connections instead of one handshake each.
     std::size_t max_connections_per_host = 6;
@@ -60,6 +63,16 @@ struct resolved
     std::string digest;      // Docker-Content-Digest: the index digest for a multi-platform tag
     std::string effective;   // the platform manifest's digest when digest is an index, else digest
     std::string media_type;  // the manifest's Content-Type without parameters ("" if none was sent)
+};
+
+// What a client holds, for tests and operators. Each count is bounded whatever registries and
+// token servers answer: realms, services and hosts they name come and go with the requests.
+struct client_footprint
+{
+    std::size_t tokens = 0;            // cached tokens (at most token_cache::default_max_entries)
+    std::size_t challenges = 0;        // last challenge per registry host (hosts of watched images)
+    std::size_t endpoints = 0;         // endpoints with a request in flight or waiting
+    std::size_t idle_connections = 0;  // kept-alive connections
 };
 
 class client
@@ -92,6 +105,8 @@ public:
     // Until it passes, resolve for that host fails at once with errc::rate_limited (no request
     // is sent) and this returns the time left (rounded up); otherwise nullopt.
     virtual std::optional<std::chrono::seconds> retry_after(std::string_view registry_host) const = 0;
+
+    virtual client_footprint footprint() const = 0;
 };
 
 // The client keeps its token cache and connection pool and must outlive every resolve it starts.

@@ -315,8 +315,10 @@ connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_
 
 // ---- connection_pool ----
 
-connection_pool::connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout)
-    : ex_(ex), max_idle_(max_idle), idle_timeout_(idle_timeout), st_(std::make_shared<state>(std::move(ex)))
+connection_pool::connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout,
+                                 std::size_t max_idle_total)
+    : ex_(ex), max_idle_(max_idle), max_idle_total_(max_idle_total), idle_timeout_(idle_timeout),
+      st_(std::make_shared<state>(std::move(ex)))
 {
 }
 
@@ -353,12 +355,29 @@ std::unique_ptr<connection> connection_pool::take(const endpoint& ep)
 
 void connection_pool::give_back(std::unique_ptr<connection> c)
 {
-    if (st_->closed || max_idle_ == 0)
+    if (st_->closed || max_idle_ == 0 || max_idle_total_ == 0)
         return;
-    auto& list = st_->idle[c->where().pool_key];
-    if (list.size() >= max_idle_)
-        list.erase(list.begin());  // the oldest goes
-    list.push_back({std::move(c), steady::now()});
+    auto& lists = st_->idle;
+    auto key = lists.find(c->where().pool_key);
+    if (key != lists.end() && key->second.size() >= max_idle_)
+        key->second.erase(key->second.begin());  // the oldest goes
+    else if (idle() >= max_idle_total_)
+    {
+        // Each list is oldest first: the oldest of all is the front of one of them.
+        auto oldest = std::min_element(lists.begin(), lists.end(), [](const auto& a, const auto& b) {
+            return a.second.front().since < b.second.front().since;
+        });
+        oldest->second.erase(oldest->second.begin());
+        if (oldest->second.empty())
+        {
+            if (oldest == key)
+                key = lists.end();
+            lists.erase(oldest);
+        }
+    }
+    if (key == lists.end())
+        key = lists.emplace(c->where().pool_key, std::vector<idle_connection>{}).first;
+    key->second.push_back({std::move(c), steady::now()});
     if (!st_->sweeping)
     {
         st_->sweeping = true;

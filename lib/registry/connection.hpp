@@ -116,13 +116,15 @@ private:
 };
 
 // Idle keep-alive connections per endpoint (pool_key), single-threaded: no locking. At most
-// max_idle per key are kept, each for at most idle_timeout (a timer closes expired ones, so an
+// max_idle per key and max_idle_total in all are kept (the oldest goes first: token realm hosts
+// are a registry's choice), each for at most idle_timeout (a timer closes expired ones, so an
 // idle connection never outlives its timeout by much); the most recently used is handed out first.
 // Destroying the pool closes every idle connection and stops the timer.
 class connection_pool
 {
 public:
-    connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout);
+    connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout,
+                    std::size_t max_idle_total = 128);
     ~connection_pool();
     connection_pool(const connection_pool&) = delete;
     connection_pool& operator=(const connection_pool&) = delete;
@@ -152,6 +154,7 @@ private:
 
     asio::any_io_executor ex_;
     std::size_t max_idle_;
+    std::size_t max_idle_total_;
     std::chrono::milliseconds idle_timeout_;
     std::shared_ptr<state> st_;
 };

@@ -1,5 +1,7 @@
 #include "registry/token.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
@@ -7,6 +9,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <new>
+
+#include <openssl/evp.h>
 
 namespace imagewatch::registry {
 
@@ -160,8 +166,15 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
 
 token_cache::clock::time_point token_cache::usable_until(clock::time_point received, std::chrono::seconds expires_in)
 {
+    expires_in = std::min(expires_in, max_lifetime);
     auto margin = std::min<clock::duration>(expires_in / 10, max_margin);
     return received + expires_in - margin;
+}
+
+void token_cache::drop(std::unordered_map<token_key, entry, token_key_hash>::iterator it)
+{
+    recency_.erase(it->second.used);
+    entries_.erase(it);
 }
 
 std::optional<std::string> token_cache::get(const token_key& key, clock::time_point now)
@@ -171,10 +184,11 @@ std::optional<std::string> token_cache::get(const token_key& key, clock::time_po
         return std::nullopt;
     if (now >= it->second.until)
     {
-        entries_.erase(it);
+        drop(it);
         return std::nullopt;
     }
-    const auto& e = it->second;
+    auto& e = it->second;
+    recency_.splice(recency_.begin(), recency_, e.used);
     if (!e.head)
         return e.rest;
     std::string value;
@@ -196,8 +210,14 @@ std::shared_ptr<const std::string> token_cache::intern(std::string_view head)
 
 void token_cache::put(token_key key, std::string value, std::chrono::seconds expires_in, clock::time_point now)
 {
-    std::erase_if(entries_, [now](const auto& kv) { return now >= kv.second.until; });
-    entry e{nullptr, {}, usable_until(now, expires_in)};
+    for (auto it = entries_.begin(); it != entries_.end();)
+    {
+        auto next = std::next(it);
+        if (now >= it->second.until)
+            drop(it);
+        it = next;
+    }
+    entry e{nullptr, {}, usable_until(now, expires_in), {}};
     // A JWT (three base64url parts) shares its header; any other token is kept whole.
     if (auto dot = value.find('.'); dot != std::string::npos && value.find('.', dot + 1) != std::string::npos)
     {
@@ -206,9 +226,40 @@ void token_cache::put(token_key key, std::string value, std::chrono::seconds exp
     }
     else
         e.rest = std::move(value);
-    entries_.insert_or_assign(std::move(key), std::move(e));
+
+    if (auto it = entries_.find(key); it != entries_.end())
+    {
+        e.used = it->second.used;
+        recency_.splice(recency_.begin(), recency_, e.used);
+        it->second = std::move(e);
+        return;
+    }
+    while (entries_.size() >= max_entries_)
+        drop(entries_.find(*recency_.back()));
+    auto it = entries_.emplace(std::move(key), std::move(e)).first;
+    recency_.push_front(&it->first);
+    it->second.used = recency_.begin();
 }
 
-void token_cache::erase(const token_key& key) { entries_.erase(key); }
+void token_cache::erase(const token_key& key)
+{
+    if (auto it = entries_.find(key); it != entries_.end())
+        drop(it);
+}
+
+std::string credential_identity(std::string_view username, std::string_view password)
+{
+    // Fed piece by piece, so the secret is never copied into a joined buffer.
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    const char nul = 0;
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), username.data(), username.size()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), &nul, 1) != 1 || EVP_DigestUpdate(ctx.get(), password.data(), password.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
+        throw std::bad_alloc();  // only out of memory makes SHA-256 fail
+    return hex_lower(md, len);
+}
 
 }  // namespace imagewatch::registry

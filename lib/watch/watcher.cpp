@@ -136,6 +136,9 @@ void watcher::apply(const config::config& cfg)
     for (const auto& t : tasks_)
         by_name_.emplace(t->rt.name, t);
     std::erase_if(checks_, [](const auto& kv) { return kv.second.use_count() == 1; });  // images no task uses
+    // Slots of hosts with nothing in flight or waiting: a host no runtime uses any more goes, the
+    // others come back at their next check.
+    std::erase_if(host_checks_, [](const auto& kv) { return kv.second->in_flight == 0 && kv.second->waiting.empty(); });
 
     const auto now = steady::now();
     // Same target: keep state and schedule; a new interval applies from now.

@@ -23,3 +23,17 @@ TEST_CASE("metrics render in Prometheus text format")
     r.forget("x_total", "runtime", "a\"b");
     CHECK(r.value("x_total", {{"runtime", "a\"b"}, {"result", "ok"}}) == 0);
 }
+
+TEST_CASE("metrics: a bounded label passes its first values and folds later ones into \"other\"")
+{
+    metrics::bounded_label hosts(3);
+    CHECK(hosts("a:443") == "a:443");
+    CHECK(hosts("b:443") == "b:443");
+    CHECK(hosts("a:443") == "a:443");
+    CHECK(hosts("c:443") == "c:443");
+    CHECK(hosts("d:443") == "other");
+    CHECK(hosts("a:443") == "a:443");  // the first ones keep their names
+    for (int i = 0; i < 10000; ++i)
+        CHECK(hosts("realm-" + std::to_string(i) + ".example:443") == "other");
+    CHECK(hosts.size() == 3);
+}

@@ -101,7 +101,7 @@ TEST_CASE("token cache: served until a margin before expiry, then dropped")
 {
     token_cache cache;
     token_cache::clock::time_point t0{};
-    token_key key{"https://r/token", "svc", "repository:a:pull"};
+    token_key key{"reg", "", "https://r/token", "svc", "repository:a:pull"};
     cache.put(key, "tok", 300s, t0);
 
     CHECK(cache.get(key, t0) == "tok");
@@ -118,18 +118,21 @@ TEST_CASE("token cache: the margin is 10% of the lifetime, at most 30 s")
     CHECK(token_cache::usable_until(t0, 3600s) == t0 + 3570s);
 }
 
-TEST_CASE("token cache: keyed by realm, service and scope; erase and overwrite")
+TEST_CASE("token cache: keyed by registry, identity, realm, service and scope; erase and overwrite")
 {
     token_cache cache;
     token_cache::clock::time_point t0{};
-    token_key a{"https://r/token", "svc", "repository:a:pull"};
-    token_key b{"https://r/token", "svc", "repository:b:pull"};
-    token_key c{"https://other/token", "svc", "repository:a:pull"};
+    token_key a{"reg", "", "https://r/token", "svc", "repository:a:pull"};
+    token_key b{"reg", "", "https://r/token", "svc", "repository:b:pull"};
+    token_key c{"reg", "", "https://other/token", "svc", "repository:a:pull"};
     cache.put(a, "ta", 300s, t0);
     cache.put(b, "tb", 300s, t0);
     CHECK(cache.get(a, t0) == "ta");
     CHECK(cache.get(b, t0) == "tb");
     CHECK_FALSE(cache.get(c, t0).has_value());
+    // The same realm, service and scope for another registry or another identity is another token.
+    CHECK_FALSE(cache.get({"other-reg", "", "https://r/token", "svc", "repository:a:pull"}, t0).has_value());
+    CHECK_FALSE(cache.get({"reg", credential_identity("u", "p"), "https://r/token", "svc", "repository:a:pull"}, t0).has_value());
 
     cache.erase(a);
     CHECK_FALSE(cache.get(a, t0).has_value());
@@ -144,10 +147,10 @@ TEST_CASE("token cache: put drops entries that expired meanwhile")
 {
     token_cache cache;
     token_cache::clock::time_point t0{};
-    cache.put({"r", "s", "a"}, "ta", 60s, t0);
-    cache.put({"r", "s", "b"}, "tb", 600s, t0);
+    cache.put({"reg", "", "r", "s", "a"}, "ta", 60s, t0);
+    cache.put({"reg", "", "r", "s", "b"}, "tb", 600s, t0);
     CHECK(cache.size() == 2);
-    cache.put({"r", "s", "c"}, "tc", 60s, t0 + 100s);
+    cache.put({"reg", "", "r", "s", "c"}, "tc", 60s, t0 + 100s);
     CHECK(cache.size() == 2);  // "a" expired at 54 s
 }
 
@@ -156,21 +159,69 @@ TEST_CASE("token cache: JWTs of one issuer share their stored header; tokens com
     token_cache cache;
     token_cache::clock::time_point t0{};
     const std::string head = "eyJhbGciOiJSUzI1NiIsIng1YyI6WyJNSUlD...";  // stands in for a header with x5c
-    cache.put({"r", "s", "a"}, head + ".eyJzdWIiOiJhIn0.c2lnLWE", 300s, t0);
-    cache.put({"r", "s", "b"}, head + ".eyJzdWIiOiJiIn0.c2lnLWI", 300s, t0);
-    cache.put({"r", "s", "c"}, "eyJvdGhlciI6MX0.eyJzdWIiOiJjIn0.c2lnLWM", 300s, t0);
-    cache.put({"r", "s", "d"}, "opaque-token-without-dots", 300s, t0);
-    cache.put({"r", "s", "e"}, "one.dot", 300s, t0);
+    cache.put({"reg", "", "r", "s", "a"}, head + ".eyJzdWIiOiJhIn0.c2lnLWE", 300s, t0);
+    cache.put({"reg", "", "r", "s", "b"}, head + ".eyJzdWIiOiJiIn0.c2lnLWI", 300s, t0);
+    cache.put({"reg", "", "r", "s", "c"}, "eyJvdGhlciI6MX0.eyJzdWIiOiJjIn0.c2lnLWM", 300s, t0);
+    cache.put({"reg", "", "r", "s", "d"}, "opaque-token-without-dots", 300s, t0);
+    cache.put({"reg", "", "r", "s", "e"}, "one.dot", 300s, t0);
     CHECK(cache.headers() == 2);
-    CHECK(cache.get({"r", "s", "a"}, t0) == head + ".eyJzdWIiOiJhIn0.c2lnLWE");
-    CHECK(cache.get({"r", "s", "b"}, t0) == head + ".eyJzdWIiOiJiIn0.c2lnLWI");
-    CHECK(cache.get({"r", "s", "c"}, t0) == "eyJvdGhlciI6MX0.eyJzdWIiOiJjIn0.c2lnLWM");
-    CHECK(cache.get({"r", "s", "d"}, t0) == "opaque-token-without-dots");
-    CHECK(cache.get({"r", "s", "e"}, t0) == "one.dot");
+    CHECK(cache.get({"reg", "", "r", "s", "a"}, t0) == head + ".eyJzdWIiOiJhIn0.c2lnLWE");
+    CHECK(cache.get({"reg", "", "r", "s", "b"}, t0) == head + ".eyJzdWIiOiJiIn0.c2lnLWI");
+    CHECK(cache.get({"reg", "", "r", "s", "c"}, t0) == "eyJvdGhlciI6MX0.eyJzdWIiOiJjIn0.c2lnLWM");
+    CHECK(cache.get({"reg", "", "r", "s", "d"}, t0) == "opaque-token-without-dots");
+    CHECK(cache.get({"reg", "", "r", "s", "e"}, t0) == "one.dot");
 
     // A header no token uses any more (a rotated signing key) is dropped when a new one comes.
-    cache.erase({"r", "s", "c"});
-    cache.put({"r", "s", "f"}, "eyJuZXcifQ.eyJzdWIiOiJmIn0.c2ln", 300s, t0);
+    cache.erase({"reg", "", "r", "s", "c"});
+    cache.put({"reg", "", "r", "s", "f"}, "eyJuZXcifQ.eyJzdWIiOiJmIn0.c2ln", 300s, t0);
     CHECK(cache.headers() == 2);
-    CHECK(cache.get({"r", "s", "f"}, t0) == "eyJuZXcifQ.eyJzdWIiOiJmIn0.c2ln");
+    CHECK(cache.get({"reg", "", "r", "s", "f"}, t0) == "eyJuZXcifQ.eyJzdWIiOiJmIn0.c2ln");
+}
+
+TEST_CASE("token cache: credential identity is a SHA-256 of username NUL password, never the secret")
+{
+    // printf 'alice\0s3cret' | sha256sum
+    CHECK(credential_identity("alice", "s3cret") == "13ab6889a5081cba65e79397745ad58731c74472fc0353c02c9136cd13c88b3a");
+    CHECK(credential_identity("alice", "s3cret") != credential_identity("alice", "other"));
+    CHECK(credential_identity("ab", "c") != credential_identity("a", "bc"));  // NUL separates the two
+    CHECK(credential_identity("alice", "s3cret").find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("token cache: a lifetime counts for at most an hour")
+{
+    token_cache cache;
+    token_cache::clock::time_point t0{};
+    token_key key{"reg", "", "https://r/token", "svc", "repository:a:pull"};
+    cache.put(key, "tok", std::chrono::hours(24 * 365), t0);
+    CHECK(cache.get(key, t0 + 3569s) == "tok");  // 3600 s - 30 s margin
+    CHECK_FALSE(cache.get(key, t0 + 3570s).has_value());
+    CHECK(token_cache::usable_until(t0, std::chrono::hours(24)) == t0 + 3570s);
+}
+
+TEST_CASE("token cache: bounded; the least recently used entry goes first")
+{
+    token_cache cache(3);
+    token_cache::clock::time_point t0{};
+    auto key = [](int n) { return token_key{"reg", "", "https://r/token/" + std::to_string(n), "svc", "scope"}; };
+    cache.put(key(1), "t1", 300s, t0);
+    cache.put(key(2), "t2", 300s, t0);
+    cache.put(key(3), "t3", 300s, t0);
+    CHECK(cache.get(key(1), t0) == "t1");  // 1 is now the most recently used; 2 the least
+    cache.put(key(4), "t4", 300s, t0);
+    CHECK(cache.size() == 3);
+    CHECK_FALSE(cache.get(key(2), t0).has_value());
+    CHECK(cache.get(key(1), t0) == "t1");
+    CHECK(cache.get(key(3), t0) == "t3");
+    CHECK(cache.get(key(4), t0) == "t4");
+    cache.put(key(3), "t3b", 300s, t0);  // overwriting is a use, not a new entry
+    CHECK(cache.size() == 3);
+    cache.erase(key(1));
+    CHECK(cache.size() == 2);
+
+    token_cache big;
+    for (int n = 0; n < 5000; ++n)
+        big.put(key(n), "eyJoIjoxfQ.eyJuIjoi" + std::to_string(n) + "In0.sig", 86400s, t0);
+    CHECK(big.size() == token_cache::default_max_entries);
+    CHECK(big.get(key(4999), t0) == "eyJoIjoxfQ.eyJuIjoi4999In0.sig");
+    CHECK_FALSE(big.get(key(0), t0).has_value());
 }
