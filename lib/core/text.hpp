@@ -1,6 +1,7 @@
 #pragma once
-// Small ASCII text helpers shared by the parsers: case folding and hex digests. Pure and
-// locale-free (only 'A'..'Z' fold; every other byte, UTF-8 included, passes through).
+// Small text helpers shared by the parsers: ASCII case folding, hex digests, and making outside
+// bytes valid UTF-8 before they reach JSON. Pure and locale-free (only 'A'..'Z' fold; every other
+// byte, UTF-8 included, passes through).
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -19,5 +20,18 @@ bool iequals_ascii(std::string_view a, std::string_view b);
 // Two lower-case hex digits per byte: {0xab, 0x01} -> "ab01".
 std::string hex_lower(const unsigned char* data, std::size_t n);
 std::string hex_lower(std::string_view bytes);
+
+// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+// s as well-formed UTF-8 of at most max_bytes bytes: each ill-formed sequence (a stray byte, an
+// overlong form, a surrogate, a sequence cut short) becomes U+FFFD, and the text is cut before the
+// first character that does not fit, never inside one. Registry and Docker bytes go through this
+// before they enter error messages: JSON answers must be valid UTF-8, and Boost.JSON serializes a
+// string's bytes as they are.
+std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string_view::npos);
+
+// valid_utf8(s, max_bytes), plus "..." when something was left out.
+std::string utf8_excerpt(std::string_view s, std::size_t max_bytes);
 
 }  // namespace imagewatch

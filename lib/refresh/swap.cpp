@@ -1,5 +1,6 @@
 #include "refresh/swap.hpp"
 
+#include "core/duration.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "docker/recreate_spec.hpp"
@@ -131,6 +132,13 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
         if (const object* cfg = object_field(inspect, "Config"))
             if (auto* v = cfg->if_contains("StopTimeout"); v && v->is_int64() && v->get_int64() >= 0)
                 t = std::chrono::seconds(v->get_int64());
+        if (t > docker::max_stop_timeout)
+        {
+            log::warn("stop timeout too long, using the maximum",
+                      {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"},
+                       {"maximum", format_duration(docker::max_stop_timeout)}});
+            t = docker::max_stop_timeout;
+        }
         log::info("stopping old container", {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"}});
         if (auto r = co_await docker.stop_container(old_id, t); !r)
             co_return co_await fail(r.error().wrap("stop"));
