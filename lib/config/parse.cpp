@@ -1,5 +1,6 @@
 #include "config/parse.hpp"
 
+#include "core/small_file.hpp"
 #include "core/text.hpp"
 
 #include <boost/json/error.hpp>
@@ -10,13 +11,10 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
-#include <memory>
 #include <stdexcept>
 
 namespace imagewatch::config {
@@ -61,7 +59,7 @@ std::string describe(const json::value& v)
     if (v.is_string() || v.is_number())
     {
         auto text = json::serialize(v);
-        out += " " + (text.size() > 40 ? text.substr(0, 37) + "..." : text);
+        out += " " + (text.size() > 40 ? utf8_excerpt(text, 37) : text);
     }
     return out;
 }
@@ -680,25 +678,7 @@ std::string format_issue(std::string_view path, const issue& i)
     return out + ": " + i.message;
 }
 
-result<std::string> read_text(const std::string& path)
-{
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!f)
-        return make_error(errc::failed, path + ": " + std::strerror(errno));
-    std::string text;
-    char buf[16384];
-    for (;;)
-    {
-        std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
-        text.append(buf, n);
-        if (n < sizeof buf)
-            break;
-    }
-    // A directory opens fine on Linux; reading it fails with EISDIR.
-    if (std::ferror(f.get()))
-        return make_error(errc::failed, path + ": " + std::strerror(errno));
-    return text;
-}
+result<std::string> read_text(const std::string& path) { return read_small_regular_file(path, max_config_size); }
 
 result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out)
 {

@@ -8,6 +8,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -43,10 +44,15 @@ boost::system::result<config, std::vector<issue>> parse(std::string_view text, c
 // (the --check-config format, SPEC §2).
 std::string format_issue(std::string_view path, const issue& i);
 
-// The bytes of the file at path; errc::failed ("PATH: strerror") when it cannot be read.
+// The largest config file read: far more than any real config needs, and a path pointing at
+// /dev/zero or a huge file fails at once rather than filling memory.
+inline constexpr std::size_t max_config_size = 1024 * 1024;
+
+// The bytes of the regular file at path (read_small_regular_file): "PATH: strerror" when it cannot
+// be read, "PATH: not a regular file (a FIFO)" or "PATH: larger than 1 MiB" when it must not be.
 result<std::string> read_text(const std::string& path);
 
-// Reads and parses the file at path. An unreadable file fails with errc::failed ("PATH: strerror");
+// Reads and parses the file at path. An unreadable file fails as read_text does;
 // an invalid one with errc::invalid_argument and every issue formatted, one per line. text_out, when
 // given, receives the file's bytes whenever they could be read (for config_hash), valid or not.
 result<config> load_file(const std::string& path, const env_lookup& env, std::string* text_out = nullptr);

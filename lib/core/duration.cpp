@@ -1,7 +1,6 @@
 #include "core/duration.hpp"
 
 #include <cstdint>
-#include <limits>
 
 namespace imagewatch {
 
@@ -15,6 +14,9 @@ result<duration> parse_duration(std::string_view s)
     };
     if (s.empty())
         return bad("empty");
+    const auto too_large = [&] { return bad("too large (at most " + format_duration(max_duration) + ")"); };
+    // Every step is checked against the maximum before it is taken, so nothing can overflow.
+    constexpr std::int64_t max_ms = max_duration.count();
     std::int64_t total_ms = 0;
     std::size_t i = 0;
     while (i < s.size())
@@ -22,11 +24,14 @@ result<duration> parse_duration(std::string_view s)
         if (s[i] < '0' || s[i] > '9')
             return bad("expected a number");
         std::int64_t n = 0;
+        bool over = false;
         while (i < s.size() && s[i] >= '0' && s[i] <= '9')
         {
-            if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10)
-                return bad("too large");
-            n = n * 10 + (s[i] - '0');
+            if (!over)
+            {
+                n = n * 10 + (s[i] - '0');
+                over = n > max_ms;
+            }
             ++i;
         }
         std::size_t u = i;
@@ -46,8 +51,8 @@ result<duration> parse_duration(std::string_view s)
             return bad("missing unit");
         else
             return bad("unknown unit \"" + std::string(unit) + "\"");
-        if (n > (std::numeric_limits<std::int64_t>::max() / 4 - total_ms) / mul)
-            return bad("too large");
+        if (over || n > (max_ms - total_ms) / mul)
+            return too_large();
         total_ms += n * mul;
     }
     return duration(total_ms);

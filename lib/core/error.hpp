@@ -4,6 +4,8 @@
 // A result<T> holds either a T or an error whose message a person can act on
 // ("pull: manifest unknown", "config: watch.interval: must be positive").
 // Exceptions are reserved for bugs; they are caught at task boundaries and logged.
+#include "core/text.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <exception>
@@ -27,6 +29,9 @@ enum class errc
     cancelled,        // stopped by shutdown or reload
 };
 
+// Messages are shown in JSON answers (status, refresh results, notifications) and logs, and often
+// quote registry or Docker bytes: make_error and wrap keep them valid UTF-8 whatever went in.
+// (Where outside text is quoted, it is also cut to an excerpt at a character boundary there.)
 struct error
 {
     errc code = errc::failed;
@@ -35,12 +40,15 @@ struct error
     // Prefixes the message with context: wrap("pull") turns "manifest unknown" into "pull: manifest unknown".
     error wrap(std::string_view context) const&
     {
-        return error{code, std::string(context) + ": " + message};
+        return error{code, valid_utf8(context) + ": " + message};
     }
 };
 
-inline error make_error(std::string message) { return error{errc::failed, std::move(message)}; }
-inline error make_error(errc code, std::string message) { return error{code, std::move(message)}; }
+inline error make_error(errc code, std::string message)
+{
+    return error{code, is_valid_utf8(message) ? std::move(message) : valid_utf8(message)};
+}
+inline error make_error(std::string message) { return make_error(errc::failed, std::move(message)); }
 
 template <class T>
 using result = boost::system::result<T, error>;

@@ -1,6 +1,7 @@
 #pragma once
-// Small ASCII text helpers shared by the parsers: case folding and hex digests. Pure and
-// locale-free (only 'A'..'Z' fold; every other byte, UTF-8 included, passes through).
+// Small text helpers shared by the parsers: ASCII case folding, hex digests, and making outside
+// bytes valid UTF-8 before they reach JSON. Pure and locale-free (only 'A'..'Z' fold; every other
+// byte, UTF-8 included, passes through).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -23,5 +24,18 @@ std::string hex_lower(std::string_view bytes);
 
 // Byte counts for people, binary units with one decimal: 512 -> "512B", 12900000 -> "12.3MiB".
 std::string format_bytes(std::uint64_t n);
+
+// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+// s as well-formed UTF-8 of at most max_bytes bytes: each ill-formed sequence (a stray byte, an
+// overlong form, a surrogate, a sequence cut short) becomes U+FFFD, and the text is cut before the
+// first character that does not fit, never inside one. Registry and Docker bytes go through this
+// before they enter error messages: JSON answers must be valid UTF-8, and Boost.JSON serializes a
+// string's bytes as they are.
+std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string_view::npos);
+
+// valid_utf8(s, max_bytes), plus "..." when something was left out.
+std::string utf8_excerpt(std::string_view s, std::size_t max_bytes);
 
 }  // namespace imagewatch

@@ -9,6 +9,7 @@
 #include "core/repeat_filter.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/file_watch.hpp"
+#include "daemon/token_file.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
 #include "hooks/scheduler.hpp"
@@ -38,10 +39,8 @@
 #include <cstdlib>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 namespace imagewatch::daemon {
 namespace {
@@ -239,11 +238,18 @@ public:
     {
         if (!cfg_.admin.token_file.empty())
         {
-            std::ifstream in(cfg_.admin.token_file);
-            std::string t((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
-                t.pop_back();
-            return t.empty() ? std::nullopt : std::optional(t);
+            // A stat per request; the file is read only when it changed (rotation needs no reload).
+            auto t = token_file_.token(cfg_.admin.token_file);
+            if (!t)
+            {
+                if (t.error().message != token_file_problem_)  // once per problem, not per request
+                    log::error("admin.token_file unusable: /admin/* answers 503 until it is fixed",
+                               {{"error", t.error().message}});
+                token_file_problem_ = t.error().message;
+                return std::nullopt;
+            }
+            token_file_problem_.clear();
+            return *t;
         }
         if (cfg_.admin.token_env.empty())
             return std::nullopt;
@@ -640,7 +646,21 @@ private:
     bool docker_seen_ = false;
     std::string not_ready_reason_ = "starting";  // what /readyz says while docker_seen_ is false
     bool stopping_ = false;
+    token_file token_file_;
+    std::string token_file_problem_;  // the last one logged
 };
+
+// A token file that is there but must not be read (a FIFO, a device, a directory, too large) is a
+// mistake in the config: refused at start-up like an invalid config. A missing file is not: a
+// secret may be mounted later, and until then /admin/* answers 503.
+result<void> check_token_file(const config::config& cfg)
+{
+    if (cfg.admin.token_file.empty())
+        return {};
+    if (auto t = token_file{}.token(cfg.admin.token_file); !t)
+        return t.error();
+    return {};
+}
 
 }  // namespace
 
@@ -669,19 +689,29 @@ int run_main(const std::vector<std::string>& args)
     auto cfg = config::load_file(path, env, &text);
     if (opts->check_config)
     {
-        if (cfg)
+        if (!cfg)
         {
-            std::puts("ok");
-            return 0;
+            std::fprintf(stdout, "%s\n", cfg.error().message.c_str());
+            return 2;
         }
-        std::fprintf(stdout, "%s\n", cfg.error().message.c_str());
-        return 2;
+        if (auto t = check_token_file(*cfg); !t)
+        {
+            std::fprintf(stdout, "%s\n", config::format_issue(path, {0, 0, "admin.token_file", t.error().message}).c_str());
+            return 2;
+        }
+        std::puts("ok");
+        return 0;
     }
     if (!cfg)
     {
         // One line on stderr (SPEC §2); --check-config shows every issue.
         std::string first = cfg.error().message.substr(0, cfg.error().message.find('\n'));
         std::fprintf(stderr, "imagewatch: invalid config: %s\n", first.c_str());
+        return 2;
+    }
+    if (auto t = check_token_file(*cfg); !opts->once && !t)
+    {
+        std::fprintf(stderr, "imagewatch: invalid config: admin.token_file: %s\n", t.error().message.c_str());
         return 2;
     }
 

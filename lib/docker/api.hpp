@@ -35,6 +35,10 @@ struct version_info
     std::string arch;  // "amd64"
 };
 
+// The longest stop timeout ever used. A container may carry any int64 StopTimeout (docker create
+// --stop-timeout accepts one), and turning that into milliseconds or a deadline would overflow.
+inline constexpr std::chrono::seconds max_stop_timeout = std::chrono::hours(24);
+
 class api
 {
 public:
@@ -77,7 +81,8 @@ public:
 
     virtual awaitable<result<void>> start_container(std::string id) = 0;  // 304 (already running) is success
     // POST /containers/{id}/stop?t=<seconds>; the daemon sends the container's own StopSignal.
-    // 304 (already stopped) is success. The HTTP deadline is stop_timeout + the request timeout.
+    // 304 (already stopped) is success. The HTTP deadline is stop_timeout + the request timeout;
+    // stop_timeout is clamped to 0..max_stop_timeout first.
     virtual awaitable<result<void>> stop_container(std::string id, std::chrono::seconds stop_timeout) = 0;
     virtual awaitable<result<void>> rename_container(std::string id, std::string new_name) = 0;
     // DELETE /containers/{id}?force=..; volumes are always kept (no v=1). errc::not_found if already gone.

@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/pace.hpp"
+#include "core/text.hpp"
 #include "core/timeout.hpp"
 #include "docker/pull_progress.hpp"
 #include "docker/unreachable.hpp"
@@ -148,7 +149,8 @@ std::string image_text(const image_ref& r)
     return s;
 }
 
-// Docker's error body is {"message": "..."}; fall back to a trimmed excerpt of whatever came.
+// Docker's error body is {"message": "..."}; fall back to a trimmed excerpt of whatever came, valid
+// UTF-8 and cut at a character boundary (it ends up in JSON answers).
 std::string docker_message(std::string_view body)
 {
     json::error_code ec;
@@ -160,9 +162,7 @@ std::string docker_message(std::string_view body)
     std::string_view t = body;
     while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back())))
         t.remove_suffix(1);
-    if (t.size() > 300)
-        return std::string(t.substr(0, 300)) + "...";
-    return t.empty() ? std::string("(empty body)") : std::string(t);
+    return t.empty() ? std::string("(empty body)") : utf8_excerpt(t, 300);
 }
 
 error status_error(std::string_view what, unsigned status, std::string_view body)
@@ -690,6 +690,7 @@ awaitable<result<void>> client::start_container(std::string id)
 awaitable<result<void>> client::stop_container(std::string id, std::chrono::seconds stop_timeout)
 {
     // The daemon answers only once the container has stopped (or was killed after t seconds).
+    stop_timeout = std::clamp(stop_timeout, std::chrono::seconds(0), max_stop_timeout);
     auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout) + settings_.request_timeout;
     auto r = co_await call(
         http::verb::post, "/containers/" + pct_encode(id) + "/stop?t=" + std::to_string(stop_timeout.count()),

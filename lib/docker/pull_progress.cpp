@@ -130,7 +130,7 @@ result<void> pull_progress::feed(std::string_view bytes)
                 broken_ = true;
                 return make_error(
                     errc::bad_response,
-                    "pull progress: expected a JSON object, got '" + std::string(bytes.substr(0, 40)) + "'"
+                    "pull progress: expected a JSON object, got '" + utf8_excerpt(bytes, 40) + "'"
                 );
             }
             in_object_ = true;

@@ -1,5 +1,6 @@
 #include "refresh/swap.hpp"
 
+#include "core/duration.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "docker/recreate_spec.hpp"
@@ -131,7 +132,14 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
 
     if (was_running)
     {
-        const std::chrono::seconds t = facts_from_inspect(inspect).stop_timeout.value_or(s.stop_default);
+        std::chrono::seconds t = facts_from_inspect(inspect).stop_timeout.value_or(s.stop_default);
+        if (t > docker::max_stop_timeout)
+        {
+            log::warn("stop timeout too long, using the maximum",
+                      {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"},
+                       {"maximum", format_duration(docker::max_stop_timeout)}});
+            t = docker::max_stop_timeout;
+        }
         log::info("stopping old container", {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"}});
         if (auto r = co_await docker.stop_container(old_id, t); !r)
             co_return co_await fail(r.error().wrap("stop"));

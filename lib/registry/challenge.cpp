@@ -92,7 +92,7 @@ private:
 error garbage(std::string_view header, std::string_view why)
 {
     return make_error(errc::bad_response, "malformed WWW-Authenticate header (" + std::string(why) + "): \"" +
-                                              std::string(header.substr(0, 200)) + "\"");
+                                              utf8_excerpt(header, 200) + "\"");
 }
 
 }  // namespace

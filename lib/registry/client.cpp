@@ -3,6 +3,7 @@
 #include "core/base64.hpp"
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/timeout.hpp"
 #include "registry/challenge.hpp"
 #include "registry/connection.hpp"
@@ -48,23 +49,24 @@ constexpr std::size_t max_cached_children = 1024;
 constexpr std::size_t max_known_challenges = 1024;  // registry hosts of watched images, and past ones
 constexpr std::string_view user_agent = "imagewatch/" IMAGEWATCH_VERSION;
 
+// A short, single-line excerpt of an error body or a header value (never of a token body), valid
+// UTF-8 and cut at a character boundary: it ends up in JSON answers.
+std::string excerpt(std::string_view body)
+{
+    std::string out = utf8_excerpt(body, body_excerpt);
+    for (char& c : out)
+        if (c == '\n' || c == '\r' || c == '\t')
+            c = ' ';
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
+}
+
+// "503 Service Unavailable"; the reason phrase is the registry's (obs-text bytes are legal there).
 std::string status_text(const response& res)
 {
     auto reason = res.reason().empty() ? http::obsolete_reason(res.result()) : res.reason();
-    return std::to_string(res.result_int()) + " " + std::string(reason);
-}
-
-// A short, single-line excerpt of an error body (never of a token body).
-std::string excerpt(std::string_view body)
-{
-    std::string out;
-    for (char c : body.substr(0, body_excerpt))
-        out.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
-    while (!out.empty() && out.back() == ' ')
-        out.pop_back();
-    if (body.size() > body_excerpt)
-        out += "...";
-    return out;
+    return std::to_string(res.result_int()) + " " + excerpt(std::string_view(reason.data(), reason.size()));
 }
 
 // The last challenge a registry sent, so the next check can present a cached token at once.

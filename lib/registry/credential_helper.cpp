@@ -3,6 +3,7 @@
 
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/timeout.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -41,9 +42,7 @@ std::string first_line(std::string_view out)
     auto line = out.substr(0, out.find('\n'));
     while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
         line.remove_suffix(1);
-    if (line.size() > max_quoted)
-        return std::string(line.substr(0, max_quoted)) + "...";
-    return std::string(line);
+    return utf8_excerpt(line, max_quoted);  // quoted in error messages: valid UTF-8, cut between characters
 }
 
 // The helper's process group: killed and reaped on destruction unless the helper was reaped

@@ -4,6 +4,7 @@
 #include "core/file_stamp.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
+#include "core/small_file.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -11,8 +12,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <optional>
 
@@ -20,6 +19,7 @@ namespace imagewatch::registry {
 
 namespace {
 
+// Real docker configs are a few KiB; the cap is checked before reading.
 constexpr std::size_t max_docker_config_size = 4 * 1024 * 1024;
 
 std::string trim(std::string_view s)
@@ -122,22 +122,15 @@ const boost::json::value* load_docker_config(const std::string& path, std::strin
 
     auto& entry = cache[path];
     entry = cached{*stamp, std::nullopt};
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    // Regular files only, size-checked before reading: a FIFO would block the daemon, /dev/zero fill it.
+    auto text = read_small_regular_file(path, max_docker_config_size);
+    if (!text)
     {
-        log::warn("docker config unreadable, ignoring it",
-                  {{"registry", std::string(host)}, {"path", path}, {"reason", std::strerror(errno)}});
-        return nullptr;
-    }
-    std::string text;
-    text.assign(std::istreambuf_iterator<char>(in), {});
-    if (text.size() > max_docker_config_size)
-    {
-        warn("docker config larger than 4 MiB, ignoring it", host, path);
+        log::warn("docker config unusable, ignoring it", {{"registry", std::string(host)}, {"error", text.error().message}});
         return nullptr;
     }
     boost::system::error_code ec;
-    auto jv = boost::json::parse(text, ec);
+    auto jv = boost::json::parse(*text, ec);
     if (ec || !jv.is_object())
     {
         warn("docker config is not a JSON object, ignoring it", host, path);

@@ -1,8 +1,16 @@
 #include "config/parse.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <string>
 
 using imagewatch::env_lookup;
@@ -285,6 +293,19 @@ TEST_CASE("durations: bad syntax, zero interval and zero timeouts are errors; ze
     CHECK(parse_ok(R"({"watch": {"jitter": "0s"}})").watch.jitter == 0ms);
 }
 
+TEST_CASE("durations past the maximum are errors that name the field")
+{
+    CHECK(has_issue(issues_of(R"({"watch": {"interval": "100000000h"}})"), "watch.interval", "at most 8760h"));
+    CHECK(has_issue(issues_of(R"({"watch": {"jitter": "9223372036854775807s"}})"), "watch.jitter", "at most 8760h"));
+    for (const char* key : {"connect", "request", "pull", "stop_default", "health", "shutdown"})
+    {
+        CAPTURE(key);
+        auto text = std::string(R"({"timeouts": {")") + key + R"(": "99999999999999999999ms"}})";
+        CHECK(has_issue(issues_of(text), std::string("timeouts.") + key, "at most 8760h"));
+    }
+    CHECK(parse_ok(R"({"watch": {"interval": "8760h"}})").watch.interval == 8760h);
+}
+
 TEST_CASE("runtime names and images are validated")
 {
     auto all = issues_of(R"({"runtimes": [
@@ -419,6 +440,46 @@ TEST_CASE("env overrides apply when set and non-empty")
     }
 }
 
+TEST_CASE("load_file: a FIFO, /dev/zero or a directory fails at once, without reading")
+{
+    auto dir = std::filesystem::temp_directory_path() / ("iw-config-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+    const auto fifo = (dir / "config.json").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::pair<std::string, std::string> cases[] = {
+        {fifo, fifo + ": not a regular file (a FIFO)"},
+        {"/dev/zero", "/dev/zero: not a regular file (a character device)"},
+        {dir.string(), dir.string() + ": not a regular file (a directory)"},
+    };
+    for (const auto& [path, message] : cases)
+    {
+        CAPTURE(path);
+        auto r = load_file(path, fake_env());
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().message == message);
+    }
+    const auto big = (dir / "big.json").string();
+    std::ofstream(big) << "{" << std::string(1024 * 1024, ' ') << "}";
+    auto r = load_file(big, fake_env());
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message == big + ": larger than 1 MiB");
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a quoted value cut in a message is cut between characters (messages end up in JSON)")
+{
+    // 1 ASCII byte and 30 two-byte characters: the 37-byte cut falls inside one.
+    std::string value = "a";
+    for (int i = 0; i < 30; ++i)
+        value += "\xc3\xa9";
+    auto all = issues_of(R"({"watch": {"enabled": ")" + value + R"("}})");
+    REQUIRE(all.size() == 1);
+    boost::json::error_code ec;
+    auto v = boost::json::parse(boost::json::serialize(boost::json::value(all[0].message)), ec);
+    CHECK_MESSAGE(!ec, all[0].message);
+    CHECK(all[0].message.find("\"a\xc3\xa9") != std::string::npos);
+}
+
 TEST_CASE("format_issue has the --check-config shapes")
 {
     CHECK(format_issue("/etc/iw.json", issue{3, 17, "", "invalid JSON: syntax error at 'x'"}) ==
@@ -483,11 +544,11 @@ TEST_CASE("load_file reports every issue, one per line, prefixed with the path")
     {
         auto r = load_file(data_dir + "/config/does-not-exist.json", fake_env());
         REQUIRE_FALSE(r.has_value());
-        CHECK(r.error().code == imagewatch::errc::failed);
+        CHECK(r.error().code == imagewatch::errc::not_found);
         CHECK(r.error().message == data_dir + "/config/does-not-exist.json: No such file or directory");
         auto d = load_file(data_dir + "/config", fake_env());
         REQUIRE_FALSE(d.has_value());
-        CHECK(d.error().message == data_dir + "/config: Is a directory");
+        CHECK(d.error().message == data_dir + "/config: not a regular file (a directory)");
     }
 }
 

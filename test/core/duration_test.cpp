@@ -26,6 +26,21 @@ TEST_CASE("parse_duration rejects with a message naming the accepted forms")
     }
 }
 
+TEST_CASE("parse_duration rejects durations past the maximum, whose deadlines would overflow")
+{
+    // A steady_clock deadline is now() plus the duration in nanoseconds: 100000000h is 3.6e20 ns,
+    // past the 9.2e18 an int64 holds.
+    for (const char* bad : {"100000000h", "9223372036854775807s", "99999999999999999999ms", "8761h", "8760h1ms"})
+    {
+        auto r = parse_duration(bad);
+        REQUIRE_MESSAGE(!r.has_value(), bad);
+        CHECK(r.error().code == errc::invalid_argument);
+        CHECK_MESSAGE(r.error().message.find("at most 8760h") != std::string::npos, r.error().message);
+    }
+    CHECK(parse_duration("8760h").value() == 8760h);
+    CHECK(parse_duration("525600m").value() == 8760h);
+}
+
 TEST_CASE("format_duration round-trips")
 {
     CHECK(format_duration(250ms) == "250ms");

@@ -13,11 +13,16 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -249,6 +254,56 @@ TEST_CASE("client: maps HTTP errors to error codes with Docker's message")
         auto r3 = co_await c->list_containers();
         REQUIRE_FALSE(r3.has_value());
         CHECK(r3.error().code == errc::bad_response);
+        d.stop();
+    });
+}
+
+// docker create --stop-timeout accepts any int64; the wait for the answer is the stop timeout plus the
+// request timeout, which must not overflow on the way to a deadline.
+TEST_CASE("client: a huge stop timeout is capped at 24h, in the request and in the wait")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("POST /v1.41/containers/web/stop?t=86400", {"HTTP/1.1 204 No Content\r\n\r\n"});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+        auto r = co_await c->stop_container("web", std::chrono::seconds(std::numeric_limits<std::int64_t>::max()));
+        CHECK_MESSAGE(r.has_value(), r.error().message);
+        REQUIRE(d.requests.size() == 3);
+        CHECK(d.requests[2].target() == "/v1.41/containers/web/stop?t=86400");
+        d.stop();
+    });
+}
+
+// Error text from the daemon ends up in JSON answers; JSON must be valid UTF-8.
+bool survives_json(const std::string& s)
+{
+    boost::json::error_code ec;
+    auto v = boost::json::parse(boost::json::serialize(boost::json::value(s)), ec);
+    return !ec && v.is_string();
+}
+
+TEST_CASE("client: a non-JSON error body becomes a valid UTF-8 excerpt")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("GET /v1.41/containers/a/json", {json_response(500, "Oops", "bad \xff\xfe bytes \xe2\x82")});
+        // 299 ASCII bytes, then a two-byte character straddling the 300-byte excerpt limit.
+        d.route("GET /v1.41/containers/b/json", {json_response(500, "Oops", std::string(299, 'x') + "\xc3\xa9tail")});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+
+        auto a = co_await c->inspect_container("a");
+        REQUIRE_FALSE(a.has_value());
+        CHECK_MESSAGE(survives_json(a.error().message), a.error().message);
+        CHECK(a.error().message.find("bad \xef\xbf\xbd") != std::string::npos);  // U+FFFD in place
+
+        auto b = co_await c->inspect_container("b");
+        REQUIRE_FALSE(b.has_value());
+        CHECK_MESSAGE(survives_json(b.error().message), b.error().message);
+        CHECK(b.error().message.find(std::string(299, 'x') + "...") != std::string::npos);
         d.stop();
     });
 }

@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -205,6 +207,19 @@ TEST_CASE("the old container's own StopTimeout wins over the default")
     d.next_image(A, {});
     run(d, {rt("a", A)});
     CHECK(d.last_stop_timeout == 42s);
+}
+
+TEST_CASE("a StopTimeout too large for deadline arithmetic is capped at 24h")
+{
+    // docker create --stop-timeout 9223372036854775807 stores exactly that; seconds -> milliseconds
+    // -> now() + d would overflow.
+    fake_docker d;
+    d.add_image(A, {});
+    auto id = d.add_container("ws-a", A);
+    d.containers[id]["Config"].as_object()["StopTimeout"] = std::numeric_limits<std::int64_t>::max();
+    d.next_image(A, {});
+    run(d, {rt("a", A)});
+    CHECK(d.last_stop_timeout == 24h);
 }
 
 TEST_CASE("result JSON: arrays never null, container only when set")

@@ -8,6 +8,9 @@
 
 #include "client_fixtures.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <doctest/doctest.h>
 
 #include <map>
@@ -206,6 +209,61 @@ TEST_CASE("client: status codes map to error kinds with actionable messages")
         d = co_await c->resolve(by_digest, "");
         REQUIRE(d.has_value());
         CHECK(server.requests().back().target == "/v2/test/app/manifests/" + digest_a);
+    });
+}
+
+namespace {
+
+// Error messages end up in JSON answers (status, refresh results, notifications): JSON must be valid
+// UTF-8, and Boost.JSON serializes a string's bytes as they are.
+bool survives_json(const std::string& s)
+{
+    boost::json::error_code ec;
+    auto v = boost::json::parse(boost::json::serialize(boost::json::value(s)), ec);
+    return !ec && v.is_string();
+}
+
+}  // namespace
+
+TEST_CASE("client: registry bytes that are not UTF-8 reach error messages as valid UTF-8")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        std::string realm;
+        auto handler = [&realm](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+            std::string t(req.target());
+            if (t.ends_with("/manifests/reason"))
+            {
+                auto res = make_response(http::status::internal_server_error);
+                res.reason("Bad \xff\xfe Gateway \xe2\x82");  // obs-text is legal in a reason phrase
+                return res;
+            }
+            if (t.ends_with("/manifests/digest"))
+                return make_response(http::status::ok, {{"Docker-Content-Digest", "sha256:\xc0\xaf\xed\xa0\x80"}});
+            if (t.starts_with("/token"))  // 199 ASCII bytes, then a character cut by the 200-byte excerpt
+                return make_response(http::status::internal_server_error, {}, std::string(199, 'x') + "\xe2\x82\xac\xe2\x82\xac");
+            if (t.ends_with("/manifests/token"))
+                return make_response(http::status::unauthorized,
+                                     {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\""}});
+            return head_ok(digest_a);
+        };
+        fake_registry_server server(ioc, handler);
+        realm = "http://" + server.authority() + "/token";
+        auto c = make_client(ioc.get_executor(), insecure_settings());
+        auto reg = server.authority();
+
+        auto d = co_await c->resolve(ref_at(reg, "test/app", "reason"), "");
+        REQUIRE_FALSE(d.has_value());
+        CHECK_MESSAGE(survives_json(d.error().message), d.error().message);
+        CHECK(d.error().message.find("answered 500 Bad \xef\xbf\xbd") != std::string::npos);
+
+        d = co_await c->resolve(ref_at(reg, "test/app", "digest"), "");  // an overlong '/' and a surrogate
+        REQUIRE_FALSE(d.has_value());
+        CHECK_MESSAGE(survives_json(d.error().message), d.error().message);
+
+        d = co_await c->resolve(ref_at(reg, "test/app", "token"), "");
+        REQUIRE_FALSE(d.has_value());
+        CHECK_MESSAGE(survives_json(d.error().message), d.error().message);
+        CHECK(d.error().message.ends_with(std::string(199, 'x') + "..."));
     });
 }
 

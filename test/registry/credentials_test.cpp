@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -194,6 +196,31 @@ TEST_CASE("credentials: malformed docker config warns without secrets and is ski
     CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
     REQUIRE(logs.lines.size() == 1);
     CHECK(logs.all().find("bad.json") != std::string::npos);
+}
+
+TEST_CASE("credentials: a docker config that is a FIFO, a device, a directory or huge is skipped unread")
+{
+    temp_dir d;
+    const auto fifo = (d.path / "fifo.json").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto big = d.write("big.json", R"({"auths":{}, "pad": ")" + std::string(4 * 1024 * 1024, 'x') + "\"}");
+    const std::pair<std::string, std::string> cases[] = {
+        {fifo, "not a regular file (a FIFO)"},
+        {"/dev/zero", "not a regular file (a character device)"},
+        {d.path.string(), "not a regular file (a directory)"},
+        {big, "larger than 4 MiB"},
+    };
+    for (const auto& [path, reason] : cases)
+    {
+        CAPTURE(path);
+        log_capture logs;
+        config::config cfg;
+        cfg.docker_config = path;
+        CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+        CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));  // warned once per version
+        REQUIRE(logs.lines.size() == 1);
+        CHECK(logs.all().find(path + ": " + reason) != std::string::npos);
+    }
 }
 
 TEST_CASE("credentials: credHelpers, then auths with credentials, then credsStore")
