@@ -548,6 +548,24 @@ class Imagewatch:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def reloads(iw, result):
+    """imagewatch_config_reloads_total{result=RESULT} as /metrics shows it (0 before the first)."""
+    text = iw.get("/metrics", token=None)[1]
+    for line in text.splitlines():
+        if line.startswith(f'imagewatch_config_reloads_total{{result="{result}"}} '):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def rss_kib(pid):
+    """Resident set size of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 class OnceResult:
     def __init__(self, code, stdout, stderr):
         self.code, self.stdout, self.stderr = code, stdout, stderr

@@ -20,14 +20,6 @@ import iwtest
 ENV = iwtest.load_env()
 
 
-def reloads(iw, result):
-    text = iw.get("/metrics", token=None)[1]
-    for line in text.splitlines():
-        if line.startswith(f'imagewatch_config_reloads_total{{result="{result}"}} '):
-            return float(line.split()[-1])
-    return 0.0
-
-
 def file_hash(iw):
     with open(iw.config_path, "rb") as f:
         return "sha256:" + hashlib.sha256(f.read()).hexdigest()
@@ -119,7 +111,7 @@ class AdminListenE2E(unittest.TestCase):
         listener = self.live_socket(other)
         with iwtest.Imagewatch(config()) as iw:  # TCP at first
             good_hash = iw.get("/admin/status")[1]["config"]["hash"]
-            errors = reloads(iw, "error")
+            errors = iwtest.reloads(iw, "error")
             for target, what in ((precious, "regular file"), (other, "another process is listening")):
                 cfg = copy.deepcopy(iw.config)
                 cfg["admin"]["listen"] = f"unix:{target}"
@@ -132,7 +124,7 @@ class AdminListenE2E(unittest.TestCase):
                 self.assertIn(what, st["config"]["last_error"])
                 self.assertEqual(st["config"]["hash"], good_hash, "the running config stays")
                 errors += 1
-                iwtest.wait_until(lambda: reloads(iw, "error") >= errors, timeout=5, what="reload error counted")
+                iwtest.wait_until(lambda: iwtest.reloads(iw, "error") >= errors, timeout=5, what="reload error counted")
                 self.assertEqual(iw.get("/healthz", token=None), (200, "ok\n"))  # still on TCP
             with open(precious) as f:
                 self.assertEqual(f.read(), "keep me\n")
@@ -141,7 +133,7 @@ class AdminListenE2E(unittest.TestCase):
     def test_unix_slash_forms_name_the_same_socket_and_keep_serving(self):
         path = os.path.join(self.dir, "admin.sock")
         with iwtest.Imagewatch(config()) as iw:
-            oks = reloads(iw, "ok")
+            oks = iwtest.reloads(iw, "ok")
             cfg = copy.deepcopy(iw.config)
             cfg["admin"]["listen"] = f"unix:{path}"
             iw.write_config(cfg)
@@ -149,7 +141,7 @@ class AdminListenE2E(unittest.TestCase):
             iw.unix_socket = path
             iwtest.wait_until(lambda: iw.get("/healthz", token=None, timeout=1) == (200, "ok\n"), timeout=10,
                               what="serving on the unix socket")
-            oks = iwtest.wait_until(lambda: reloads(iw, "ok") > oks and reloads(iw, "ok"), timeout=5,
+            oks = iwtest.wait_until(lambda: iwtest.reloads(iw, "ok") > oks and iwtest.reloads(iw, "ok"), timeout=5,
                                     what="first reload counted")
             ino = os.stat(path).st_ino
             cfg = copy.deepcopy(iw.config)
@@ -163,7 +155,7 @@ class AdminListenE2E(unittest.TestCase):
             self.assertEqual(iw.get("/healthz", token=None, timeout=2), (200, "ok\n"))
             st = iw.get("/admin/status", timeout=5)[1]
             self.assertIsNone(st["config"]["last_error"])
-            self.assertGreater(reloads(iw, "ok"), oks)
+            self.assertGreater(iwtest.reloads(iw, "ok"), oks)
 
 
 if __name__ == "__main__":

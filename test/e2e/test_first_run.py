@@ -15,61 +15,15 @@ becomes ready (/readyz 200) without a restart.
 import os
 import re
 import shutil
-import socket
 import tempfile
-import threading
 import time
 import unittest
 
 import iwtest
+from docker_hold_proxy import HoldProxy
 
 ENV = iwtest.load_env()
 QUIET_SECONDS = 6  # the old loop logged every 2 s
-
-
-class UnixForwarder:
-    """Accepts on a Unix socket path and pipes every connection to another Unix socket."""
-
-    def __init__(self, path, target):
-        self.target = target
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(path)
-        self.sock.listen(16)
-        self.stopped = False
-        self.accepted = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            u = socket.socket(socket.AF_UNIX)
-            try:
-                u.connect(self.target)
-            except OSError:
-                c.close()
-                continue
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self):
-        self.stopped = True
-        self.sock.close()
 
 
 class FirstRunE2E(unittest.TestCase):
@@ -116,7 +70,7 @@ class FirstRunE2E(unittest.TestCase):
             self.assertIn("curl -X POST", curl.group(1))
 
             # dockerd "starts": the socket appears. imagewatch was still trying, so it becomes ready.
-            self.forwarder = UnixForwarder(self.sock, ENV["DOCKER_HOST"][len("unix://"):])
+            self.forwarder = HoldProxy(upstream=ENV["DOCKER_HOST"], path=self.sock)  # holds nothing: forwards
             t0 = time.monotonic()
             iwtest.wait_until(lambda: iw.get("/readyz", token=None)[0] == 200, timeout=30, interval=0.2,
                               what="/readyz 200 once the socket exists")

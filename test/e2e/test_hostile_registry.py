@@ -21,14 +21,6 @@ TOKEN_PAD = "x" * 2048
 RUNTIMES = 16
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 class RotatingRegistry:
     """Every 401 names a realm never used before; a token is good for one HEAD of its repository."""
 
@@ -126,7 +118,7 @@ class HostileRegistryTest(unittest.TestCase):
             def after(n):
                 iwtest.wait_until(lambda: self.reg.count() >= n, timeout=300, interval=0.2,
                                   what=f"{n} challenges")
-                return rss_kib(iw.proc.pid), self.reg.count()
+                return iwtest.rss_kib(iw.proc.pid), self.reg.count()
 
             # The baseline comes once the token cache is full (1024 entries; three challenges in
             # four give a token), so what follows is what no bound would hold back.

@@ -27,22 +27,6 @@ def names(iw):
     return [r["name"] for r in status(iw)["runtimes"]]
 
 
-def reloads(iw, result):
-    text = iw.get("/metrics", token=None)[1]
-    for line in text.splitlines():
-        if line.startswith(f'imagewatch_config_reloads_total{{result="{result}"}} '):
-            return float(line.split()[-1])
-    return 0.0
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 class ReloadE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -114,7 +98,7 @@ class ReloadE2E(unittest.TestCase):
         with iwtest.Imagewatch(self.config(("a", self.repo_a))) as iw:
             self.wait_names(iw, ["a"])
             good = copy.deepcopy(iw.config)
-            before = reloads(iw, "error")
+            before = iwtest.reloads(iw, "error")
             with open(iw.config_path, "w") as f:
                 f.write('{\n  "runtimes": [\n    {"name": "x", "image": }\n  ]\n}\n')
             iwtest.wait_until(lambda: status(iw)["config"]["last_error"], timeout=2, interval=0.05,
@@ -122,7 +106,7 @@ class ReloadE2E(unittest.TestCase):
             err = status(iw)["config"]["last_error"]
             self.assertIn(f"{iw.config_path}:3:", err)  # PATH:LINE:COL
             self.assertEqual(names(iw), ["a"])
-            self.assertEqual(reloads(iw, "error"), before + 1)
+            self.assertEqual(iwtest.reloads(iw, "error"), before + 1)
             self.assertEqual(iw.post("/admin/workspace-images/refresh?recreate=false")[0], 200)
             # Unknown key and a bad duration: semantic errors name the field.
             bad = copy.deepcopy(good)
@@ -132,7 +116,7 @@ class ReloadE2E(unittest.TestCase):
                               interval=0.05, what="semantic error")
             # A deleted file changes nothing either.
             os.remove(iw.config_path)
-            iwtest.wait_until(lambda: reloads(iw, "error") >= before + 3, timeout=2, interval=0.05,
+            iwtest.wait_until(lambda: iwtest.reloads(iw, "error") >= before + 3, timeout=2, interval=0.05,
                               what="deleted file counted as an error")
             self.assertEqual(names(iw), ["a"])
             good["runtimes"].append({"name": "b", "image": iwtest.ref(self.repo_b)})
@@ -143,9 +127,9 @@ class ReloadE2E(unittest.TestCase):
     def test_sighup_reloads(self):
         with iwtest.Imagewatch(self.config(("a", self.repo_a))) as iw:
             self.wait_names(iw, ["a"])
-            before = reloads(iw, "ok")
+            before = iwtest.reloads(iw, "ok")
             iw.reload()
-            iwtest.wait_until(lambda: reloads(iw, "ok") == before + 1, timeout=2, interval=0.05,
+            iwtest.wait_until(lambda: iwtest.reloads(iw, "ok") == before + 1, timeout=2, interval=0.05,
                               what="SIGHUP reload counted")
             self.assertIn("SIGHUP", iw.logs())
 
@@ -188,18 +172,18 @@ class ReloadE2E(unittest.TestCase):
             def cycle(n):
                 for i in range(n):
                     iw.write_config(with_b if i % 2 == 0 else without_b)
-                    target = reloads(iw, "ok") + 1
+                    target = iwtest.reloads(iw, "ok") + 1
                     iw.proc.send_signal(signal.SIGHUP)
-                    iwtest.wait_until(lambda: reloads(iw, "ok") >= target, timeout=5, interval=0.01,
+                    iwtest.wait_until(lambda: iwtest.reloads(iw, "ok") >= target, timeout=5, interval=0.01,
                                       what=f"reload {i}")
 
             cycle(20)
             time.sleep(0.5)
-            rss_before = rss_kib(iw.proc.pid)
+            rss_before = iwtest.rss_kib(iw.proc.pid)
             cycle(200)
             time.sleep(1.0)
             iwtest.wait_until(lambda: status(iw)["watch_tasks"] == 1, timeout=5, what="one task left")
-            rss_after = rss_kib(iw.proc.pid)
+            rss_after = iwtest.rss_kib(iw.proc.pid)
             print(f"RSS before {rss_before} KiB, after 200 reloads {rss_after} KiB")
             self.assertLess(rss_after - rss_before, 1024)
             self.assertEqual(names(iw), ["a"])
