@@ -10,7 +10,6 @@ Thousands of checks later the registry request series stay bounded and RSS is fl
 import http.server
 import re
 import threading
-import time
 import unittest
 
 import iwtest
