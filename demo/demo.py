@@ -294,6 +294,13 @@ def main():
         # At once: its next check, 2 s later, would try v3 again.
         stop(proc, n)
         for name in CONTAINERS:
+            # A rolled-back original was started again: its healthcheck says "starting" until the
+            # app is ready again (a second or two), so report its settled health.
+            health = lambda: iwtest.inspect(name)["State"].get("Health", {}).get("Status")
+            try:
+                iwtest.wait_until(lambda: health() not in (None, "starting"), timeout=15, interval=0.2)
+            except AssertionError:
+                pass
             state = iwtest.inspect(name)["State"]
             say(f"{name} still runs {n.running_version(name)} "
                 f"({state.get('Health', {}).get('Status', state['Status'])})")
