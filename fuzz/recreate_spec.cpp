@@ -16,6 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     json::value v = json::parse(fuzz::as_view(data, size), ec);
     if (ec || !v.is_array())
         return 0;
+    // A number past double's range parses as infinity, which Boost.JSON writes as "Infinity" and
+    // cannot read back: such an input is no JSON the Engine could send, so the round trip below
+    // would blame the builder for the library.
+    if (json::parse(json::serialize(v), ec); ec)
+        return 0;
     const json::array& a = v.get_array();
     if (a.size() != 3 || !a[0].is_object() || !a[1].is_object() || !a[2].is_object())
         return 0;
