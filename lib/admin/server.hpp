@@ -1,5 +1,5 @@
 #pragma once
-// The admin HTTP listener (SPEC §5): TCP "HOST:PORT" or "unix:/path". I/O; Beast stays in server.cpp.
+// The admin HTTP listener (docs/http-api.md): TCP "HOST:PORT" or "unix:/path". I/O; Beast stays in server.cpp.
 //
 // Limits enforced before any route runs: the whole request (headers and body) must arrive within
 // request_timeout (slowloris, slow bodies), a body over body_limit (declared or sent) gets 413

@@ -33,7 +33,7 @@ change diff(const config& old_cfg, const config& new_cfg)
         else
             common_old.push_back(r.name);
     }
-    // Order matters for result arrays (SPEC §5.1), not for the watch tasks.
+    // Order matters for result arrays (config order), not for the watch tasks.
     c.reordered = common_old != common_new;
     c.watch_changed = old_cfg.watch != new_cfg.watch;
     c.admin_listen_changed = old_cfg.admin.listen != new_cfg.admin.listen;

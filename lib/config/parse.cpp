@@ -228,7 +228,7 @@ bool valid_platform(std::string_view s)
     return parts == 2 || parts == 3;
 }
 
-// [a-z0-9][a-z0-9._-]* (SPEC §3).
+// [a-z0-9][a-z0-9._-]* (docs/configuration.md "runtimes").
 bool valid_runtime_name(std::string_view s)
 {
     if (s.empty() || !is_lower_alnum(s[0]))

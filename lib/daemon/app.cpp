@@ -337,7 +337,7 @@ public:
     std::string not_ready_reason() override { return not_ready_reason_; }
     std::string metrics_text() override { return metrics::global().render(); }
 
-    // Webhooks (SPEC §5.5). The secret is read from the environment at each delivery (rotation).
+    // Webhooks. The secret is read from the environment at each delivery (rotation).
     std::optional<std::string> hook_secret(admin::hook_kind kind) override
     {
         const auto& var = kind == admin::hook_kind::github ? cfg_.hooks.github_secret_env : cfg_.hooks.registry_token_env;
@@ -704,7 +704,7 @@ int run_main(const std::vector<std::string>& args)
     }
     if (!cfg)
     {
-        // One line on stderr (SPEC §2); --check-config shows every issue.
+        // One line on stderr (docs/cli.md "Exit codes"); --check-config shows every issue.
         std::string first = cfg.error().message.substr(0, cfg.error().message.find('\n'));
         std::fprintf(stderr, "imagewatch: invalid config: %s\n", first.c_str());
         return 2;

@@ -65,7 +65,7 @@ std::string to_json(const event& e)
     o["ok"] = !e.outcome.fatal && e.outcome.result.ok();
     o["old_digest"] = opt(e.old_digest);
     o["new_digest"] = opt(e.new_digest);
-    // The §5.1 arrays exactly as the admin endpoint writes them.
+    // The refresh result's arrays exactly as the admin endpoint writes them.
     const auto arrays = json::parse(refresh::to_json(e.outcome.result));  // named: the loop must not outlive it
     for (const auto& kv : arrays.as_object())
         o[kv.key()] = kv.value();

@@ -536,7 +536,7 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
     std::string realm_host(url->encoded_host_and_port());
     bool tls = url->scheme_id() == boost::urls::scheme::https;
 
-    // SPEC §3: the realm host's own ca_file if it has one, else that of the registry that sent us there.
+    // docs/configuration.md (registries): the realm host's own ca_file if it has one, else that of the registry that sent us there.
     auto realm_opts = options_for(realm_host);
     // The registry chooses the realm, and the registry's credentials go to it (the token protocol:
     // the realm host's own credentials are never used). So plain HTTP takes the realm host's own

@@ -1,5 +1,5 @@
 #pragma once
-// Which credentials to present to a registry (SPEC §4, §7). Never logs a secret.
+// Which credentials to present to a registry (docs/configuration.md "registries"). Never logs a secret.
 // find_credentials and resolve_credentials are pure except that they read the docker config file;
 // run_credential_helper and resolve_credentials_async run a docker credential helper (I/O).
 #include "config/config.hpp"

@@ -1,4 +1,4 @@
-// The admin contract of SPEC §5 on values: auth fail-closed, status codes, query parsing.
+// The admin contract of docs/http-api.md on values: auth fail-closed, status codes, query parsing.
 #include "admin/auth.hpp"
 #include "admin/routes.hpp"
 #include "core/metrics.hpp"

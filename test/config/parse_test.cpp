@@ -93,7 +93,7 @@ TEST_CASE("a minimal config gets every default")
     CHECK(cfg.containers.label.empty());
     CHECK(cfg.notify.webhook_url.empty());
     CHECK(cfg.hooks.github_secret_env.empty());
-    // GHCR_USER / GHCR_TOKEN defaults (SPEC §7) belong to credential resolution, not to the model.
+    // GHCR_USER / GHCR_TOKEN defaults belong to credential resolution, not to the model.
     CHECK(cfg.registries.empty());
     REQUIRE(cfg.runtimes.size() == 1);
     CHECK(cfg.runtimes[0].name == "app");
@@ -489,7 +489,7 @@ TEST_CASE("format_issue has the --check-config shapes")
           "c.json: the config must be a JSON object, got an array");
 }
 
-TEST_CASE("the shipped config parses with the eight seed runtimes in order")
+TEST_CASE("the shipped config parses with its eight runtimes in order")
 {
     auto r = load_file(data_dir + "/../../config/imagewatch.json", fake_env());
     REQUIRE_MESSAGE(r.has_value(), r.error().message);

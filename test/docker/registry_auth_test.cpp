@@ -41,7 +41,7 @@ std::string base64url_decode(std::string_view s)
 
 }  // namespace
 
-// The X-Registry-Auth payload decodes back to Docker's AuthConfig JSON (seed test TestGHCRAuthHeader_*).
+// The X-Registry-Auth payload decodes back to Docker's AuthConfig JSON.
 TEST_CASE("encode_registry_auth: URL-safe base64 of username/password/serveraddress")
 {
     std::string h = docker::encode_registry_auth("bot", "ghp_?>?>secret/+", "ghcr.io");

@@ -1,4 +1,4 @@
-// Inbound webhooks, pure parts (SPEC §5.5): GitHub signatures, payload parsing of recorded
+// Inbound webhooks, pure parts (docs/http-api.md "Inbound webhooks"): GitHub signatures, payload parsing of recorded
 // deliveries (test/data/hooks/), and matching pushed tags to runtimes.
 #include "hooks/events.hpp"
 #include "hooks/match.hpp"

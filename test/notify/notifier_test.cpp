@@ -1,4 +1,4 @@
-// Outbound notifications (issue 8): the event JSON, one POST per outcome, retries with backoff,
+// Outbound notifications: the event JSON, one POST per outcome, retries with backoff,
 // the bounded queue, and that a dead or hanging receiver never slows a refresh.
 #include "notify/notifier.hpp"
 
@@ -64,7 +64,7 @@ unsigned short dead_port(asio::io_context& ioc)
 
 }  // namespace
 
-TEST_CASE("event JSON: runtime, digests, the §5.1 arrays, ok flag and fatal error")
+TEST_CASE("event JSON: runtime, digests, the refresh result arrays, ok flag and fatal error")
 {
     auto e = make_event("app");
     e.at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1714658738104));

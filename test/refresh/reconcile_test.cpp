@@ -1,4 +1,4 @@
-// Crash reconciliation (SPEC §6) over the in-memory engine: every interrupted state resolves to
+// Crash reconciliation (docs/swap.md "Recovery after a crash") over the in-memory engine: every interrupted state resolves to
 // exactly one container under the original name.
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"

@@ -1,5 +1,5 @@
 // The refresh service over a fake engine: result shape, staleness, selection, and rollback at
-// every step of the swap (SPEC §5.1, §6).
+// every step of the swap (docs/http-api.md, docs/swap.md).
 #include "refresh/service.hpp"
 #include "refresh/select.hpp"
 #include "fake_docker.hpp"

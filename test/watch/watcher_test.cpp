@@ -1,6 +1,6 @@
 // The watcher against in-process fake registries on loopback (real registry client, real sockets)
 // and an in-memory engine: isolation of a dead host, shared checks, backoff, Retry-After,
-// refresh on a moved digest with rollback on failure (SPEC §4).
+// refresh on a moved digest with rollback on failure (docs/watching.md).
 #include "watch/watcher.hpp"
 
 #include "core/metrics.hpp"
