@@ -3,30 +3,20 @@
 #include "hooks/events.hpp"
 #include "hooks/match.hpp"
 #include "hooks/signature.hpp"
+#include "support/runtimes.hpp"
+#include "support/test_data.hpp"
 
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 
 using namespace imagewatch;
 using namespace imagewatch::hooks;
 
 namespace {
 
-std::string data(const std::string& name)
-{
-    std::ifstream in(std::string(IMAGEWATCH_TEST_DATA) + "/hooks/" + name, std::ios::binary);
-    REQUIRE(in);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::rt;
 
-config::runtime rt(std::string name, std::string image)
-{
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
-}
+std::string data(const std::string& name) { return test::test_data("hooks/" + name); }
 
 std::string url_encode(std::string_view s)
 {

@@ -4,6 +4,7 @@
 #include "refresh/select.hpp"
 #include "fake_docker.hpp"
 #include "support/run_coro.hpp"
+#include "support/runtimes.hpp"
 #include "core/log.hpp"
 
 #include <doctest/doctest.h>
@@ -20,10 +21,7 @@ using test::fake_docker;
 
 namespace {
 
-config::runtime rt(std::string name, std::string image)
-{
-    return config::runtime{std::move(name), parse_image_ref(image).value(), config::selector{"ws-", ""}};
-}
+using test::rt;
 
 refresh::settings fast()
 {
