@@ -1,0 +1,64 @@
+#include "daemon/readiness.hpp"
+
+#include "refresh/fake_docker.hpp"
+#include "support/run_coro.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace imagewatch;
+using namespace imagewatch::daemon;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Docker that refuses the first `down` pings.
+struct late_docker : test::fake_docker
+{
+    int down = 0;
+    int pings = 0;
+    awaitable<result<docker::version_info>> ping() override
+    {
+        if (++pings <= down)
+            co_return make_error(errc::unreachable, "connect: connection refused");
+        co_return docker::version_info{"1.41", "24.0.0", "linux", "arm64"};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("not ready with the reason until the Engine answers; the answer is returned")
+{
+    late_docker d;
+    d.down = 2;
+    readiness r;
+    CHECK(r.reason() == "starting");
+    test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
+        asio::steady_timer t(ioc);
+        auto v = co_await wait_for_docker(d, t, r, "unix:///var/run/docker.sock", {1ms, 2ms});
+        REQUIRE(v);
+        CHECK(v->arch == "arm64");
+        CHECK(d.pings == 3);
+        CHECK(r.reason() == "docker: connect: connection refused");  // the caller marks ready
+        CHECK_FALSE(r.ready());
+    });
+    r.mark_ready();
+    CHECK(r.ready());
+    CHECK(r.reason().empty());
+}
+
+TEST_CASE("a cancelled wait (shutdown) returns nothing")
+{
+    late_docker d;
+    d.down = 1000;
+    readiness r;
+    test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
+        asio::steady_timer t(ioc);
+        asio::steady_timer stop(ioc);
+        stop.expires_after(20ms);
+        stop.async_wait([&](auto) { t.cancel(); });
+        auto v = co_await wait_for_docker(d, t, r, "unix:///var/run/docker.sock", {1ms, 5ms});
+        CHECK_FALSE(v);
+        CHECK(d.pings < 1000);
+        CHECK(r.reason() == "docker: connect: connection refused");
+    });
+}
