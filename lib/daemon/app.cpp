@@ -435,8 +435,8 @@ private:
     }
 
     // Graceful stop: no new requests; an in-flight swap finishes (up to timeouts.shutdown), queued
-    // notifications go out, and then every task the daemon started ends, so that io_context::run
-    // returns with nothing left suspended.
+    // notifications go out, and then every task the daemon started ends (listeners, sessions,
+    // watch checks, timers) before the loop stops.
     awaitable<void> shutdown(int sig)
     {
         stopping_ = true;
@@ -488,6 +488,9 @@ private:
         watcher_.reset();
         registry_.reset();
         drained_ = true;
+        // What may still wait is below the daemon's own tasks (an idle connection's expiry timer):
+        // nothing to finish, so the loop ends now and run_main destroys it.
+        ioc_.stop();
     }
 
     void reload(reload_trigger why)
@@ -568,7 +571,7 @@ private:
     std::optional<asio::signal_set> signals_;  // the daemon's; --once keeps the default actions
     static constexpr auto drain_grace = std::chrono::seconds(5);
     bool stopping_ = false;
-    bool drained_ = false;  // every task ended before run() returned
+    bool drained_ = false;  // every task the daemon started ended before the loop stopped
     token_file token_file_;
     std::string token_file_problem_;  // the last one logged
 };

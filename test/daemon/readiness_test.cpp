@@ -9,35 +9,18 @@ using namespace imagewatch;
 using namespace imagewatch::daemon;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Docker that refuses the first `down` pings.
-struct late_docker : test::fake_docker
-{
-    int down = 0;
-    int pings = 0;
-    awaitable<result<docker::version_info>> ping() override
-    {
-        if (++pings <= down)
-            co_return make_error(errc::unreachable, "connect: connection refused");
-        co_return docker::version_info{"1.41", "24.0.0", "linux", "arm64"};
-    }
-};
-
-}  // namespace
-
 TEST_CASE("not ready with the reason until the Engine answers; the answer is returned")
 {
-    late_docker d;
-    d.down = 2;
+    test::fake_docker d;
+    d.ping_failures = 2;
     readiness r;
     CHECK(r.reason() == "starting");
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         asio::steady_timer t(ioc);
         auto v = co_await wait_for_docker(d, t, r, "unix:///var/run/docker.sock", {1ms, 2ms});
         REQUIRE(v);
-        CHECK(v->arch == "arm64");
-        CHECK(d.pings == 3);
+        CHECK(v->arch == "amd64");
+        CHECK(d.calls["ping"] == 3);
         CHECK(r.reason() == "docker: connect: connection refused");  // the caller marks ready
         CHECK_FALSE(r.ready());
     });
@@ -48,8 +31,8 @@ TEST_CASE("not ready with the reason until the Engine answers; the answer is ret
 
 TEST_CASE("a cancelled wait (shutdown) returns nothing")
 {
-    late_docker d;
-    d.down = 1000;
+    test::fake_docker d;
+    d.ping_failures = 1000;
     readiness r;
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         asio::steady_timer t(ioc);
@@ -58,7 +41,7 @@ TEST_CASE("a cancelled wait (shutdown) returns nothing")
         stop.async_wait([&](auto) { t.cancel(); });
         auto v = co_await wait_for_docker(d, t, r, "unix:///var/run/docker.sock", {1ms, 5ms});
         CHECK_FALSE(v);
-        CHECK(d.pings < 1000);
+        CHECK(d.calls["ping"] < 1000);
         CHECK(r.reason() == "docker: connect: connection refused");
     });
 }

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -31,13 +32,14 @@ TEST_CASE("SIGHUP reloads, the first SIGTERM stops gracefully, the second at onc
              },
              [&] {
                  ++stop_now;
-                 signals.cancel();
+                 // As shutdown does: later, while the loop waits for the next signal.
+                 asio::post(ioc, [&] { signals.cancel(); });
              }}
         ),
         [&](std::exception_ptr) { ended = true; }
     );
     std::raise(SIGHUP);
-    ioc.run_for(std::chrono::seconds(10));
+    ioc.run_for(std::chrono::seconds(5));
     CHECK(ended);
     CHECK(reloads == 2);
     CHECK(stops == std::vector<int>{SIGTERM});
