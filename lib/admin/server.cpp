@@ -60,6 +60,7 @@ struct connection
     std::function<void()> close;
     bool handling = false;  // its request is in a handler (a refresh may take minutes)
     bool closing = false;   // chosen for eviction; its session ends at its next step
+    bool last_answer = false;  // the server is closing: answer the request in hand, then end
 };
 using connections = std::list<connection>;
 
@@ -149,8 +150,8 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
         self->handling = false;
         if (self->closing)
             break;
-        co_await write_response(stream, resp, version, keep_alive, head);
-        if (!keep_alive)
+        co_await write_response(stream, resp, version, keep_alive && !self->last_answer, head);
+        if (!keep_alive || self->last_answer)
             break;
     }
     boost::system::error_code ignored;
@@ -170,6 +171,12 @@ public:
 
     awaitable<void> run() override
     {
+        running_ = ran_ = true;
+        struct done_guard
+        {
+            bool& running;
+            ~done_guard() { running = false; }
+        } done{running_};
         auto ex = co_await asio::this_coro::executor;
         while (acceptor_.is_open())
         {
@@ -210,6 +217,30 @@ public:
     {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        remove_socket_file();
+    }
+
+    void end_sessions() override
+    {
+        for (auto& c : conns_)
+        {
+            if (c.handling)
+                c.last_answer = true;
+            else if (!c.closing)
+            {
+                c.closing = true;
+                c.close();
+            }
+        }
+    }
+
+    bool finished() const override { return ran_ && !running_ && conns_.empty(); }
+
+    std::string local_address() const override { return address_; }
+
+private:
+    void remove_socket_file()
+    {
         // Remove the socket file only while it is still the one this server bound: a successor
         // bound at the same path (a reload) or anything put there since is not ours.
         struct stat now{};
@@ -218,15 +249,14 @@ public:
             ::unlink(address_.substr(5).c_str());
     }
 
-    std::string local_address() const override { return address_; }
-
-private:
     typename Protocol::acceptor acceptor_;
     backend& backend_;
     server_settings settings_;
     std::string address_;
     struct stat own_socket_{};  // the unix socket file as bound (device, inode)
     connections conns_;
+    bool ran_ = false;      // run() was entered (it starts after co_spawn returns)
+    bool running_ = false;  // run() has not returned yet
 };
 
 }  // namespace

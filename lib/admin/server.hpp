@@ -30,6 +30,11 @@ public:
     virtual awaitable<void> run() = 0;
     // Stops accepting (the listening socket closes; a unix socket file is removed).
     virtual void close() = 0;
+    // Ends every session: idle ones now, one in a handler (a refresh) once its answer is written
+    // with "Connection: close". With close(), nothing of the server is left running.
+    virtual void end_sessions() = 0;
+    // run() has returned and no session is left: the server may be destroyed.
+    virtual bool finished() const = 0;
     // "127.0.0.1:8080", "[::1]:8080" or "unix:/path" as actually bound (port 0 resolved).
     virtual std::string local_address() const = 0;
 };

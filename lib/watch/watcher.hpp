@@ -63,6 +63,8 @@ public:
     const runtime_status* status_of(const std::string& runtime) const;
     // Watched runtimes (after stop(): those still in a check), plus removed ones finishing a check.
     std::size_t tasks() const;
+    // After stop(): no check and no scheduler coroutine is left, so the watcher may be destroyed.
+    bool drained() const { return !loop_running_ && tasks() == 0; }
 
 private:
     struct task;
