@@ -1,6 +1,7 @@
 #include "admin/server.hpp"
 
 #include "config/parse.hpp"
+#include "core/host_port.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -335,13 +336,11 @@ result<std::unique_ptr<server>> bind_server(
     }
 
     // TCP: the config was validated already; port 0 (any free port) is allowed here for tests.
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos)
+    auto hp = split_host_port(listen);
+    if (!hp || !hp->has_port)
         return make_error(errc::invalid_argument, "admin.listen " + listen + ": expected HOST:PORT or unix:/path");
-    std::string host = listen.substr(0, colon);
-    std::string port = listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
+    const std::string host(hp->host);
+    const std::string port(hp->port);
     tcp::resolver resolver(ex);
     auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
     if (ec || results.empty())

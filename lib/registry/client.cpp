@@ -6,7 +6,7 @@
 #include "core/text.hpp"
 #include "core/timeout.hpp"
 #include "registry/challenge.hpp"
-#include "registry/connection.hpp"
+#include "http/connection.hpp"
 #include "registry/manifest.hpp"
 #include "registry/token.hpp"
 
@@ -38,7 +38,8 @@ host_options host_options_from(const config::config& cfg, std::string_view host,
 
 namespace {
 
-using namespace detail;
+using namespace imagewatch::http;
+namespace http = boost::beast::http;
 using steady = std::chrono::steady_clock;
 
 constexpr std::uint64_t token_body_limit = 1024 * 1024;

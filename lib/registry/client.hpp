@@ -1,6 +1,6 @@
 #pragma once
 // registry::client: the manifest digest check (docs/watching.md "A check") against an OCI / Docker registry. I/O.
-// Beast and OpenSSL stay in the .cpp files (connection.hpp is internal).
+// Beast and OpenSSL stay in the .cpp files (http/connection.hpp is included by client.cpp only).
 #include "core/awaitable.hpp"
 #include "image/image_ref.hpp"
 #include "registry/credentials.hpp"

@@ -189,13 +189,3 @@ TEST_CASE("match: GitHub deliveries match ghcr.io runtimes by owner/name and tag
     REQUIRE(match_runtimes(rts, cc).size() == 1);
     CHECK(match_runtimes(rts, cc)[0].runtime == "claude-code");
 }
-
-TEST_CASE("same_registry: case, default port, Docker Hub aliases")
-{
-    CHECK(same_registry("Registry.Test:5443", "registry.test:5443"));
-    CHECK(same_registry("ghcr.io:443", "ghcr.io"));
-    CHECK(same_registry("registry-1.docker.io", "docker.io"));
-    CHECK(same_registry("index.docker.io", "docker.io"));
-    CHECK_FALSE(same_registry("registry.test:5443", "registry.test"));
-    CHECK_FALSE(same_registry("registry.test:5443", "registry.test:5444"));
-}
