@@ -35,8 +35,9 @@ response text(int status, std::string body, std::string type = "text/plain; char
 std::string printable(std::string_view in)
 {
     std::string out;
-    for (unsigned char c : in)
+    for (char ch : in)
     {
+        const auto c = static_cast<unsigned char>(ch);
         if (c >= 0x20 && c < 0x7f)
             out += static_cast<char>(c);
         else

@@ -17,14 +17,14 @@ std::string encode(std::string_view in, std::string_view alphabet)
     {
         unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
                      static_cast<unsigned char>(in[i + 2]);
-        for (int s : {18, 12, 6, 0})
+        for (unsigned s : {18u, 12u, 6u, 0u})
             out.push_back(alphabet[(n >> s) & 63u]);
     }
     if (std::size_t rest = in.size() - i; rest > 0)
     {
-        unsigned n = static_cast<unsigned char>(in[i]) << 16;
+        unsigned n = unsigned{static_cast<unsigned char>(in[i])} << 16;
         if (rest == 2)
-            n |= static_cast<unsigned char>(in[i + 1]) << 8;
+            n |= unsigned{static_cast<unsigned char>(in[i + 1])} << 8;
         out.push_back(alphabet[(n >> 18) & 63u]);
         out.push_back(alphabet[(n >> 12) & 63u]);
         out.push_back(rest == 2 ? alphabet[(n >> 6) & 63u] : '=');

@@ -43,7 +43,7 @@ bool valid_path_component(std::string_view c)
         if (c[i] == '.')
             ++i;
         else if (c[i] == '_')
-            i += (i + 1 < n && c[i + 1] == '_') ? 2 : 1;
+            i += (i + 1 < n && c[i + 1] == '_') ? 2u : 1u;
         else if (c[i] == '-')
             while (i < n && c[i] == '-')
                 ++i;

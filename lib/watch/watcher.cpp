@@ -365,9 +365,9 @@ std::size_t watcher::tasks() const
 {
     std::size_t n = 0;
     for (const auto& t : tasks_)
-        n += !t->stop_requested || t->ph == task::phase::running ? 1 : 0;
+        n += !t->stop_requested || t->ph == task::phase::running ? 1u : 0u;
     for (const auto& t : retiring_)
-        n += t->ph == task::phase::running ? 1 : 0;
+        n += t->ph == task::phase::running ? 1u : 0u;
     return n;
 }
 

@@ -325,6 +325,6 @@ TEST_CASE("unknown runtime with non-UTF-8 bytes: the echo stays valid JSON text"
     auto r = call(b, "POST", "/admin/workspace-images/refresh?runtime=claud%D2code");
     CHECK(r.status == 400);
     CHECK(r.body.find("unknown runtime: claud\\\\xd2code") != std::string::npos);
-    for (unsigned char c : r.body)
-        CHECK(c < 0x80);
+    for (char c : r.body)
+        CHECK(static_cast<unsigned char>(c) < 0x80);
 }

@@ -22,8 +22,9 @@ std::string url_encode(std::string_view s)
 {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
-    for (unsigned char c : s)
+    for (char ch : s)
     {
+        const auto c = static_cast<unsigned char>(ch);
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
             out += static_cast<char>(c);
         else if (c == ' ')
