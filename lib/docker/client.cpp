@@ -7,23 +7,13 @@
 #include "core/timeout.hpp"
 #include "docker/pull_progress.hpp"
 #include "docker/unreachable.hpp"
-#include "net/dns.hpp"
+#include "http/connection.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/core/basic_stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -34,7 +24,7 @@ namespace imagewatch::docker {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
-using local_stream = beast::basic_stream<asio::local::stream_protocol>;
+namespace transport = imagewatch::http;
 
 namespace {
 
@@ -44,28 +34,51 @@ constexpr std::size_t error_body_limit = 64 * 1024;
 constexpr int api_min_minor = 41;
 constexpr int api_max_minor = 45;
 
-struct daemon_address
+// Docker's own words for a failed step: the daemon is named, and a refused or missing socket says
+// what to do. The operation ("inspect container web: ") is prefixed by the caller.
+error word_docker_failure(const transport::endpoint& ep, const transport::step_failure& f)
 {
-    bool unix_socket = true;
-    std::string path;  // unix
-    std::string host;  // tcp
-    std::string port;  // tcp
-    std::string text;  // as configured, for messages
-};
+    const auto& ec = f.ec;
+    if (ec == asio::error::operation_aborted)
+        return make_error(errc::cancelled, f.step == "connect" ? "connect to the Docker daemon: cancelled" : "cancelled");
+    if (f.step == "resolve")
+        return f.generic.code == errc::cancelled
+                   ? f.generic
+                   : make_error(errc::unreachable, unreachable_message(ep.authority, 0, f.generic.message));
+    if (f.step == "connect")
+    {
+        const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
+        std::string why = ec == beast::error::timeout ? "no connection within " + format_duration(f.timeout) : ec.message();
+        return make_error(errc::unreachable, unreachable_message(ep.authority, err, why));
+    }
+    if (ec == beast::error::timeout)
+        return make_error(errc::timed_out, f.step == "read body"
+                                               ? "no progress from the Docker daemon for " + format_duration(f.timeout)
+                                               : "the Docker daemon did not answer within " + format_duration(f.timeout));
+    if (ec == http::error::body_limit)
+        return make_error(errc::bad_response, "the Docker daemon's answer is larger than 8 MiB");
+    if (ec.category() == beast::error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+        return make_error(errc::bad_response, "malformed HTTP from the Docker daemon: " + ec.message());
+    return make_error(errc::unreachable, "lost the connection to the Docker daemon at " + ep.authority + ": " + ec.message());
+}
 
-result<daemon_address> parse_docker_host(std::string_view s)
+// DOCKER_HOST syntax -> where requests go; authority is the address as configured, for messages.
+result<transport::endpoint> parse_docker_host(std::string_view s)
 {
-    daemon_address a;
-    a.text = s;
+    transport::endpoint a;
+    a.tls = false;
+    a.authority = s;
+    a.word_failure = word_docker_failure;
     auto bad = [&](std::string why) {
         return make_error(errc::invalid_argument, "DOCKER_HOST \"" + std::string(s) + "\": " + why);
     };
     if (s.starts_with("unix://"))
     {
-        a.path = s.substr(7);
-        if (a.path.empty() || a.path.front() != '/')
+        a.socket_path = s.substr(7);
+        if (a.socket_path.empty() || a.socket_path.front() != '/')
             return bad("the socket path must be absolute, as in unix:///var/run/docker.sock");
-        if (a.path.size() >= sizeof(sockaddr_un::sun_path))
+        if (a.socket_path.size() >= sizeof(sockaddr_un::sun_path))
             return bad("the socket path is longer than the system allows (107 bytes)");
         return a;
     }
@@ -78,7 +91,6 @@ result<daemon_address> parse_docker_host(std::string_view s)
                 return bad("a path after host:port is not supported");
             rest = rest.substr(0, slash);
         }
-        a.unix_socket = false;
         auto hp = split_host_port(rest);
         if (!hp)
             return bad(hp.error().message);
@@ -173,15 +185,15 @@ struct request_spec
     std::string target;         // full target, version prefix included
     std::string body;           // JSON, or empty
     std::string registry_auth;  // X-Registry-Auth; a secret, never logged
-    std::chrono::milliseconds read_timeout{};
+    std::chrono::milliseconds read_timeout{};  // the request's steps; zero: request_timeout
     std::string what;  // "inspect container web", for messages
 };
 
 class client final : public api
 {
 public:
-    client(asio::any_io_executor ex, client_settings settings, daemon_address address)
-        : ex_(std::move(ex)), settings_(std::move(settings)), address_(std::move(address))
+    client(asio::any_io_executor ex, client_settings settings, transport::endpoint daemon)
+        : ex_(std::move(ex)), settings_(std::move(settings)), daemon_(std::move(daemon))
     {
     }
 
@@ -208,19 +220,9 @@ public:
 private:
     awaitable<result<void>> negotiate();
     awaitable<result<response>> exchange(request_spec rq);
-    template <class Stream>
-    awaitable<result<void>> send_on(Stream& s, const request_spec& rq);
-    template <class Stream>
-    awaitable<result<response>> exchange_on(Stream& s, const request_spec& rq);
     awaitable<result<pull_totals>> pull_stream(request_spec rq, pull_observer on_progress);
-    template <class Stream>
-    awaitable<result<pull_totals>> pull_on(Stream& s, const request_spec& rq, const pull_observer& on_progress);
-
-    awaitable<result<void>> connect(local_stream& s);
-    awaitable<result<void>> connect(beast::tcp_stream& s);
-    http::request<http::string_body> make_request(const request_spec& rq) const;
-    error io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const;
-    error unreachable(std::string reason, beast::error_code ec = {}) const;
+    transport::outgoing make_request(const request_spec& rq) const;
+    awaitable<result<std::unique_ptr<transport::connection>>> open(const request_spec& rq);
 
     // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
     awaitable<result<response>>
@@ -230,71 +232,16 @@ private:
 
     asio::any_io_executor ex_;
     client_settings settings_;
-    daemon_address address_;
+    transport::endpoint daemon_;
     std::string prefix_;  // "/v1.45" once negotiated
 };
 
-error client::unreachable(std::string reason, beast::error_code ec) const
-{
-    const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
-    return make_error(errc::unreachable, unreachable_message(address_.text, err, reason));
-}
-
-error client::io_error(std::string_view what, beast::error_code ec, std::chrono::milliseconds timeout) const
-{
-    if (ec == beast::error::timeout)
-        return make_error(
-            errc::timed_out, std::string(what) + ": the Docker daemon did not answer within " + format_duration(timeout)
-        );
-    if (ec == asio::error::operation_aborted)
-        return make_error(errc::cancelled, std::string(what) + ": cancelled");
-    if (ec == http::error::body_limit)
-        return make_error(errc::bad_response, std::string(what) + ": the Docker daemon's answer is larger than 8 MiB");
-    if (ec.category() == beast::error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
-        ec != http::error::partial_message)
-        return make_error(errc::bad_response, std::string(what) + ": malformed HTTP from the Docker daemon: " + ec.message());
-    return make_error(
-        errc::unreachable,
-        std::string(what) + ": lost the connection to the Docker daemon at " + address_.text + ": " + ec.message()
-    );
-}
-
-awaitable<result<void>> client::connect(local_stream& s)
-{
-    s.expires_after(settings_.connect_timeout);
-    auto [ec] = co_await s.async_connect(asio::local::stream_protocol::endpoint(address_.path), nothrow_awaitable);
-    if (ec == beast::error::timeout)
-        co_return unreachable("no connection within " + format_duration(settings_.connect_timeout));
-    if (ec == asio::error::operation_aborted)
-        co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
-    if (ec)
-        co_return unreachable(ec.message(), ec);
-    co_return result<void>{};
-}
-
-awaitable<result<void>> client::connect(beast::tcp_stream& s)
-{
-    auto endpoints = co_await net::resolve(address_.host, address_.port,
-                                           std::chrono::steady_clock::now() + settings_.connect_timeout);
-    if (!endpoints)
-        co_return endpoints.error().code == errc::cancelled ? endpoints.error() : unreachable(endpoints.error().message);
-    s.expires_after(settings_.connect_timeout);
-    auto [ec, ep] = co_await s.async_connect(*endpoints, nothrow_awaitable);
-    if (ec == beast::error::timeout)
-        co_return unreachable("no connection within " + format_duration(settings_.connect_timeout));
-    if (ec == asio::error::operation_aborted)
-        co_return make_error(errc::cancelled, "connect to the Docker daemon: cancelled");
-    if (ec)
-        co_return unreachable(ec.message(), ec);
-    co_return result<void>{};
-}
-
-http::request<http::string_body> client::make_request(const request_spec& rq) const
+transport::outgoing client::make_request(const request_spec& rq) const
 {
     http::request<http::string_body> req{rq.method, rq.target, 11};
     // Go's HTTP server rejects HTTP/1.1 without Host; over the Unix socket any name does.
-    std::string host = address_.host.find(':') != std::string::npos ? "[" + address_.host + "]" : address_.host;
-    req.set(http::field::host, address_.unix_socket ? std::string("docker") : host + ":" + address_.port);
+    std::string host = daemon_.host.find(':') != std::string::npos ? "[" + daemon_.host + "]" : daemon_.host;
+    req.set(http::field::host, daemon_.socket_path.empty() ? host + ":" + daemon_.port : std::string("docker"));
     req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
     req.keep_alive(false);
     if (!rq.registry_auth.empty())
@@ -305,57 +252,27 @@ http::request<http::string_body> client::make_request(const request_spec& rq) co
         req.body() = rq.body;
     }
     req.prepare_payload();
-    return req;
+    return transport::serialize(req);
 }
 
-// Connects and writes the request: the common start of every exchange.
-template <class Stream>
-awaitable<result<void>> client::send_on(Stream& s, const request_spec& rq)
+// One connection per request: the daemon is local, and a connection of its own keeps a slow
+// call (a stop waiting for its container) from holding up the others.
+awaitable<result<std::unique_ptr<transport::connection>>> client::open(const request_spec& rq)
 {
-    if (auto c = co_await connect(s); !c)
-        co_return c.error();
-    auto req = make_request(rq);
-    s.expires_after(settings_.request_timeout);
-    auto [wec, wn] = co_await http::async_write(s, req, nothrow_awaitable);
-    if (wec)
-        co_return io_error(rq.what, wec, settings_.request_timeout);
-    co_return result<void>{};
-}
-
-template <class Stream>
-awaitable<result<response>> client::exchange_on(Stream& s, const request_spec& rq)
-{
-    if (auto sent = co_await send_on(s, rq); !sent)
-        co_return sent.error();
-
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(json_body_limit);
-    auto read_timeout = rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout;
-    s.expires_after(read_timeout);
-    auto [rec, rn] = co_await http::async_read(s, buffer, parser, nothrow_awaitable);
-    if (rec)
-        co_return io_error(rq.what, rec, read_timeout);
-    beast::error_code ignored;
-    s.socket().shutdown(asio::socket_base::shutdown_both, ignored);
-
-    auto msg = parser.release();
-    response r;
-    r.status = msg.result_int();
-    r.api_version = msg["API-Version"];
-    r.body = std::move(msg.body());
-    co_return r;
+    auto step = rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout;
+    co_return co_await transport::connection::open(ex_, daemon_, {settings_.connect_timeout, step});
 }
 
 awaitable<result<response>> client::exchange(request_spec rq)
 {
-    if (address_.unix_socket)
-    {
-        local_stream s(ex_);
-        co_return co_await exchange_on(s, rq);
-    }
-    beast::tcp_stream s(ex_);
-    co_return co_await exchange_on(s, rq);
+    auto conn = co_await open(rq);
+    if (!conn)
+        co_return conn.error();
+    auto step = rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout;
+    auto msg = co_await (*conn)->exchange(make_request(rq), json_body_limit, {settings_.connect_timeout, step});
+    if (!msg)
+        co_return msg.error().wrap(rq.what);
+    co_return response{msg->result_int(), std::move(msg->body()), std::string(msg->base()["API-Version"])};
 }
 
 awaitable<result<response>> client::call(
@@ -440,17 +357,17 @@ awaitable<result<version_info>> client::ping()
     int daemon_min_minor = api_minor(str("MinAPIVersion"));
     if (daemon_minor < 0)
         co_return make_error(
-            errc::bad_response, "the Docker daemon at " + address_.text + " reports no usable API version (\"" + daemon_api + "\")"
+            errc::bad_response, "the Docker daemon at " + daemon_.authority + " reports no usable API version (\"" + daemon_api + "\")"
         );
     if (daemon_minor < api_min_minor)
         co_return make_error(
-            errc::failed, "the Docker daemon at " + address_.text + " (Engine " + info.engine_version + ") speaks API " +
+            errc::failed, "the Docker daemon at " + daemon_.authority + " (Engine " + info.engine_version + ") speaks API " +
                               daemon_api + "; imagewatch needs API " + api_text(api_min_minor) +
                               " or newer (Docker 20.10+)"
         );
     if (daemon_min_minor > api_max_minor)
         co_return make_error(
-            errc::failed, "the Docker daemon at " + address_.text + " (Engine " + info.engine_version + ") requires API " +
+            errc::failed, "the Docker daemon at " + daemon_.authority + " (Engine " + info.engine_version + ") requires API " +
                               api_text(daemon_min_minor) + " or newer; imagewatch speaks up to " + api_text(api_max_minor)
         );
     int minor = std::min(daemon_minor, api_max_minor);
@@ -458,7 +375,7 @@ awaitable<result<version_info>> client::ping()
     if (prefix_.empty())
         log::info(
             "docker: connected",
-            {{"host", address_.text}, {"engine", info.engine_version}, {"api", info.api_version}}
+            {{"host", daemon_.authority}, {"engine", info.engine_version}, {"api", info.api_version}}
         );
     prefix_ = "/v" + info.api_version;
     co_return info;
@@ -555,72 +472,38 @@ awaitable<result<pull_totals>> client::pull(
 
 awaitable<result<pull_totals>> client::pull_stream(request_spec rq, pull_observer on_progress)
 {
-    if (address_.unix_socket)
-    {
-        local_stream s(ex_);
-        co_return co_await pull_on(s, rq, on_progress);
-    }
-    beast::tcp_stream s(ex_);
-    co_return co_await pull_on(s, rq, on_progress);
-}
-
-template <class Stream>
-awaitable<result<pull_totals>> client::pull_on(Stream& s, const request_spec& rq, const pull_observer& on_progress)
-{
-    if (auto sent = co_await send_on(s, rq); !sent)
-        co_return sent.error();
-
-    // The stall timer is re-armed before every read: a pull that keeps making progress is never
-    // cut off here (the caller's overall deadline bounds it).
-    const auto stall = settings_.pull_stall_timeout;
-    beast::flat_buffer buffer;
-    http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
-    s.expires_after(stall);
-    auto [hec, hn] = co_await http::async_read_header(s, buffer, parser, nothrow_awaitable);
-    if (hec)
-        co_return io_error(rq.what, hec, stall);
-    const unsigned status = parser.get().result_int();
-    const bool ok = status >= 200 && status < 300;
+    auto conn = co_await open(rq);
+    if (!conn)
+        co_return conn.error();
 
     pull_progress progress;
     // Reported when a chunk arrives and a period has passed: Docker sends progress lines many
     // times a second while bytes move; a silent stream is the stall timeout's business.
     pace report(std::chrono::steady_clock::now(), settings_.pull_progress_every);
     std::string error_body;
-    std::array<char, 16 * 1024> chunk;
-    while (!parser.is_done())
-    {
-        parser.get().body().data = chunk.data();
-        parser.get().body().size = chunk.size();
-        s.expires_after(stall);
-        auto [ec, n] = co_await http::async_read_some(s, buffer, parser, nothrow_awaitable);
-        if (ec == http::error::need_buffer)
-            ec = {};
-        if (ec == beast::error::timeout)
-            co_return make_error(errc::timed_out, rq.what + ": no progress from the Docker daemon for " + format_duration(stall));
-        if (ec)
-            co_return io_error(rq.what, ec, stall);
-        std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
-        if (!ok)
+    auto on_body = [&](unsigned status, std::string_view got) -> result<void> {
+        if (status < 200 || status >= 300)
         {
             error_body.append(got.substr(0, error_body_limit - std::min(error_body_limit, error_body.size())));
-            continue;
+            return {};
         }
         if (auto f = progress.feed(got); !f)
-            co_return f.error().wrap(rq.what);
+            return f.error();
         if (on_progress && report.due(std::chrono::steady_clock::now()))
             on_progress(progress.totals());
-    }
-    beast::error_code ignored;
-    s.socket().shutdown(asio::socket_base::shutdown_both, ignored);
-
-    if (!ok)
+        return {};
+    };
+    // The stall timeout is each read's: a pull that keeps making progress is never cut off here
+    // (the caller's overall deadline bounds it).
+    auto status = co_await (*conn)->stream(make_request(rq), {settings_.connect_timeout, settings_.pull_stall_timeout}, on_body);
+    if (!status)
+        co_return status.error().wrap(rq.what);
+    if (*status < 200 || *status >= 300)
     {
         // The Engine answers before streaming when the first registry request fails (404 for a missing tag).
         std::string msg = docker_message(error_body);
-        errc code = status == 404 ? errc::not_found : classify_pull_error(msg);
-        co_return make_error(code, rq.what + ": " + msg + (status == 404 ? "" : " (HTTP " + std::to_string(status) + ")"));
+        errc code = *status == 404 ? errc::not_found : classify_pull_error(msg);
+        co_return make_error(code, rq.what + ": " + msg + (*status == 404 ? "" : " (HTTP " + std::to_string(*status) + ")"));
     }
     if (auto f = progress.finish(); !f)
         co_return f.error().wrap(rq.what);
@@ -712,10 +595,10 @@ awaitable<result<void>> client::remove_container(std::string id, bool force)
 
 result<std::unique_ptr<api>> make_client(asio::any_io_executor ex, client_settings settings)
 {
-    auto address = parse_docker_host(settings.host);
-    if (!address)
-        return address.error();
-    return std::unique_ptr<api>(std::make_unique<client>(std::move(ex), std::move(settings), std::move(*address)));
+    auto daemon = parse_docker_host(settings.host);
+    if (!daemon)
+        return daemon.error();
+    return std::unique_ptr<api>(std::make_unique<client>(std::move(ex), std::move(settings), std::move(*daemon)));
 }
 
 }  // namespace imagewatch::docker

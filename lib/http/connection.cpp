@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <cerrno>
 
@@ -147,11 +148,22 @@ error io_error(const endpoint& ep, std::string_view step, const boost::system::e
 awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_executor ex, endpoint ep, step_timeouts t)
 {
     auto c = std::unique_ptr<connection>(new connection(std::move(ep)));
+    if (!c->ep_.socket_path.empty())
+    {
+        c->unix_.emplace(ex);
+        c->arm(t.connect, t);
+        auto [ec] = co_await c->unix_->async_connect(asio::local::stream_protocol::endpoint(c->ep_.socket_path),
+                                                     nothrow_awaitable);
+        if (ec)
+            co_return c->fail("connect", ec, t.connect);
+        c->unix_->expires_never();
+        co_return c;
+    }
     // The lookup has the connect step's time: a name whose DNS does not answer fails this
     // connection only.
     auto results = co_await net::resolve(c->ep_.host, c->ep_.port, std::min(steady::now() + t.connect, t.deadline));
     if (!results)
-        co_return results.error().wrap(c->ep_.authority);
+        co_return c->fail("resolve", {}, t.connect, results.error().wrap(c->ep_.authority));
 
     if (c->ep_.tls)
     {
@@ -164,11 +176,11 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
     else
         c->plain_.emplace(ex);
 
-    auto& lowest = c->lowest();
+    auto& lowest = c->tls_ ? beast::get_lowest_layer(*c->tls_) : *c->plain_;
     c->arm(t.connect, t);
     auto [cec, peer] = co_await lowest.async_connect(*results, nothrow_awaitable);
     if (cec)
-        co_return io_error(c->ep_, "connect", cec, t.connect);
+        co_return c->fail("connect", cec, t.connect);
     (void)peer;
 
     if (c->tls_)
@@ -188,15 +200,27 @@ awaitable<result<response>> connection::exchange(const outgoing& req, std::uint6
 {
     if (tls_)
         co_return co_await exchange_on(*tls_, req, body_limit, t);
+    if (unix_)
+        co_return co_await exchange_on(*unix_, req, body_limit, t);
     co_return co_await exchange_on(*plain_, req, body_limit, t);
+}
+
+awaitable<result<unsigned>> connection::stream(const outgoing& req, step_timeouts t, const body_sink& on_body)
+{
+    if (tls_)
+        co_return co_await stream_on(*tls_, req, t, on_body);
+    if (unix_)
+        co_return co_await stream_on(*unix_, req, t, on_body);
+    co_return co_await stream_on(*plain_, req, t, on_body);
 }
 
 bool connection::looks_open()
 {
-    if (!lowest().socket().is_open() || buffer_.size() != 0)
+    auto fd = on_lowest([](auto& s) { return s.socket().is_open() ? s.socket().native_handle() : -1; });
+    if (fd < 0 || buffer_.size() != 0)
         return false;
     char byte = 0;
-    auto n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     // Nothing to read is the only healthy state: 0 is the server's FIN, bytes are unsolicited (a
     // TLS close_notify alert, or garbage), -1 with another errno is a reset.
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -206,21 +230,28 @@ awaitable<void> connection::close(bool graceful, step_timeouts t)
 {
     if (tls_ && graceful)
     {
-        lowest().expires_after(t.connect);
+        beast::get_lowest_layer(*tls_).expires_after(t.connect);
         auto [ec] = co_await tls_->async_shutdown(nothrow_awaitable);
         (void)ec;
     }
-    boost::system::error_code ignored;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest().close();
+    on_lowest([](auto& s) {
+        boost::system::error_code ignored;
+        s.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+        s.close();
+    });
 }
 
-beast::tcp_stream& connection::lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+error connection::fail(std::string_view step, const boost::system::error_code& ec, std::chrono::milliseconds step_timeout,
+                       std::optional<error> generic)
+{
+    step_failure f{step, ec, step_timeout, generic ? std::move(*generic) : io_error(ep_, step, ec, step_timeout)};
+    return ep_.word_failure ? ep_.word_failure(ep_, f) : std::move(f.generic);
+}
 
 void connection::arm(std::chrono::milliseconds step, const step_timeouts& t)
 {
     auto now = steady::now();
-    lowest().expires_at(t.deadline - now > step ? now + step : t.deadline);
+    on_lowest([&](auto& s) { s.expires_at(t.deadline - now > step ? now + step : t.deadline); });
 }
 
 // SNI for names only (RFC 6066 forbids IP literals) and RFC 6125 name checking.
@@ -276,7 +307,7 @@ connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_
     if (wec)
     {
         stale_ = exchanges_ > 0 && is_transport_failure(wec);
-        co_return io_error(ep_, "write", wec, t.request);
+        co_return fail("write", wec, t.request);
     }
 
     beast::http::response_parser<beast::http::string_body> parser;
@@ -289,12 +320,49 @@ connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_
     if (rec)
     {
         stale_ = exchanges_ > 0 && !parser.got_some() && is_transport_failure(rec);
-        co_return io_error(ep_, "read", rec, t.request);
+        co_return fail("read", rec, t.request);
     }
-    lowest().expires_never();
+    on_lowest([](auto& s) { s.expires_never(); });
     ++exchanges_;
     reusable_ = !req.headers_only && parser.keep_alive() && !parser.need_eof() && buffer_.size() == 0;
     co_return parser.release();
+}
+
+template <class Stream>
+awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing& req, step_timeouts t, const body_sink& on_body)
+{
+    reusable_ = false;
+    stale_ = false;
+    arm(t.request, t);
+    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(req.wire), nothrow_awaitable);
+    (void)written;
+    if (wec)
+        co_return fail("write", wec, t.request);
+
+    beast::http::response_parser<beast::http::buffer_body> parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(boost::none);
+    arm(t.request, t);
+    auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer_, parser, nothrow_awaitable);
+    (void)hn;
+    if (hec)
+        co_return fail("read", hec, t.request);
+    const unsigned status = parser.get().result_int();
+    std::array<char, 16 * 1024> piece;
+    while (!parser.is_done())
+    {
+        parser.get().body().data = piece.data();
+        parser.get().body().size = piece.size();
+        arm(t.request, t);  // re-armed per read: a stream that keeps moving is never cut off here
+        auto [ec, n] = co_await beast::http::async_read_some(stream, buffer_, parser, nothrow_awaitable);
+        (void)n;
+        if (ec && ec != beast::http::error::need_buffer)
+            co_return fail("read body", ec, t.request);
+        if (auto r = on_body(status, {piece.data(), piece.size() - parser.get().body().size}); !r)
+            co_return r.error();
+    }
+    on_lowest([](auto& s) { s.expires_never(); });
+    co_return status;
 }
 
 // ---- connection_pool ----

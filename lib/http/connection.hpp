@@ -1,11 +1,12 @@
 #pragma once
 // HTTP/1.1 client connections, plain or TLS, and the per-endpoint keep-alive pool: the one place
 // that writes requests, reads answers within size limits, maps a failed step to an error and
-// builds TLS contexts.
+// builds TLS contexts. An endpoint is a TCP host, with or without TLS, or a Unix socket.
 // I/O. Beast and OpenSSL are in here: include it from .cpp files only, never from a header.
 #include "core/awaitable.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -14,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -26,6 +28,18 @@ namespace imagewatch::http {
 
 namespace beast = boost::beast;
 
+struct endpoint;
+
+// A failed step as it happened, for a caller that words errors for its own users.
+struct step_failure
+{
+    std::string_view step;  // "resolve", "connect", "write", "read", "read body"
+    boost::system::error_code ec;  // empty for "resolve"
+    std::chrono::milliseconds timeout;
+    error generic;  // what io_error says (or the resolver's error)
+};
+using failure_wording = error (*)(const endpoint&, const step_failure&);
+
 // Where one request goes. `authority` is the Host header and the name in messages.
 struct endpoint
 {
@@ -36,6 +50,10 @@ struct endpoint
     std::string ca_file;
     // Appended to a TLS handshake error that looks like a plain-HTTP server: how to allow that.
     std::string plain_http_hint;
+    // Non-empty: a Unix socket (host, port, tls and ca_file unused).
+    std::string socket_path;
+    // Words failed steps (connect, write, read) instead of io_error; null: io_error.
+    failure_wording word_failure = nullptr;
 
     // Connections are shared only between requests with equal keys (set by make_endpoint).
     std::string pool_key;
@@ -85,6 +103,12 @@ public:
     // Writes req and reads the answer (headers only for HEAD).
     awaitable<result<response>> exchange(const outgoing& req, std::uint64_t body_limit, step_timeouts t);
 
+    // Writes req, reads the answer's status and fields, then hands the body to on_body piece by
+    // piece as it arrives (an endless progress stream, say): each read has t.request to bring a
+    // byte. Returns the status; an error from on_body ends the stream with that error.
+    using body_sink = std::function<result<void>(unsigned status, std::string_view piece)>;
+    awaitable<result<unsigned>> stream(const outgoing& req, step_timeouts t, const body_sink& on_body);
+
     // After a successful exchange: the answer allows another request on this connection
     // (HTTP/1.1 keep-alive, no Connection: close, length-delimited, nothing left unread).
     bool reusable() const { return reusable_; }
@@ -104,17 +128,31 @@ public:
 private:
     explicit connection(endpoint ep) : ep_(std::move(ep)) {}
 
-    beast::tcp_stream& lowest();
+    using unix_stream = beast::basic_stream<asio::local::stream_protocol>;
+    template <class F>
+    decltype(auto) on_lowest(F&& f)  // f(the TCP or Unix stream under everything)
+    {
+        if (tls_)
+            return f(beast::get_lowest_layer(*tls_));
+        if (unix_)
+            return f(*unix_);
+        return f(*plain_);
+    }
+    error fail(std::string_view step, const boost::system::error_code& ec, std::chrono::milliseconds step_timeout,
+               std::optional<error> generic = std::nullopt);
     void arm(std::chrono::milliseconds step, const step_timeouts& t);  // deadline of the next step
     result<void> prepare_tls();
     error handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout);
     template <class Stream>
     awaitable<result<response>> exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit, step_timeouts t);
+    template <class Stream>
+    awaitable<result<unsigned>> stream_on(Stream& stream, const outgoing& req, step_timeouts t, const body_sink& on_body);
 
     endpoint ep_;
     std::shared_ptr<asio::ssl::context> ctx_;
     std::optional<beast::tcp_stream> plain_;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+    std::optional<unix_stream> unix_;
     beast::flat_buffer buffer_;
     unsigned exchanges_ = 0;  // completed requests
     bool reusable_ = false;
