@@ -47,7 +47,7 @@ struct fake_backend : backend
     std::optional<std::string> admin_token() override { return token; }
     bool metrics_public() override { return public_metrics; }
     std::vector<std::string> runtime_names() override { return {"claude-code", "hermes"}; }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> rt, bool) override
+    awaitable<refresh::outcome> refresh(std::optional<std::string> rt, bool, bool) override
     {
         ++refreshes;
         refresh::outcome o;

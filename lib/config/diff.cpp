@@ -4,7 +4,7 @@ namespace imagewatch::config {
 
 bool change::any() const
 {
-    return !added.empty() || !removed.empty() || !changed.empty() || reordered || watch_changed ||
+    return !added.empty() || !removed.empty() || !changed.empty() || !rollout_changed.empty() || reordered || watch_changed ||
            admin_listen_changed || admin_changed || docker_changed || timeouts_changed || registries_changed ||
            notify_changed || hooks_changed;
 }
@@ -22,8 +22,10 @@ change diff(const config& old_cfg, const config& new_cfg)
         else
         {
             common_new.push_back(r.name);
-            if (*before != r)
+            if (before->image != r.image || before->containers != r.containers)
                 c.changed.push_back(r.name);
+            else if (before->rollout != r.rollout)
+                c.rollout_changed.push_back(r.name);
         }
     }
     for (const auto& r : old_cfg.runtimes)

@@ -12,6 +12,7 @@ struct change
     std::vector<std::string> added;    // runtime names only in the new config, in its order
     std::vector<std::string> removed;  // runtime names only in the old config, in its order
     std::vector<std::string> changed;  // in both, with a different image or resolved selector (new order)
+    std::vector<std::string> rollout_changed;  // in both, same image and selector, other rollout settings
     bool reordered = false;            // the runtimes common to both appear in a different order
     bool watch_changed = false;        // any watch.* (tasks re-arm with the new interval/jitter)
     bool admin_listen_changed = false; // admin.listen: the listener must re-bind

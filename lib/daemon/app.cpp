@@ -72,6 +72,9 @@ void describe_metrics()
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
     m.describe("imagewatch_webhooks_total", "counter", "Inbound webhook deliveries by hook and result.");
     m.describe("imagewatch_notify_total", "counter", "Outbound refresh notifications by result (ok, error, dropped).");
+    m.describe("imagewatch_rollouts_total", "counter", "Rollouts by runtime and result (started, halted, done).");
+    m.describe("imagewatch_swaps_in_flight", "gauge", "Container swaps in progress, all runtimes.");
+    m.set("imagewatch_swaps_in_flight", {}, 0);
     m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
 }
 
@@ -266,13 +269,17 @@ public:
             n.push_back(r.name);
         return n;
     }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate) override
+    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate, bool force) override
     {
         std::vector<config::runtime> rts;
         for (const auto& r : cfg_.runtimes)
             if (!runtime || r.name == *runtime)
                 rts.push_back(r);
-        auto out = co_await queue_->run_all(std::move(rts), recreate);
+        // An operator's request: the rollout window and min_age do not apply.
+        refresh::request rq;
+        rq.recreate = recreate;
+        rq.force = force;
+        auto out = co_await queue_->run_all(std::move(rts), std::move(rq));
         log_outcome(out);
         co_return out;
     }
@@ -327,6 +334,19 @@ public:
             ro["next_check"] = opt(st.next_check, rfc3339);
             auto known = last_counts_.find(st.name);
             ro["containers"] = known != last_counts_.end() ? known->second : st.containers;
+            if (auto r = service_->rollout_of(st.name))
+            {
+                json::object rj;
+                rj["digest"] = r->digest;
+                rj["state"] = refresh::to_string(r->state);
+                rj["replaced"] = r->replaced;
+                rj["failed"] = r->failed;
+                rj["remaining"] = r->remaining;
+                rj["until"] = opt(r->until, rfc3339);
+                ro["rollout"] = std::move(rj);
+            }
+            else
+                ro["rollout"] = nullptr;
             rts.emplace_back(std::move(ro));
         }
         o["runtimes"] = std::move(rts);
@@ -382,6 +402,9 @@ private:
     void notify_outcome(const config::runtime& rt, const refresh::outcome& out)
     {
         if (cfg_.notify.webhook_url.empty())
+            return;
+        // A deferred update is decided again at every check: it is told once it applies.
+        if (!out.result.deferred.empty())
             return;
         notify::event e;
         e.runtime = rt.name;

@@ -105,8 +105,10 @@ void watcher::apply(const config::config& cfg)
     for (const auto& rt : cfg.runtimes)
     {
         auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& t) { return t->rt.name == rt.name; });
-        if (it != tasks_.end() && (*it)->rt == rt)
+        // Rollout settings are read at each refresh: a change there keeps the task and its state.
+        if (it != tasks_.end() && (*it)->rt.image == rt.image && (*it)->rt.containers == rt.containers)
         {
+            (*it)->rt = rt;
             next.push_back(*it);
             kept.push_back(*it);
             tasks_.erase(it);
@@ -453,9 +455,22 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
         t.st.last_result = "changed";
         m.inc("imagewatch_checks_total", {{"runtime", name}, {"result", "changed"}});
         log::info("digest moved, refreshing", {{"runtime", name}, {"digest", log::short_digest(r->digest)}});
-        auto out = co_await queue_.run(t.rt, true);
+        // Automatic: the rollout window and min_age apply.
+        refresh::request rq;
+        rq.automatic = true;
+        rq.digest = r->digest;
+        auto out = co_await queue_.run(t.rt, std::move(rq));
         const bool ok = refresh_ok(out, name);
-        tracker_.settle(name, ok);
+        const auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), name) != v.end(); };
+        // A halted rollout is not retried on the same image (a newer digest or a forced POST
+        // is), and notify mode has nothing to retry: both keep the digest. A deferred update
+        // (window, min_age) is decided again at the next check.
+        tracker_.settle(name, ok || has(out.result.halted) || has(out.result.notified));
+        if (has(out.result.deferred))
+        {
+            t.st.last_result = "deferred";
+            break;
+        }
         t.st.containers = static_cast<int>(out.result.recreated.size() + out.result.skipped.size());
         for (const auto& f : out.result.errors)
             t.st.containers += f.container.empty() ? 0 : 1;

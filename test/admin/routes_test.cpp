@@ -28,9 +28,11 @@ struct fake_backend : backend
     std::optional<std::string> admin_token() override { return token; }
     bool metrics_public() override { return public_metrics; }
     std::vector<std::string> runtime_names() override { return names; }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> rt, bool recreate) override
+    std::vector<bool> forces;
+    awaitable<refresh::outcome> refresh(std::optional<std::string> rt, bool recreate, bool force) override
     {
         calls.emplace_back(rt, recreate);
+        forces.push_back(force);
         refresh::outcome o;
         o.result.pulled = {"claude-code"};
         if (fatal)
@@ -95,7 +97,7 @@ std::string hook_data(const std::string& name)
 
 config::runtime rt(std::string name, std::string image)
 {
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
+    return config::runtime{std::move(name), parse_image_ref(image).value(), {}, {}};
 }
 
 // A backend with both hooks configured and runtimes matching the recorded payloads.
@@ -156,6 +158,21 @@ TEST_CASE("refresh: runtime and recreate query parsing (strict booleans, empty r
         auto r = call(b, "POST", std::string("/admin/workspace-images/refresh?recreate=") + bad);
         CHECK(r.status == 400);
     }
+    CHECK(b.calls.size() == 3);
+}
+
+TEST_CASE("refresh: force is off unless asked, strict boolean")
+{
+    fake_backend b;
+    CHECK(call(b, "POST", "/admin/workspace-images/refresh?runtime=hermes").status == 200);
+    CHECK_FALSE(b.forces.back());
+    CHECK(call(b, "POST", "/admin/workspace-images/refresh?runtime=hermes&force=true").status == 200);
+    CHECK(b.forces.back());
+    CHECK(call(b, "POST", "/admin/workspace-images/refresh?force=0").status == 200);
+    CHECK_FALSE(b.forces.back());
+    auto r = call(b, "POST", "/admin/workspace-images/refresh?force=please");
+    CHECK(r.status == 400);
+    CHECK(r.body.find("invalid force value") != std::string::npos);
     CHECK(b.calls.size() == 3);
 }
 
@@ -362,7 +379,7 @@ TEST_CASE("hooks: a backend without hook support answers 404 (default backend me
         std::optional<std::string> admin_token() override { return "t"; }
         bool metrics_public() override { return true; }
         std::vector<std::string> runtime_names() override { return {}; }
-        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool) override { co_return refresh::outcome{}; }
+        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool, bool) override { co_return refresh::outcome{}; }
         awaitable<std::string> status_json() override { co_return "{}"; }
         bool ready() override { return true; }
         std::string metrics_text() override { return ""; }

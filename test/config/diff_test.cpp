@@ -14,7 +14,7 @@ using names = std::vector<std::string>;
 
 runtime make_runtime(std::string name, std::string_view image, selector sel = {})
 {
-    return runtime{std::move(name), imagewatch::parse_image_ref(image).value(), std::move(sel)};
+    return runtime{std::move(name), imagewatch::parse_image_ref(image).value(), std::move(sel), {}};
 }
 
 config base()

@@ -25,7 +25,7 @@ std::string data(const std::string& name)
 
 config::runtime rt(std::string name, std::string image)
 {
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
+    return config::runtime{std::move(name), parse_image_ref(image).value(), {}, {}};
 }
 
 std::string url_encode(std::string_view s)

@@ -234,7 +234,7 @@ TEST_CASE("a down or hanging receiver does not slow refreshes (relative to notif
     };
     std::map<std::string, timing> by_mode;
     const std::string image = "registry.test:5443/team/app:latest";
-    const std::vector<config::runtime> rts{config::runtime{"app", parse_image_ref(image).value(), config::selector{"ws-", ""}}};
+    const std::vector<config::runtime> rts{config::runtime{"app", parse_image_ref(image).value(), config::selector{"ws-", ""}, {}}};
     test::run_coro(
         [&](asio::io_context& ioc) -> awaitable<void> {
             test::receiver hanging(ioc.get_executor());

@@ -17,7 +17,7 @@ const std::string A = "registry.test:5443/test/a:latest";
 refresh::reconcile_report run(fake_docker& d)
 {
     refresh::reconcile_report rep;
-    std::vector<config::runtime> rts{config::runtime{"a", parse_image_ref(A).value(), config::selector{"ws-", ""}}};
+    std::vector<config::runtime> rts{config::runtime{"a", parse_image_ref(A).value(), config::selector{"ws-", ""}, {}}};
     test::run_coro([&](asio::io_context&) -> awaitable<void> { rep = co_await refresh::reconcile(d, rts); });
     return rep;
 }

@@ -22,7 +22,7 @@ namespace {
 
 config::runtime rt(std::string name, std::string image)
 {
-    return config::runtime{std::move(name), parse_image_ref(image).value(), config::selector{"ws-", ""}};
+    return config::runtime{std::move(name), parse_image_ref(image).value(), config::selector{"ws-", ""}, {}};
 }
 
 refresh::settings fast()

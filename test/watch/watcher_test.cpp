@@ -109,7 +109,7 @@ config::config make_config(std::vector<std::pair<std::string, std::string>> runt
     c.timeouts.connect = 1s;
     c.timeouts.request = 1s;
     for (auto& [n, img] : runtimes)
-        c.runtimes.push_back(config::runtime{n, parse_image_ref(img).value(), config::selector{"ws-", ""}});
+        c.runtimes.push_back(config::runtime{n, parse_image_ref(img).value(), config::selector{"ws-", ""}, {}});
     return c;
 }
 
@@ -157,7 +157,7 @@ TEST_CASE("a black-hole registry delays only its own runtime")
             for (int i = 0; i < 40; ++i)
                 cfg.runtimes.insert(cfg.runtimes.begin(), config::runtime{"dead" + std::to_string(i),
                                                        parse_image_ref(hole.authority() + "/team/d" + std::to_string(i)).value(),
-                                                       config::selector{"ws-", ""}});
+                                                       config::selector{"ws-", ""}, {}});
             r.w->apply(cfg);
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded" && r.st("b").last_result == "seeded"; }, 3s));
             // Both healthy checks completed while the dead host's request was still waiting for its timeout.
