@@ -28,7 +28,7 @@ from docker_hold_proxy import HoldProxy  # noqa: E402
 
 ENV = iwtest.load_env()
 REFRESH = "/admin/workspace-images/refresh"
-HEALTHY = "--interval=1s --timeout=2s --start-period=0s --retries=3 CMD test -f /etc/app-version"
+HEALTHY = "--interval=1s --timeout=2s --retries=3 CMD test -f /etc/app-version"
 
 
 def log(msg):
@@ -64,12 +64,10 @@ class Fleet:
             iwtest.run_container(n, self.image)
         self.ids = {n: iwtest.inspect(n)["Id"] for n in self.names}
 
-    def config(self, rollout, docker_host=None):
+    def config(self, rollout):
         cfg = iwtest.base_config([{"name": "rb", "image": self.image, "rollout": rollout}])
         cfg["containers"]["name_prefix"] = self.prefix
         cfg["timeouts"].update(health="20s", request="30s", pull="120s")
-        if docker_host:
-            cfg["docker"]["host"] = docker_host
         return cfg
 
     def cleanup(self):
@@ -152,14 +150,14 @@ def bench_isolation(k):
         iwtest.build_image(slow_repo, "s1")
         times = {}
         with HoldProxy(upstream=ENV["DOCKER_HOST"]) as proxy:
-            cfg = fast.config({"parallelism": 4, "canary": 1}, docker_host=proxy.url)
+            cfg = fast.config({"parallelism": 4, "canary": 1})
             cfg["runtimes"].append({"name": "slow", "image": slow_image})
-            with iwtest.Imagewatch(cfg) as iw:
+            with iwtest.Imagewatch(cfg, env={"DOCKER_HOST": proxy.url}) as iw:
                 for label, version in (("alone", "v2"), ("with a held pull", "v3")):
                     iwtest.build_image(fast.repo, version)
                     t = None
                     if label != "alone":
-                        proxy.hold("POST", r"/images/create\?fromImage=" + re.escape(slow_image.rsplit(":", 1)[0]) + r".*")
+                        proxy.hold("POST", r"/images/create\?fromImage=[^&]*" + re.escape(slow_repo.rsplit("/", 1)[-1]) + r"&.*")
                         t = threading.Thread(target=lambda: iw.post(REFRESH + "?runtime=slow", timeout=600), daemon=True)
                         t.start()
                         proxy.wait_held(60)

@@ -4,11 +4,11 @@
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/rfc3339.hpp"
 #include "core/task_group.hpp"
 #include "core/text.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
-#include "registry/token.hpp"
 #include "self/self.hpp"
 
 #include <boost/json/value.hpp>
@@ -186,7 +186,7 @@ awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, s
 
     if (rq.automatic && ro.min_age.count() > 0)
     {
-        const auto created = registry::parse_rfc3339(string_field(*img, "Created"));
+        const auto created = parse_rfc3339(string_field(*img, "Created"));
         if (auto wait = min_age_wait(created, ro.min_age, now))
         {
             rollouts_[rt.name] = rollout_status{digest, rollout_state::deferred_until, 0, 0, 0, *wait};

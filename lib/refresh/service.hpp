@@ -1,6 +1,6 @@
 #pragma once
 // refresh::service: pull runtimes' images, then safely replace the selected containers that are
-// not on the pulled image, as a progressive rollout (docs/configuration.md "rollout").
+// not on the pulled image, as a progressive rollout (docs/configuration.md "rollout", docs/swap.md).
 // Orchestration over docker::api; the decisions are in rollout.hpp, plan.hpp and select.hpp.
 //
 // Refreshes of different runtimes run concurrently. What must not overlap is serialized by what

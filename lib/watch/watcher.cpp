@@ -1,5 +1,6 @@
 #include "watch/watcher.hpp"
 
+#include "config/diff.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "watch/local.hpp"
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <string_view>
+#include <unordered_set>
 
 namespace imagewatch::watch {
 
@@ -99,19 +102,24 @@ void watcher::apply(const config::config& cfg)
 {
     watch_ = cfg.watch;
     tracker_.set_apply_on_start(cfg.watch.apply_on_start);
+    std::vector<config::runtime> before;
+    before.reserve(tasks_.size());
+    for (const auto& t : tasks_)
+        before.push_back(t->rt);
+    const auto d = config::diff_runtimes(before, cfg.runtimes);
+    // Changed runtimes get a new task: the old one finishes a swap in progress under its old target.
+    std::unordered_set<std::string_view> replaced(d.changed.begin(), d.changed.end());
+    replaced.insert(d.removed.begin(), d.removed.end());
     std::vector<std::shared_ptr<task>> next;
     std::vector<std::shared_ptr<task>> kept;
     std::vector<std::shared_ptr<task>> fresh;
     for (const auto& rt : cfg.runtimes)
     {
-        auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& t) { return t->rt.name == rt.name; });
-        // Rollout settings are read at each refresh: a change there keeps the task and its state.
-        if (it != tasks_.end() && (*it)->rt.image == rt.image && (*it)->rt.containers == rt.containers)
+        if (auto it = by_name_.find(rt.name); it != by_name_.end() && !replaced.contains(rt.name))
         {
-            (*it)->rt = rt;
-            next.push_back(*it);
-            kept.push_back(*it);
-            tasks_.erase(it);
+            it->second->rt = rt;  // rollout settings are read at each refresh: the task and its state stay
+            next.push_back(it->second);
+            kept.push_back(it->second);
             continue;
         }
         auto t = std::make_shared<task>(rt);
@@ -120,6 +128,7 @@ void watcher::apply(const config::config& cfg)
         next.push_back(t);
         fresh.push_back(t);
     }
+    std::erase_if(tasks_, [&](const auto& t) { return !replaced.contains(t->rt.name); });
     // Whatever is left was removed or changed: retire it (a swap in progress finishes first).
     for (auto& old : tasks_)
     {
@@ -465,7 +474,7 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
         // A halted rollout is not retried on the same image (a newer digest or a forced POST
         // is), and notify mode has nothing to retry: both keep the digest. A deferred update
         // (window, min_age) is decided again at the next check.
-        tracker_.settle(name, ok || has(out.result.halted) || has(out.result.notified));
+        tracker_.settle(name, (ok && !has(out.result.deferred)) || has(out.result.halted) || has(out.result.notified));
         if (has(out.result.deferred))
         {
             t.st.last_result = "deferred";
