@@ -44,7 +44,8 @@ def cpu_seconds(pid):
 def ts_of(logs, msg, extra=""):
     """Time of the first log line with msg="<msg>" (and the regex extra), as a POSIX time."""
     for line in logs.splitlines():
-        if f'msg="{msg}"' in line and re.search(extra, line):
+        # logfmt quotes a value only when it needs it: msg=pulled, msg="rollout done"
+        if (f'msg="{msg}"' in line or f" msg={msg} " in line) and re.search(extra, line):
             m = re.search(r"ts=(\S+)", line)
             return datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00")).timestamp()
     raise AssertionError(f"no log line {msg!r}")
