@@ -208,6 +208,14 @@ awaitable<response> handle(request req, backend& b)
                 co_return json_error(400, "invalid recreate value: use true, false, 1 or 0");
             recreate = *v;
         }
+        bool force = false;
+        if (auto it = params.find("force"); it != params.end())
+        {
+            auto v = parse_bool((*it).has_value ? std::string_view((*it).value) : std::string_view());
+            if (!v)
+                co_return json_error(400, "invalid force value: use true, false, 1 or 0");
+            force = *v;
+        }
         if (runtime)
         {
             auto names = b.runtime_names();
@@ -222,7 +230,7 @@ awaitable<response> handle(request req, backend& b)
                 co_return response{400, "application/json", boost::json::serialize(o)};
             }
         }
-        auto out = co_await b.refresh(runtime, recreate);
+        auto out = co_await b.refresh(runtime, recreate, force);
         co_return response{out.fatal ? 500 : 200, "application/json", refresh::to_json(out)};
     }
     co_return json_error(404, "not found");

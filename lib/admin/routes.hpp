@@ -47,7 +47,8 @@ public:
     virtual bool metrics_public() = 0;
     virtual std::vector<std::string> runtime_names() = 0;  // config order
     // runtime: nullopt = all. Unknown names are rejected by the routes before this is called.
-    virtual awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate) = 0;
+    // force: retry an image that a halted rollout marked bad.
+    virtual awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate, bool force) = 0;
     // May ask Docker (how many containers each runtime selects now); bounded by its own deadline.
     virtual awaitable<std::string> status_json() = 0;
     virtual bool ready() = 0;

@@ -1,5 +1,6 @@
 #pragma once
 // The configuration model (docs/configuration.md) with the defaults written at the members. Pure.
+#include "config/window.hpp"
 #include "core/duration.hpp"
 #include "image/image_ref.hpp"
 
@@ -21,11 +22,31 @@ struct selector
     friend bool operator==(const selector&, const selector&) = default;
 };
 
+enum class rollout_mode
+{
+    update,  // pull and replace
+    notify,  // check and notify only: never pull or replace
+};
+
+// How a new digest is rolled out (docs/configuration.md "rollout"). The top level holds the
+// defaults; a runtime starts from them and overrides the keys it sets.
+struct rollout_settings
+{
+    int parallelism = 4;                   // swaps of one runtime in flight at once
+    int canary = 1;                        // replaced and verified first; a failure halts the rollout
+    double max_failures = 0.2;             // after the canary: a batch failure ratio above this halts
+    std::optional<::imagewatch::config::window> window;  // automatic rollouts start only inside it
+    duration min_age = 0s;                 // a new image applies once its `created` is this old
+    rollout_mode mode = rollout_mode::update;
+    friend bool operator==(const rollout_settings&, const rollout_settings&) = default;
+};
+
 struct runtime
 {
     std::string name;
     image_ref image;
     selector containers;  // the top-level "containers" unless the runtime sets its own
+    rollout_settings rollout;  // the top-level defaults with the runtime's own keys applied
     friend bool operator==(const runtime&, const runtime&) = default;
 };
 
@@ -96,6 +117,7 @@ struct config
     std::map<std::string, registry_settings, std::less<>> registries;  // key: registry host[:port]
     std::string docker_config;  // path of a docker config.json ("" = $DOCKER_CONFIG or ~/.docker)
     selector containers;
+    rollout_settings rollout;  // defaults of every runtime
     std::vector<runtime> runtimes;
     notify_settings notify;
     hooks_settings hooks;

@@ -21,12 +21,12 @@ bool same_listen(const std::string& a, const std::string& b)
 
 bool change::runtimes_changed() const
 {
-    return !added.empty() || !removed.empty() || !changed.empty() || reordered;
+    return !added.empty() || !removed.empty() || !changed.empty() || !rollout_changed.empty() || reordered;
 }
 
 bool change::any() const
 {
-    return !added.empty() || !removed.empty() || !changed.empty() || reordered || watch_changed ||
+    return !added.empty() || !removed.empty() || !changed.empty() || !rollout_changed.empty() || reordered || watch_changed ||
            admin_listen_changed || admin_changed || docker_changed || timeouts_changed || registries_changed ||
            notify_changed || hooks_changed;
 }
@@ -53,8 +53,10 @@ change diff_runtimes(const std::vector<runtime>& old_runtimes, const std::vector
         else
         {
             common_new.push_back(r.name);
-            if (*before->second != r)
+            if (before->second->image != r.image || before->second->containers != r.containers)
                 c.changed.push_back(r.name);
+            else if (before->second->rollout != r.rollout)
+                c.rollout_changed.push_back(r.name);
         }
     }
     for (const auto& r : old_runtimes)

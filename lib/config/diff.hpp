@@ -12,6 +12,7 @@ struct change
     std::vector<std::string> added;    // runtime names only in the new config, in its order
     std::vector<std::string> removed;  // runtime names only in the old config, in its order
     std::vector<std::string> changed;  // in both, with a different image or resolved selector (new order)
+    std::vector<std::string> rollout_changed;  // in both, same image and selector, other rollout settings
     bool reordered = false;            // the runtimes common to both appear in a different order
     bool watch_changed = false;        // any watch.* (tasks re-arm with the new interval/jitter)
     bool admin_listen_changed = false; // admin.listen names another address: the listener must re-bind
@@ -23,7 +24,7 @@ struct change
     bool notify_changed = false;       // notify.*
     bool hooks_changed = false;        // hooks.*
 
-    // Runtimes added, removed, changed or reordered: the watch tasks must follow.
+    // Runtimes added, removed, changed (rollout settings included) or reordered: the watch tasks must follow.
     bool runtimes_changed() const;
     // True when anything at all differs.
     bool any() const;

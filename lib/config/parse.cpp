@@ -15,8 +15,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <stdexcept>
 
 namespace imagewatch::config {
@@ -431,7 +433,76 @@ public:
         }
     }
 
-    void read_runtimes(const json::value& v, const selector& defaults, std::vector<runtime>& out)
+    // A whole number in [lo, hi].
+    void read_count(const json::object& obj, const std::string& path, std::string_view key, int& out, int lo, int hi)
+    {
+        const auto* v = obj.if_contains(key);
+        if (!v)
+            return;
+        const auto n = v->is_int64() ? std::optional<std::int64_t>(v->get_int64())
+                       : v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(hi)
+                           ? std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()))
+                           : std::nullopt;
+        if (!n || *n < lo || *n > hi)
+            add(join(path, key), "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                                     ", got " + describe(*v));
+        else
+            out = static_cast<int>(*n);
+    }
+
+    // rollout {parallelism, canary, max_failures, window}: the keys present override `out`.
+    void read_rollout(const json::value& v, const std::string& path, rollout_settings& out)
+    {
+        const auto* o = as_object(v, path);
+        if (!o)
+            return;
+        known_keys(*o, path, {"parallelism", "canary", "max_failures", "window"});
+        read_count(*o, path, "parallelism", out.parallelism, 1, 64);
+        read_count(*o, path, "canary", out.canary, 0, 1000);
+        if (const auto* f = o->if_contains("max_failures"))
+        {
+            const double ratio = f->is_double() ? f->get_double()
+                                 : f->is_int64() ? static_cast<double>(f->get_int64())
+                                 : f->is_uint64() ? static_cast<double>(f->get_uint64())
+                                                  : -1.0;
+            if (ratio < 0.0 || ratio > 1.0)
+                add(join(path, "max_failures"),
+                    "expected a failure ratio from 0 to 1 (0.2 = a batch with more than a fifth failed halts), got " +
+                        describe(*f));
+            else
+                out.max_failures = ratio;
+        }
+        std::string text;
+        if (read(*o, path, "window", text))
+        {
+            if (text.empty())
+                out.window.reset();
+            else if (auto w = parse_window(text); !w)
+                add(join(path, "window"), w.error().message);
+            else
+                out.window = *w;
+        }
+    }
+
+    // min_age and mode: at the top level (defaults) and in a runtime (its override).
+    void read_rollout_keys(const json::object& o, const std::string& path, rollout_settings& out)
+    {
+        read_duration(o, path, "min_age", out.min_age, true);
+        std::string mode;
+        if (read(o, path, "mode", mode))
+        {
+            if (mode == "update")
+                out.mode = rollout_mode::update;
+            else if (mode == "notify")
+                out.mode = rollout_mode::notify;
+            else
+                add(join(path, "mode"), "expected \"update\" or \"notify\", got " + quoted(mode));
+        }
+        if (const auto* r = o.if_contains("rollout"))
+            read_rollout(*r, join(path, "rollout"), out);
+    }
+
+    void read_runtimes(const json::value& v, const selector& defaults, const rollout_settings& rollout, std::vector<runtime>& out)
     {
         const auto* a = v.if_array();
         if (!a)
@@ -446,9 +517,11 @@ public:
             const auto* o = as_object((*a)[i], path);
             if (!o)
                 continue;
-            known_keys(*o, path, {"name", "image", "containers"});
+            known_keys(*o, path, {"name", "image", "containers", "rollout", "min_age", "mode"});
             runtime rt;
             rt.containers = defaults;
+            rt.rollout = rollout;
+            read_rollout_keys(*o, path, rt.rollout);
             if (!o->contains("name"))
                 add(join(path, "name"), "required");
             else if (read(*o, path, "name", rt.name))
@@ -512,7 +585,8 @@ public:
         known_keys(
             *o,
             "",
-            {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "runtimes", "notify", "hooks"}
+            {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "runtimes", "notify", "hooks",
+             "rollout", "min_age", "mode"}
         );
         if (const auto* v = o->if_contains("watch"))
             read_watch(*v, cfg.watch);
@@ -528,8 +602,10 @@ public:
         // The top-level selector first: every runtime's selector starts as a copy of it.
         if (const auto* v = o->if_contains("containers"))
             read_selector(*v, "containers", cfg.containers);
+        // Likewise the rollout defaults: every runtime's rollout starts as a copy of them.
+        read_rollout_keys(*o, "", cfg.rollout);
         if (const auto* v = o->if_contains("runtimes"))
-            read_runtimes(*v, cfg.containers, cfg.runtimes);
+            read_runtimes(*v, cfg.containers, cfg.rollout, cfg.runtimes);
         if (const auto* v = o->if_contains("notify"))
             read_notify(*v, cfg.notify);
         if (const auto* v = o->if_contains("hooks"))

@@ -65,6 +65,9 @@ void describe_metrics()
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
     m.describe("imagewatch_webhooks_total", "counter", "Inbound webhook deliveries by hook and result.");
     m.describe("imagewatch_notify_total", "counter", "Outbound refresh notifications by result (ok, error, dropped).");
+    m.describe("imagewatch_rollouts_total", "counter", "Rollouts by runtime and result (started, halted, done).");
+    m.describe("imagewatch_swaps_in_flight", "gauge", "Container swaps in progress, all runtimes.");
+    m.set("imagewatch_swaps_in_flight", {}, 0);
     m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
 }
 
@@ -277,13 +280,17 @@ public:
             n.push_back(r.name);
         return n;
     }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate) override
+    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate, bool force) override
     {
         std::vector<config::runtime> rts;
         for (const auto& r : cfg_.runtimes)
             if (!runtime || r.name == *runtime)
                 rts.push_back(r);
-        auto out = co_await queue_->run_all(std::move(rts), recreate);
+        // An operator's request: the rollout window and min_age do not apply.
+        refresh::request rq;
+        rq.recreate = recreate;
+        rq.force = force;
+        auto out = co_await queue_->run_all(std::move(rts), std::move(rq));
         log_outcome(out);
         co_return out;
     }
@@ -306,6 +313,8 @@ public:
         snap.last_reload_error = last_reload_error_;
         snap.watch_enabled = cfg_.watch.enabled;
         snap.runtimes = status_rows(watcher_->status(), cfg_.runtimes, last_counts_);
+        for (auto& row : snap.runtimes)
+            row.rollout = service_->rollout_of(row.name);
         snap.watch_tasks = watcher_->tasks();
         co_return render_status(snap);
     }
@@ -353,6 +362,9 @@ private:
     void notify_outcome(const config::runtime& rt, const refresh::outcome& out)
     {
         if (cfg_.notify.webhook_url.empty())
+            return;
+        // A deferred update is decided again at every check: it is told once it applies.
+        if (!out.result.deferred.empty())
             return;
         notify::event e;
         e.runtime = rt.name;

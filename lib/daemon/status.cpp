@@ -71,6 +71,19 @@ json::object status_object(const status_snapshot& s)
         ro["last_error"] = or_null(st.last_error);
         ro["next_check"] = or_null(st.next_check);
         ro["containers"] = st.containers;
+        if (const auto& r = st.rollout)
+        {
+            json::object rj;
+            rj["digest"] = r->digest;
+            rj["state"] = refresh::to_string(r->state);
+            rj["replaced"] = r->replaced;
+            rj["failed"] = r->failed;
+            rj["remaining"] = r->remaining;
+            rj["until"] = or_null(r->until);
+            ro["rollout"] = std::move(rj);
+        }
+        else
+            ro["rollout"] = nullptr;
         rts.emplace_back(std::move(ro));
     }
     o["runtimes"] = std::move(rts);

@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <deque>
 
@@ -50,7 +51,11 @@ json::value opt(const std::optional<std::string>& v)
 std::string to_json(const event& e)
 {
     json::object o;
-    o["event"] = "refresh";
+    // A halted rollout and an update seen in notify mode are what a receiver most wants to tell
+    // apart from a routine refresh.
+    const auto& r = e.outcome.result;
+    const auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), e.runtime) != v.end(); };
+    o["event"] = has(r.halted) ? "rollout_halted" : has(r.notified) ? "update_available" : "refresh";
     o["timestamp"] = rfc3339_ms(e.at);
     o["runtime"] = e.runtime;
     o["image"] = e.image;

@@ -13,7 +13,8 @@ constexpr std::chrono::seconds docker_stop_default{10};  // Docker's own, for a 
 
 }  // namespace
 
-awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::runtime> runtimes)
+awaitable<reconcile_report>
+reconcile(docker::api& docker, std::vector<config::runtime> runtimes, std::function<bool(std::string_view)> in_flight)
 {
     reconcile_report rep;
     auto listed = co_await docker.list_containers();
@@ -33,6 +34,8 @@ awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::r
                 return name_and_labels_match(rt.containers, name, listed_parked.labels);
             }))
             continue;
+        if (in_flight && in_flight(name))
+            continue;  // a swap of this process is under way: it is not interrupted, only unfinished
 
         auto parked_inspect = co_await docker.inspect_container(listed_parked.id);
         if (!parked_inspect)

@@ -8,7 +8,9 @@
 
 #include "config/config.hpp"
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace imagewatch::refresh {
@@ -29,6 +31,10 @@ struct reconcile_report
 // stays parked and an error is reported (two containers must never share one role).
 // Only parked containers whose original name and labels some of `runtimes` select are handled:
 // another imagewatch (or a test) may share the engine, and its swaps in flight are not ours.
-awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::runtime> runtimes);
+// in_flight(name) is true for containers this process is swapping right now (concurrent refreshes
+// of other runtimes): their parked originals are left to the swap that parked them.
+awaitable<reconcile_report> reconcile(
+    docker::api& docker, std::vector<config::runtime> runtimes, std::function<bool(std::string_view)> in_flight = {}
+);
 
 }  // namespace imagewatch::refresh

@@ -33,6 +33,9 @@ boost::json::object to_object(const refresh_result& r)
         errors.emplace_back(std::move(e));
     }
     o["errors"] = std::move(errors);
+    for (auto [key, v] : {std::pair{"halted", &r.halted}, std::pair{"deferred", &r.deferred}, std::pair{"notified", &r.notified}})
+        if (!v->empty())
+            o[key] = strings(*v);
     return o;
 }
 
@@ -48,6 +51,21 @@ std::string to_json(const outcome& o)
     top["error"] = *o.fatal;
     top["partial_result"] = to_object(o.result);
     return boost::json::serialize(top);
+}
+
+void merge(outcome& into, const outcome& part)
+{
+    auto append = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+    append(into.result.pulled, part.result.pulled);
+    append(into.result.failed, part.result.failed);
+    append(into.result.recreated, part.result.recreated);
+    append(into.result.skipped, part.result.skipped);
+    append(into.result.errors, part.result.errors);
+    append(into.result.halted, part.result.halted);
+    append(into.result.deferred, part.result.deferred);
+    append(into.result.notified, part.result.notified);
+    if (part.fatal && !into.fatal)
+        into.fatal = part.fatal;
 }
 
 }  // namespace imagewatch::refresh

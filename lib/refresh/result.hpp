@@ -20,6 +20,10 @@ struct refresh_result
     std::vector<std::string> recreated;  // container names replaced successfully
     std::vector<std::string> skipped;    // selected containers already on the pulled image
     std::vector<failure> errors;
+    // Rollout decisions, by runtime name; in the JSON only when non-empty.
+    std::vector<std::string> halted;    // a canary or batch failed, or the image is marked bad
+    std::vector<std::string> deferred;  // an automatic rollout waits (rollout.window, min_age)
+    std::vector<std::string> notified;  // mode "notify": checked and notified, never pulled
 
     // True when nothing failed: every runtime pulled and no container error.
     bool ok() const { return failed.empty() && errors.empty(); }
@@ -40,5 +44,8 @@ std::string to_json(const refresh_result& r);
 // The body the admin endpoint and --once print: the result, or for a fatal outcome
 // {"error":"container list: ...","partial_result":{...}}.
 std::string to_json(const outcome& o);
+
+// Appends `part` to `into` (pulled, failed, ... in order; the first fatal message wins).
+void merge(outcome& into, const outcome& part);
 
 }  // namespace imagewatch::refresh

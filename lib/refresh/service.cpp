@@ -4,8 +4,9 @@
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/rfc3339.hpp"
+#include "core/task_group.hpp"
 #include "core/text.hpp"
-#include "refresh/plan.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
 #include "self/self.hpp"
@@ -29,11 +30,49 @@ std::string bytes_text(const docker::pull_totals& t)
     return format_bytes(t.bytes_done) + "/" + format_bytes(t.bytes_total);
 }
 
-std::string config_image(const boost::json::object& inspect)
+// The digest the pulled image carries for the runtime's repository ("" when Docker has none).
+std::string repo_digest_of(const boost::json::object& image, const image_ref& ref)
 {
-    if (const auto* c = object_field(inspect, "Config"))
-        return string_field(*c, "Image");
+    if (const auto* rd = image.if_contains("RepoDigests"); rd && rd->is_array())
+        for (const auto& v : rd->get_array())
+            if (v.is_string())
+            {
+                std::string_view entry = v.get_string();
+                auto at = entry.rfind('@');
+                if (at == std::string_view::npos)
+                    continue;
+                if (auto r = parse_image_ref(entry.substr(0, at)); r && r->name() == ref.name())
+                    return std::string(entry.substr(at + 1));
+            }
     return {};
+}
+
+std::string until_text(std::chrono::system_clock::time_point at)
+{
+    return format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::system_clock::now()));
+}
+
+// Whether `ref` (an ID, an ID prefix of 12+ digits, or a name) names a listed container.
+bool names_listed(const std::vector<docker::container_summary>& listed, const std::string& ref)
+{
+    return std::any_of(listed.begin(), listed.end(), [&](const auto& c) {
+        return c.name == ref || c.id == ref || (ref.size() >= 12 && c.id.starts_with(ref));
+    });
+}
+
+// The name of the container that replaced the one `ref` named (its imagewatch.replaced-from label).
+std::optional<std::string> replacement_of(const std::vector<docker::container_summary>& listed, const std::string& ref)
+{
+    for (const auto& c : listed)
+        if (auto it = c.labels.find("imagewatch.replaced-from");
+            it != c.labels.end() && ref.size() >= 12 && it->second.starts_with(ref))
+            return c.name;
+    return std::nullopt;
+}
+
+void set_swaps_gauge(std::size_t n)
+{
+    metrics::global().set("imagewatch_swaps_in_flight", {}, static_cast<double>(n));
 }
 
 }  // namespace
@@ -50,188 +89,362 @@ settings settings_from(const config::config& cfg)
 }
 
 service::service(asio::any_io_executor ex, docker::api& docker, registry_auth_fn registry_auth)
-    : docker_(docker), registry_auth_(std::move(registry_auth)), mutex_(std::move(ex))
+    : ex_(ex), docker_(docker), registry_auth_(std::move(registry_auth)), pulls_(ex, pull_slots), locks_(ex)
 {
 }
 
-awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool recreate, settings s)
+std::optional<rollout_status> service::rollout_of(const std::string& runtime) const
 {
-    auto hold = co_await mutex_.lock();
+    auto it = rollouts_.find(runtime);
+    return it == rollouts_.end() ? std::nullopt : std::optional(it->second);
+}
+
+awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, request rq, settings s)
+{
+    // In the given order, one after the other: a runtime later in the list sees the containers an
+    // earlier one replaced, so a network dependant follows a parent of another runtime. (The
+    // daemon refreshes runtimes concurrently through watch::refresh_queue, one call each.)
+    pull_memo pulled;
+    outcome all;
+    for (const auto& rt : runtimes)
+        merge(all, co_await refresh_one(rt, rq, s, pulled));
+    co_return all;
+}
+
+awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, settings s, pull_memo& pulled)
+{
+    ++active_;
+    struct leave
+    {
+        std::size_t& n;
+        ~leave() { --n; }
+    } left{active_};
     outcome out;
     auto& res = out.result;
+    const auto& ro = rt.rollout;
+    const std::string image = rt.image.str();
+    const auto now = std::chrono::system_clock::now();
 
-    // Pull each distinct image once; runtimes sharing an image share the outcome.
-    std::map<std::string, std::optional<std::string>> pull_error;  // image -> error (nullopt = ok)
-    std::vector<const config::runtime*> pulled;
-    for (const auto& rt : runtimes)
+    if (ro.mode == config::rollout_mode::notify)
     {
-        const std::string image = rt.image.str();
-        auto it = pull_error.find(image);
-        if (it == pull_error.end())
-        {
-            log::info("pulling", {{"runtime", rt.name}, {"image", image}});
-            std::string auth = co_await registry_auth_(rt.image);
-            const auto started = std::chrono::steady_clock::now();
-            auto r = co_await docker_.pull(
-                rt.image, s.platform, std::move(auth), s.pull_timeout,
-                [&](const docker::pull_totals& t) {
-                    log::info("pull progress", {{"runtime", rt.name}, {"image", image}, {"layers_done", layers_text(t)}, {"bytes", bytes_text(t)}});
-                }
-            );
-            it = pull_error.emplace(image, r ? std::nullopt : std::optional(r.error().message)).first;
-            if (r)
-                log::info(
-                    "pulled",
-                    {{"runtime", rt.name},
-                     {"image", image},
-                     {"layers_done", layers_text(*r)},
-                     {"bytes", bytes_text(*r)},
-                     {"took", format_duration(std::chrono::steady_clock::now() - started)}}
-                );
-            else
-                log::warn("pull failed", {{"runtime", rt.name}, {"image", image}, {"error", r.error().message}});
-        }
-        if (it->second)
-        {
-            res.failed.push_back(rt.name);
-            res.errors.push_back({rt.name, "", "pull: " + *it->second});
-        }
-        else
-        {
-            res.pulled.push_back(rt.name);
-            pulled.push_back(&rt);
-        }
-    }
-    if (!recreate)
+        log::info("mode notify: not pulling or replacing", {{"runtime", rt.name}, {"image", image}});
+        res.notified.push_back(rt.name);
         co_return out;
+    }
+    if (rq.automatic && rq.recreate && ro.window && !config::window_open(*ro.window, now))
+    {
+        const auto opens = config::window_next_open(*ro.window, now);
+        rollouts_[rt.name] = rollout_status{rq.digest, rollout_state::pending_window, 0, 0, 0, opens};
+        log::info("outside the rollout window: the update waits", {{"runtime", rt.name}, {"window", ro.window->text}, {"opens_in", until_text(opens)}});
+        res.deferred.push_back(rt.name);
+        co_return out;
+    }
 
-    // Listed even when every pull failed: an unreachable daemon must show as the fatal 500.
-    auto listed = co_await docker_.list_containers();
+    // One refresh of an image at a time: its pull, and the swaps of every runtime that runs it.
+    // (Named vectors: GCC 12 miscompiles a braced initializer inside a co_await expression.)
+    std::vector<std::string> image_key{"image:" + image};
+    auto image_lock = co_await locks_.lock(std::move(image_key));
+    std::optional<std::string> pull_error;
+    if (auto done = pulled.find(image); done != pulled.end())
+        pull_error = done->second;
+    else
+    {
+        auto slot = co_await pulls_.acquire();
+        pull_error = co_await pull_image(rt, s);
+        pulled[image] = pull_error;
+    }
+    if (pull_error)
+    {
+        res.failed.push_back(rt.name);
+        res.errors.push_back({rt.name, "", "pull: " + *pull_error});
+    }
+    else
+        res.pulled.push_back(rt.name);
+    if (!rq.recreate)
+        co_return out;
+    // Listed even when the pull failed: an unreachable daemon must show as the fatal 500.
+    auto listed = co_await list_settled(rt);
     if (!listed)
     {
         log::error("container list failed", {{"error", listed.error().message}});
         out.fatal = "container list: " + listed.error().message;
         co_return out;
     }
-    // A swap interrupted by a crash or a Docker restart left a parked original: settle it first,
-    // from what Docker records, so nothing is lost and the name is free for this run.
-    if (std::any_of(listed->begin(), listed->end(), [](const auto& c) { return is_old_name(c.name); }))
+    if (pull_error)
+        co_return out;
+
+    auto img = co_await docker_.inspect_image(image);
+    if (!img)
     {
-        co_await reconcile(docker_, runtimes);
-        listed = co_await docker_.list_containers();
-        if (!listed)
+        res.errors.push_back({rt.name, "", "inspect pulled image: " + img.error().message});
+        co_return out;
+    }
+    const std::string image_id = string_field(*img, "Id");
+    std::string digest = repo_digest_of(*img, rt.image);
+    if (digest.empty())
+        digest = rq.digest.empty() ? image_id : rq.digest;
+
+    if (rq.automatic && ro.min_age.count() > 0)
+    {
+        const auto created = parse_rfc3339(string_field(*img, "Created"));
+        if (auto wait = min_age_wait(created, ro.min_age, now))
         {
-            out.fatal = "container list: " + listed.error().message;
+            rollouts_[rt.name] = rollout_status{digest, rollout_state::deferred_until, 0, 0, 0, *wait};
+            log::info("image younger than min_age: the update waits",
+                      {{"runtime", rt.name}, {"digest", log::short_digest(digest)}, {"applies_in", until_text(*wait)}});
+            res.deferred.push_back(rt.name);
             co_return out;
         }
     }
-    if (pulled.empty())
+    if (bad_.is_bad(rt.name, image_id) && !rq.force)
+    {
+        auto& st = rollouts_[rt.name];
+        st.digest = digest;
+        st.state = rollout_state::halted;
+        res.halted.push_back(rt.name);
+        res.errors.push_back({rt.name, "",
+                              "rollout halted: image " + log::short_digest(digest) +
+                                  " failed verification; it is retried when a newer image appears or with force=true"});
         co_return out;
+    }
 
-    // Phase 1: the selected containers, their owner runtime and whether they are stale.
-    struct selected
+    auto plan = co_await select(rt, image_id, *listed, s, res);
+    // The containers this rollout touches, and the network parents its dependants follow (they may
+    // belong to another runtime): one holder at a time.
+    std::vector<std::string> keys;
+    for (const auto& c : plan.candidates)
     {
-        const config::runtime* owner;
-        boost::json::object inspect;
-        std::string cfg_image;
-    };
-    std::vector<selected> sel;
-    std::vector<candidate> cands;
-    std::map<std::string, std::string> new_image_id;  // image -> image ID after the pull
-    for (const auto& c : *listed)
-    {
-        const config::runtime* first = nullptr;
-        for (const auto* rt : pulled)
-            if (!first && name_and_labels_match(rt->containers, c.name, c.labels))
-                first = rt;
-        if (!first)
-            continue;
+        keys.push_back("container:" + c.name);
+        if (!c.network_parent.empty())
+            keys.push_back("container:" + c.network_parent);
+    }
+    auto container_locks = co_await locks_.lock(std::move(keys));
 
-        auto inspect = co_await docker_.inspect_container(c.id);
-        if (!inspect)
-        {
-            // Gone between list and inspect: nothing of ours to replace.
-            if (inspect.error().code != errc::not_found)
-                res.errors.push_back({first->name, c.name, "inspect: " + inspect.error().message});
-            continue;
+    auto& st = rollouts_[rt.name];
+    st = rollout_status{digest, rollout_state::in_progress, 0, 0, plan.steps.size(), std::nullopt};
+    if (plan.steps.empty())
+    {
+        st.state = rollout_state::done;
+        bad_.clear(rt.name);
+        co_await execute(plan, rt, s, st, res);  // reports the skipped ones
+        co_return out;
+    }
+    metrics::global().inc("imagewatch_rollouts_total", {{"runtime", rt.name}, {"result", "started"}});
+    log::info("rollout started", {{"runtime", rt.name},
+                                  {"digest", log::short_digest(digest)},
+                                  {"containers", std::to_string(plan.steps.size())},
+                                  {"canary", std::to_string(ro.canary)},
+                                  {"parallelism", std::to_string(ro.parallelism)},
+                                  {"forced", rq.force ? "true" : "false"}});
+    const bool halted = co_await execute(plan, rt, s, st, res);
+    if (halted)
+    {
+        bad_.mark(rt.name, image_id);
+        st.state = rollout_state::halted;
+        res.halted.push_back(rt.name);
+        metrics::global().inc("imagewatch_rollouts_total", {{"runtime", rt.name}, {"result", "halted"}});
+        log::error("rollout halted: the image is not retried until a newer one appears or a forced refresh",
+                   {{"runtime", rt.name},
+                    {"digest", log::short_digest(digest)},
+                    {"replaced", std::to_string(st.replaced)},
+                    {"failed", std::to_string(st.failed)},
+                    {"untouched", std::to_string(st.remaining)}});
+        if (st.remaining > 0)  // the failed swaps have their own errors; say what was left alone
+            res.errors.push_back({rt.name, "",
+                                  "rollout halted after " + std::to_string(st.replaced + st.failed) + " of " +
+                                      std::to_string(plan.steps.size()) + " containers (" + std::to_string(st.failed) +
+                                      " failed); " + std::to_string(st.remaining) + " left on the old image"});
+    }
+    else
+    {
+        bad_.clear(rt.name);
+        st.state = rollout_state::done;
+        metrics::global().inc("imagewatch_rollouts_total", {{"runtime", rt.name}, {"result", "done"}});
+        log::info("rollout done", {{"runtime", rt.name},
+                                   {"digest", log::short_digest(digest)},
+                                   {"replaced", std::to_string(st.replaced)},
+                                   {"failed", std::to_string(st.failed)}});
+    }
+    co_return out;
+}
+
+awaitable<std::optional<std::string>> service::pull_image(const config::runtime& rt, const settings& s)
+{
+    const std::string image = rt.image.str();
+    log::info("pulling", {{"runtime", rt.name}, {"image", image}});
+    std::string auth = co_await registry_auth_(rt.image);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = co_await docker_.pull(
+        rt.image, s.platform, std::move(auth), s.pull_timeout,
+        [&](const docker::pull_totals& t) {
+            log::info("pull progress", {{"runtime", rt.name}, {"image", image}, {"layers_done", layers_text(t)}, {"bytes", bytes_text(t)}});
         }
-        const std::string cfg_image = config_image(*inspect);
-        const config::runtime* owner = nullptr;
-        for (const auto* rt : pulled)
-            if (!owner && selects(*rt, c.name, cfg_image, c.labels))
-                owner = rt;
-        if (!owner)
-            continue;
-        if (self::is_self(s.self_id, c.id))
+    );
+    if (!r)
+    {
+        log::warn("pull failed", {{"runtime", rt.name}, {"image", image}, {"error", r.error().message}});
+        co_return r.error().message;
+    }
+    log::info(
+        "pulled", {{"runtime", rt.name},
+                   {"image", image},
+                   {"layers_done", layers_text(*r)},
+                   {"bytes", bytes_text(*r)},
+                   {"took", format_duration(std::chrono::steady_clock::now() - started)}}
+    );
+    co_return std::nullopt;
+}
+
+awaitable<result<std::vector<docker::container_summary>>> service::list_settled(const config::runtime& rt)
+{
+    auto listed = co_await docker_.list_containers();
+    if (!listed)
+        co_return listed;
+    // A swap interrupted by a crash or a Docker restart left a parked original: settle it first,
+    // from what Docker records, so nothing is lost and the name is free for this run. Swaps of
+    // other runtimes under way in this process are not interrupted: they are left alone.
+    const auto ours_in_flight = [this](std::string_view name) { return swapping_.contains(std::string(name)); };
+    if (std::any_of(listed->begin(), listed->end(), [&](const auto& c) {
+            auto p = parse_old_name(c.name);
+            return p && !ours_in_flight(p->name);
+        }))
+    {
+        std::vector<config::runtime> one{rt};
+        co_await reconcile(docker_, std::move(one), ours_in_flight);
+        listed = co_await docker_.list_containers();
+    }
+    co_return listed;
+}
+
+awaitable<swap_plan> service::select(
+    const config::runtime& rt, const std::string& image_id, const std::vector<docker::container_summary>& listed,
+    const settings& s, refresh_result& res
+)
+{
+    swap_plan p;
+    std::vector<const config::runtime*> one{&rt};
+    auto sel = co_await select_containers(docker_, std::move(one), listed);
+    res.errors.insert(res.errors.end(), sel.errors.begin(), sel.errors.end());
+    for (auto& c : sel.containers)
+    {
+        if (self::is_self(s.self_id, c.listed.id))
         {
             // Replacing it would stop the process doing the swap, half-way through.
-            log::warn("not replacing imagewatch's own container", {{"runtime", owner->name}, {"container", c.name}});
+            log::warn("not replacing imagewatch's own container", {{"runtime", rt.name}, {"container", c.listed.name}});
             continue;
         }
-
-        const std::string image = owner->image.str();
-        if (!new_image_id.contains(image))
-        {
-            auto img = co_await docker_.inspect_image(image);
-            if (!img)
-            {
-                res.errors.push_back({owner->name, c.name, "inspect pulled image: " + img.error().message});
-                continue;
-            }
-            new_image_id[image] = string_field(*img, "Id");
-        }
         std::string mode;
-        if (const auto* hc = object_field(*inspect, "HostConfig"))
+        if (const auto* hc = object_field(c.inspect, "HostConfig"))
             mode = string_field(*hc, "NetworkMode");
-        const bool stale = string_field(*inspect, "Image") != new_image_id[image];
-        cands.push_back({c.id, c.name, network_parent_of(mode), stale});
-        sel.push_back({owner, std::move(*inspect), cfg_image});
+        bool stale = string_field(c.inspect, "Image") != image_id;
+        std::string parent = network_parent_of(mode);
+        if (!parent.empty() && !names_listed(listed, parent))
+            if (auto next = replacement_of(listed, parent))
+            {
+                // Its parent was replaced (by another runtime's refresh): the namespace it joined
+                // is gone. Recreate it in the replacement's.
+                parent = *next;
+                stale = true;
+            }
+        p.candidates.push_back({c.listed.id, c.listed.name, std::move(parent), stale});
+        p.selected.push_back(std::move(c));
     }
-
-    // Phase 2: parents before dependents; dependents of a replaced parent are recreated too.
-    const auto plan = plan_swaps(cands);
-    std::vector<bool> swapped_or_failed(cands.size());
-    std::size_t step_no = 0;
-    for (const auto& step : plan)
-    {
-        // "2 of 5": a refresh of many containers takes a while; say how far it has come.
-        const std::string n_of_m = std::to_string(++step_no) + " of " + std::to_string(plan.size());
-        auto& [owner, inspect, cfg_image] = sel[step.index];
-        const std::string& name = cands[step.index].name;
-        swapped_or_failed[step.index] = true;
-        // container:<id> would point at a parent that a swap replaces: refer to it by name.
-        if (const auto& ref = cands[step.index].network_parent; !ref.empty())
-            for (const auto& c : *listed)
+    // Parents before dependents; dependents of a replaced parent are recreated too.
+    p.steps = plan_swaps(p.candidates);
+    // container:<id> would point at a parent that a swap replaces: refer to it by name.
+    for (std::size_t i = 0; i < p.candidates.size(); ++i)
+        if (auto& ref = p.candidates[i].network_parent; !ref.empty())
+            for (const auto& c : listed)
                 if (c.name == ref || c.id == ref || (ref.size() >= 12 && c.id.starts_with(ref)))
-                    inspect["HostConfig"].as_object()["NetworkMode"] = "container:" + c.name;
-        log::info(
-            step.forced ? "recreating container: its network parent was replaced" : "replacing container",
-            {{"runtime", owner->name}, {"container", name}, {"image", owner->image.str()}, {"step", n_of_m}}
-        );
-        auto swapped = co_await swap_container(docker_, std::move(inspect), cfg_image, s.swap);
-        if (swapped)
+                {
+                    p.selected[i].inspect["HostConfig"].as_object()["NetworkMode"] = "container:" + c.name;
+                    ref = c.name;  // the lock key
+                    break;
+                }
+    co_return p;
+}
+
+awaitable<bool> service::execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res)
+{
+    std::vector<bool> planned(p.candidates.size());
+    for (const auto& step : p.steps)
+        planned[step.index] = true;
+    for (std::size_t i = 0; i < p.candidates.size(); ++i)
+        if (!planned[i])
         {
-            log::info("container replaced", {{"runtime", owner->name}, {"container", name}, {"step", n_of_m}});
-            metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "ok"}});
-            res.recreated.push_back(name);
+            log::info("container already on the pulled image", {{"runtime", rt.name}, {"container", p.candidates[i].name}});
+            res.skipped.push_back(p.candidates[i].name);
         }
-        else
+
+    const auto waves = plan_waves(p.steps, p.candidates, rt.rollout.canary, rt.rollout.parallelism);
+    const std::string of_m = " of " + std::to_string(p.steps.size());
+    std::size_t started = 0;
+    for (const auto& w : waves)
+    {
+        std::size_t failed = 0;
+        task_group g(ex_);
+        for (auto step_no : w.steps)
         {
-            log::error(
-                "container replacement failed",
-                {{"runtime", owner->name}, {"container", name}, {"step", n_of_m}, {"error", swapped.error().message}}
-            );
-            res.errors.push_back({owner->name, name, swapped.error().message});
-            metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner->name}, {"result", "error"}});
+            const auto& step = p.steps[step_no];
+            // "2 of 5": a rollout of many containers takes a while; say how far it has come.
+            g.spawn([](service& self, selected_container& c, bool forced, std::string n_of_m, const settings& set,
+                       refresh_result& out, rollout_status& status, std::size_t& failures) -> awaitable<void> {
+                const std::string name = c.listed.name;
+                self.swapping_.insert(name);
+                set_swaps_gauge(self.swapping_.size());
+                bool ok = false;
+                try
+                {
+                    ok = co_await self.swap_one(c, forced, n_of_m, set, out);
+                }
+                catch (...)
+                {
+                    self.swapping_.erase(name);
+                    set_swaps_gauge(self.swapping_.size());
+                    throw;
+                }
+                self.swapping_.erase(name);
+                set_swaps_gauge(self.swapping_.size());
+                --status.remaining;
+                ++(ok ? status.replaced : status.failed);
+                failures += ok ? 0 : 1;
+            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, failed));
         }
+        co_await g.wait();
+        log::info(w.canary ? "canary verified" : "rollout progress",
+                  {{"runtime", rt.name},
+                   {"done", std::to_string(st.replaced + st.failed) + of_m},
+                   {"replaced", std::to_string(st.replaced)},
+                   {"failed", std::to_string(st.failed)}});
+        if (wave_halts(w, failed, rt.rollout.max_failures))
+            co_return true;
     }
-    for (std::size_t i = 0; i < cands.size(); ++i)
-        if (!swapped_or_failed[i])
-        {
-            log::info("container already on the pulled image", {{"runtime", sel[i].owner->name}, {"container", cands[i].name}});
-            res.skipped.push_back(cands[i].name);
-        }
-    co_return out;
+    co_return false;
+}
+
+awaitable<bool> service::swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res)
+{
+    const auto& owner = *c.owner;
+    const std::string name = c.listed.name;
+    log::info(
+        forced ? "recreating container: its network parent was replaced" : "replacing container",
+        {{"runtime", owner.name}, {"container", name}, {"image", owner.image.str()}, {"step", n_of_m}}
+    );
+    auto swapped = co_await swap_container(docker_, std::move(c.inspect), c.config_image, s.swap);
+    if (!swapped)
+    {
+        log::error(
+            "container replacement failed",
+            {{"runtime", owner.name}, {"container", name}, {"step", n_of_m}, {"error", swapped.error().message}}
+        );
+        res.errors.push_back({owner.name, name, swapped.error().message});
+        metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner.name}, {"result", "error"}});
+        co_return false;
+    }
+    log::info("container replaced", {{"runtime", owner.name}, {"container", name}, {"step", n_of_m}});
+    metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner.name}, {"result", "ok"}});
+    res.recreated.push_back(name);
+    co_return true;
 }
 
 void count(const std::vector<config::runtime>& runtimes, const outcome& out)

@@ -1,6 +1,7 @@
 #pragma once
 // Registry bearer tokens (the distribution token protocol): the token URL, the token response and a
 // cache. Pure: time is always passed in by the caller.
+#include "core/rfc3339.hpp"
 #include "core/error.hpp"
 
 #include <chrono>
@@ -39,8 +40,8 @@ struct token
 // Fails with errc::bad_response, never quoting the body (it may hold a token).
 result<token> parse_token_response(std::string_view body);
 
-// RFC 3339 "2024-05-01T12:00:00Z", "…T12:00:00.123456+02:00". Exposed for tests.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
+// Exposed for tests (it lives in core: Docker writes the same form).
+using ::imagewatch::parse_rfc3339;
 
 // "" for an anonymous request, else a SHA-256 (hex) of username NUL password: tells whose token a
 // cache entry holds without keeping a second copy of the secret. Pure.

@@ -1,7 +1,7 @@
 #include "watch/local.hpp"
 
 #include "core/json_fields.hpp"
-#include "refresh/select.hpp"
+#include "refresh/selection.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -32,20 +32,14 @@ awaitable<result<local_state>> inspect_local(
     if (!listed)
         co_return listed.error().wrap("container list");
     local_state st;
-    for (const auto& c : *listed)
+    // Inspect failures (gone meanwhile, or not answered) are not counted. A named vector: GCC 12
+    // miscompiles a braced initializer inside a co_await expression.
+    std::vector<const config::runtime*> one{&rt};
+    auto sel = co_await refresh::select_containers(docker, std::move(one), *listed);
+    for (const auto& c : sel.containers)
     {
-        if (!refresh::name_and_labels_match(rt.containers, c.name, c.labels))
-            continue;
-        auto ins = co_await docker.inspect_container(c.id);
-        if (!ins)
-            continue;  // gone meanwhile
-        std::string cfg_image;
-        if (const auto* cfg = object_field(*ins, "Config"))
-            cfg_image = string_field(*cfg, "Image");
-        if (!refresh::selects(rt, c.name, cfg_image, c.labels))
-            continue;
         ++st.containers;
-        auto img = co_await docker.inspect_image(string_field(*ins, "Image"));
+        auto img = co_await docker.inspect_image(string_field(c.inspect, "Image"));
         bool current = false;
         if (img)
             if (auto* rd = img->if_contains("RepoDigests"); rd && rd->is_array())

@@ -1,6 +1,7 @@
 #include "watch/refresh_queue.hpp"
 
 #include "core/log.hpp"
+#include "core/task_group.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,12 +12,12 @@ namespace imagewatch::watch {
 // it never expires by itself and is cancelled when the result is set.
 struct refresh_queue::batch
 {
-    batch(asio::any_io_executor ex, config::runtime r, bool rc)
-        : rt(std::move(r)), recreate(rc), done(ex, asio::steady_timer::time_point::max())
+    batch(asio::any_io_executor ex, config::runtime r, refresh::request q)
+        : rt(std::move(r)), rq(std::move(q)), done(ex, asio::steady_timer::time_point::max())
     {
     }
     config::runtime rt;
-    bool recreate;
+    refresh::request rq;
     std::optional<refresh::outcome> result;
     asio::steady_timer done;
 };
@@ -36,19 +37,19 @@ bool refresh_queue::busy() const
     return false;
 }
 
-awaitable<refresh::outcome> refresh_queue::execute(config::runtime rt, bool recreate)
+awaitable<refresh::outcome> refresh_queue::execute(config::runtime rt, refresh::request rq)
 {
     std::vector<config::runtime> one{rt};
-    auto out = co_await svc_.refresh(one, recreate, settings_());
+    auto out = co_await svc_.refresh(one, std::move(rq), settings_());
     refresh::count(one, out);
     if (on_outcome_)
         on_outcome_(rt, out);
     co_return out;
 }
 
-awaitable<refresh::outcome> refresh_queue::run(config::runtime rt, bool recreate)
+awaitable<refresh::outcome> refresh_queue::run(config::runtime rt, refresh::request rq)
 {
-    const std::string key = rt.name + (recreate ? "|recreate" : "|pull");
+    const std::string key = rt.name + (rq.recreate ? "|recreate" : "|pull");
     auto& s = slots_[key];
     if (!s.running)
     {
@@ -56,7 +57,7 @@ awaitable<refresh::outcome> refresh_queue::run(config::runtime rt, bool recreate
         refresh::outcome out;
         try
         {
-            out = co_await execute(std::move(rt), recreate);
+            out = co_await execute(std::move(rt), std::move(rq));
         }
         catch (...)
         {
@@ -68,9 +69,15 @@ awaitable<refresh::outcome> refresh_queue::run(config::runtime rt, bool recreate
     }
     // A run is in progress: join (or open) the single follow-up. The newest settings win.
     if (!s.pending)
-        s.pending = std::make_shared<batch>(ex_, rt, recreate);
+        s.pending = std::make_shared<batch>(ex_, rt, rq);
     else
+    {
         s.pending->rt = rt;
+        s.pending->rq.automatic = s.pending->rq.automatic && rq.automatic;  // an operator's POST wins
+        s.pending->rq.force = s.pending->rq.force || rq.force;
+        if (!rq.digest.empty())
+            s.pending->rq.digest = rq.digest;
+    }
     log::debug("refresh already running; merged into the follow-up", {{"runtime", rt.name}});
     auto b = s.pending;
     while (!b->result)
@@ -89,7 +96,7 @@ void refresh_queue::start_follow_up(const std::string& key)
     auto b = std::move(s.pending);
     s.pending.reset();
     // Still running: the follow-up takes over the slot.
-    asio::co_spawn(ex_, execute(b->rt, b->recreate), [this, key, b](std::exception_ptr e, refresh::outcome out) {
+    asio::co_spawn(ex_, execute(b->rt, b->rq), [this, key, b](std::exception_ptr e, refresh::outcome out) {
         if (e)
         {
             out = refresh::outcome{};
@@ -102,27 +109,19 @@ void refresh_queue::start_follow_up(const std::string& key)
     });
 }
 
-awaitable<refresh::outcome> refresh_queue::run_all(std::vector<config::runtime> rts, bool recreate)
+awaitable<refresh::outcome> refresh_queue::run_all(std::vector<config::runtime> rts, refresh::request rq)
 {
+    std::vector<refresh::outcome> parts(rts.size());
+    task_group g(ex_);
+    for (std::size_t i = 0; i < rts.size(); ++i)
+        g.spawn([](refresh_queue& q, config::runtime rt, refresh::request r, refresh::outcome& out) -> awaitable<void> {
+            out = co_await q.run(std::move(rt), std::move(r));
+        }(*this, rts[i], rq, parts[i]));
+    co_await g.wait();
     refresh::outcome all;
-    for (auto& rt : rts)
-    {
-        auto part = co_await run(std::move(rt), recreate);
-        merge(all, part);
-    }
+    for (const auto& p : parts)
+        refresh::merge(all, p);
     co_return all;
-}
-
-void merge(refresh::outcome& into, const refresh::outcome& part)
-{
-    auto append = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
-    append(into.result.pulled, part.result.pulled);
-    append(into.result.failed, part.result.failed);
-    append(into.result.recreated, part.result.recreated);
-    append(into.result.skipped, part.result.skipped);
-    append(into.result.errors, part.result.errors);
-    if (part.fatal && !into.fatal)
-        into.fatal = part.fatal;
 }
 
 }  // namespace imagewatch::watch

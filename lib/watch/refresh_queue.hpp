@@ -20,12 +20,19 @@ public:
     // settings() is read at the start of each run so live config edits apply to the next run.
     refresh_queue(asio::any_io_executor ex, refresh::service& svc, std::function<refresh::settings()> settings);
 
-    // Runs a refresh of one runtime, or joins the follow-up of the one in progress.
-    awaitable<refresh::outcome> run(config::runtime rt, bool recreate);
+    // Runs a refresh of one runtime, or joins the follow-up of the one in progress. Joiners of a
+    // follow-up share one run: it is automatic only if every joiner's request is, forced if any is.
+    awaitable<refresh::outcome> run(config::runtime rt, refresh::request rq);
+    awaitable<refresh::outcome> run(config::runtime rt, bool recreate)
+    {
+        refresh::request rq;
+        rq.recreate = recreate;
+        return run(std::move(rt), std::move(rq));
+    }
 
-    // Runs several runtimes one after the other and merges their outcomes in the given order
-    // (the admin POST for "all runtimes"). A fatal outcome of any run makes the merge fatal.
-    awaitable<refresh::outcome> run_all(std::vector<config::runtime> rts, bool recreate);
+    // Runs several runtimes concurrently and merges their outcomes in the given order (the admin
+    // POST for "all runtimes"). A fatal outcome of any run makes the merge fatal.
+    awaitable<refresh::outcome> run_all(std::vector<config::runtime> rts, refresh::request rq);
 
     bool busy() const;
 
@@ -40,7 +47,7 @@ private:
         bool running = false;
         std::shared_ptr<batch> pending;
     };
-    awaitable<refresh::outcome> execute(config::runtime rt, bool recreate);
+    awaitable<refresh::outcome> execute(config::runtime rt, refresh::request rq);
     void start_follow_up(const std::string& key);
 
     asio::any_io_executor ex_;
@@ -50,7 +57,5 @@ private:
     std::function<void(const config::runtime&, const refresh::outcome&)> on_outcome_;
 };
 
-// Appends `part` to `into` (pulled, failed, ... in order; the first fatal message wins).
-void merge(refresh::outcome& into, const refresh::outcome& part);
 
 }  // namespace imagewatch::watch

@@ -117,6 +117,7 @@ void watcher::apply(const config::config& cfg)
     {
         if (auto it = by_name_.find(rt.name); it != by_name_.end() && !replaced.contains(rt.name))
         {
+            it->second->rt = rt;  // rollout settings are read at each refresh: the task and its state stay
             next.push_back(it->second);
             kept.push_back(it->second);
             continue;
@@ -463,9 +464,22 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
         t.st.last_result = "changed";
         m.inc("imagewatch_checks_total", {{"runtime", name}, {"result", "changed"}});
         log::info("digest moved, refreshing", {{"runtime", name}, {"digest", log::short_digest(r->digest)}});
-        auto out = co_await queue_.run(t.rt, true);
+        // Automatic: the rollout window and min_age apply.
+        refresh::request rq;
+        rq.automatic = true;
+        rq.digest = r->digest;
+        auto out = co_await queue_.run(t.rt, std::move(rq));
         const bool ok = refresh_ok(out, name);
-        tracker_.settle(name, ok);
+        const auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), name) != v.end(); };
+        // A halted rollout is not retried on the same image (a newer digest or a forced POST
+        // is), and notify mode has nothing to retry: both keep the digest. A deferred update
+        // (window, min_age) is decided again at the next check.
+        tracker_.settle(name, (ok && !has(out.result.deferred)) || has(out.result.halted) || has(out.result.notified));
+        if (has(out.result.deferred))
+        {
+            t.st.last_result = "deferred";
+            break;
+        }
         t.st.containers = static_cast<int>(out.result.recreated.size() + out.result.skipped.size());
         for (const auto& f : out.result.errors)
             t.st.containers += f.container.empty() ? 0 : 1;

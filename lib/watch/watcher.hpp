@@ -30,10 +30,11 @@ struct runtime_status
     std::string image;
     std::optional<std::string> digest;
     std::optional<std::chrono::system_clock::time_point> last_check;
-    std::string last_result = "pending";  // pending|unchanged|changed|error|seeded
+    std::string last_result = "pending";  // pending|unchanged|changed|deferred|error|seeded
     std::optional<std::string> last_error;
     std::optional<std::chrono::system_clock::time_point> next_check;
     int containers = 0;
+    std::optional<refresh::rollout_status> rollout;  // filled by the daemon from refresh::service
 };
 
 class watcher

@@ -103,6 +103,21 @@ TEST_CASE("refresh: runtime and recreate query parsing (strict booleans, empty r
     CHECK(b.calls.size() == 3);
 }
 
+TEST_CASE("refresh: force is off unless asked, strict boolean")
+{
+    fake_backend b;
+    CHECK(call(b, "POST", "/admin/workspace-images/refresh?runtime=hermes").status == 200);
+    CHECK_FALSE(b.forces.back());
+    CHECK(call(b, "POST", "/admin/workspace-images/refresh?runtime=hermes&force=true").status == 200);
+    CHECK(b.forces.back());
+    CHECK(call(b, "POST", "/admin/workspace-images/refresh?force=0").status == 200);
+    CHECK_FALSE(b.forces.back());
+    auto r = call(b, "POST", "/admin/workspace-images/refresh?force=please");
+    CHECK(r.status == 400);
+    CHECK(r.body.find("invalid force value") != std::string::npos);
+    CHECK(b.calls.size() == 3);
+}
+
 TEST_CASE("refresh: unknown runtime is a 400 listing the known ones, nothing runs")
 {
     fake_backend b;
@@ -306,7 +321,7 @@ TEST_CASE("hooks: a backend without hook support answers 404 (default backend me
         std::optional<std::string> admin_token() override { return "t"; }
         bool metrics_public() override { return true; }
         std::vector<std::string> runtime_names() override { return {}; }
-        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool) override { co_return refresh::outcome{}; }
+        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool, bool) override { co_return refresh::outcome{}; }
         awaitable<std::string> status_json() override { co_return "{}"; }
         bool ready() override { return true; }
         std::string metrics_text() override { return ""; }

@@ -10,7 +10,7 @@ namespace {
 
 config::runtime make_runtime(std::string name, std::string_view image)
 {
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
+    return config::runtime{std::move(name), parse_image_ref(image).value(), {}, {}};
 }
 
 config::config base()

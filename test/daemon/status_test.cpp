@@ -11,7 +11,7 @@ namespace {
 
 config::runtime make_runtime(std::string name, std::string_view image)
 {
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
+    return config::runtime{std::move(name), parse_image_ref(image).value(), {}, {}};
 }
 
 std::chrono::system_clock::time_point at(std::int64_t unix_seconds)
@@ -62,6 +62,7 @@ TEST_CASE("the status JSON: every field, nulls where nothing is known yet")
     checked.last_result = "unchanged";
     checked.next_check = at(1714564861);
     checked.containers = 2;
+    checked.rollout = refresh::rollout_status{"sha256:cd", refresh::rollout_state::halted, 1, 1, 3, std::nullopt};
     watch::runtime_status failing;
     failing.name = "api";
     failing.image = "ghcr.io/o/api:latest";
@@ -79,9 +80,12 @@ TEST_CASE("the status JSON: every field, nulls where nothing is known yet")
         "runtimes": [
             {"name": "web", "image": "ghcr.io/o/web:latest", "digest": "sha256:cd",
              "last_check": "2024-05-01T12:00:01Z", "last_result": "unchanged", "last_error": null,
-             "next_check": "2024-05-01T12:01:01Z", "containers": 2},
+             "next_check": "2024-05-01T12:01:01Z", "containers": 2,
+             "rollout": {"digest": "sha256:cd", "state": "halted", "replaced": 1, "failed": 1, "remaining": 3,
+                         "until": null}},
             {"name": "api", "image": "ghcr.io/o/api:latest", "digest": null, "last_check": null,
-             "last_result": "error", "last_error": "registry: 503", "next_check": null, "containers": 0}
+             "last_result": "error", "last_error": "registry: 503", "next_check": null, "containers": 0,
+             "rollout": null}
         ],
         "watch_tasks": 2
     })");

@@ -29,15 +29,17 @@ struct fake_admin_backend : admin::backend
 
     // What was asked, in call order.
     std::vector<std::pair<std::optional<std::string>, bool>> calls;  // refresh(runtime, recreate)
+    std::vector<bool> forces;                                        // refresh(.., force)
     std::vector<std::vector<std::string>> scheduled;                 // runtimes per schedule_checks call
     std::vector<std::string> digests;                                // announced digests
 
     std::optional<std::string> admin_token() override { return token; }
     bool metrics_public() override { return public_metrics; }
     std::vector<std::string> runtime_names() override { return names; }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate) override
+    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate, bool force) override
     {
         calls.emplace_back(runtime, recreate);
+        forces.push_back(force);
         refresh::outcome o;
         o.result.pulled = {runtime.value_or("claude-code")};
         o.result.errors = errors;

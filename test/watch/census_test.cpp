@@ -19,9 +19,9 @@ TEST_CASE("census counts each runtime's selected containers and inspects each co
     d.add_container("ws-b1", B);
     d.add_container("other-a", A);  // outside the name prefix
     std::vector<config::runtime> rts{
-        {"a", parse_image_ref(A).value(), {"ws-", ""}},
-        {"b", parse_image_ref(B).value(), {"ws-", ""}},
-        {"c", parse_image_ref("registry.test:5443/test/c").value(), {"ws-", ""}},
+        {"a", parse_image_ref(A).value(), {"ws-", ""}, {}},
+        {"b", parse_image_ref(B).value(), {"ws-", ""}, {}},
+        {"c", parse_image_ref("registry.test:5443/test/c").value(), {"ws-", ""}, {}},
     };
     watch::container_census census;
     test::run_coro([&](asio::io_context&) -> awaitable<void> {

@@ -20,7 +20,7 @@ TEST_CASE("three triggers during a refresh give exactly one follow-up run, share
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         watch::refresh_queue q(ioc.get_executor(), svc, [] { return refresh::settings{}; });
-        config::runtime rt{"a", parse_image_ref(A).value(), {"ws-", ""}};
+        config::runtime rt{"a", parse_image_ref(A).value(), {"ws-", ""}, {}};
         int finished = 0;
         std::vector<refresh::outcome> outs(4);
         for (int i = 0; i < 4; ++i)
@@ -47,8 +47,8 @@ TEST_CASE("merge keeps order and the first fatal error")
     a.result.pulled = {"a"};
     b.result.failed = {"b"};
     b.fatal = "container list: x";
-    watch::merge(all, a);
-    watch::merge(all, b);
+    refresh::merge(all, a);
+    refresh::merge(all, b);
     CHECK(all.result.pulled == std::vector<std::string>{"a"});
     CHECK(all.result.failed == std::vector<std::string>{"b"});
     CHECK(*all.fatal == "container list: x");

@@ -1,0 +1,51 @@
+#pragma once
+// Coroutines started together and awaited together (a batch of swaps, the runtimes of one admin
+// POST). I/O-ish: the tasks run on the group's executor, interleaved at their suspension points.
+#include "core/awaitable.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <exception>
+
+namespace imagewatch {
+
+class task_group
+{
+public:
+    explicit task_group(asio::any_io_executor ex) : ex_(ex), done_(ex, asio::steady_timer::time_point::max()) {}
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+
+    // The group must be awaited (wait()) before it is destroyed.
+    void spawn(awaitable<void> task)
+    {
+        ++running_;
+        asio::co_spawn(ex_, std::move(task), [this](std::exception_ptr e) {
+            if (e && !failure_)
+                failure_ = e;
+            if (--running_ == 0)
+                done_.cancel();  // the timer is only a condition variable: it never expires
+        });
+    }
+
+    // Until every task finished; then rethrows the first exception one of them threw.
+    awaitable<void> wait()
+    {
+        while (running_ > 0)
+            co_await done_.async_wait(nothrow_awaitable);
+        if (failure_)
+            std::rethrow_exception(std::exchange(failure_, nullptr));
+    }
+
+    std::size_t running() const { return running_; }
+
+private:
+    asio::any_io_executor ex_;
+    asio::steady_timer done_;
+    std::size_t running_ = 0;
+    std::exception_ptr failure_;
+};
+
+}  // namespace imagewatch

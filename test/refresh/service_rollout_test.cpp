@@ -1,0 +1,216 @@
+// Progressive rollout through the refresh service over a fake engine: canary and halt, the bad
+// image memory and force, notify mode, the window and min_age for automatic requests only.
+#include "refresh/service.hpp"
+#include "fake_docker.hpp"
+#include "support/run_coro.hpp"
+
+#include <doctest/doctest.h>
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+using namespace imagewatch;
+using namespace std::chrono_literals;
+using test::fake_docker;
+
+namespace {
+
+const std::string A = "registry.test:5443/test/roll:latest";
+
+config::runtime rt(config::rollout_settings ro = {})
+{
+    return config::runtime{"a", parse_image_ref(A).value(), config::selector{"ws-", ""}, ro};
+}
+
+refresh::settings fast()
+{
+    refresh::settings s;
+    s.swap.grace = 20ms;
+    s.swap.poll = 5ms;
+    s.swap.health_timeout = 200ms;
+    return s;
+}
+
+// Several refreshes with one service (its memory of bad images lives as long as it does).
+struct harness
+{
+    fake_docker d;
+    std::vector<refresh::outcome> outs;
+    std::optional<refresh::rollout_status> last;
+
+    void run(std::vector<std::pair<config::runtime, refresh::request>> steps)
+    {
+        test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
+            refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+            for (auto& [r, rq] : steps)
+            {
+                std::vector<config::runtime> one{r};
+                outs.push_back(co_await svc.refresh(one, rq, fast()));
+            }
+            last = svc.rollout_of("a");
+        });
+    }
+    int ws_containers_on(const std::string& image_id)
+    {
+        int n = 0;
+        for (const auto& [id, c] : d.containers)
+            n += c.at("Image").as_string() == image_id && std::string(c.at("Name").as_string()).starts_with("/ws-") ? 1 : 0;
+        return n;
+    }
+};
+
+std::string utc_hhmm(std::chrono::system_clock::time_point t)
+{
+    std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[8];
+    std::strftime(buf, sizeof buf, "%H:%M", &tm);
+    return buf;
+}
+
+}  // namespace
+
+TEST_CASE("a canary that fails verification halts: one container touched, all restored, the image is not retried")
+{
+    harness h;
+    auto v1 = h.d.add_image(A, {});
+    for (int i = 0; i < 6; ++i)
+        h.d.add_container("ws-" + std::to_string(i), A);
+    h.d.next_image(A, {{}, true});  // exits at once: never verified
+    config::rollout_settings ro;
+    ro.canary = 1;
+    ro.parallelism = 3;
+    h.run({{rt(ro), {}}, {rt(ro), {}}});
+    const auto& first = h.outs[0].result;
+    CHECK(first.halted == std::vector<std::string>{"a"});
+    CHECK(first.recreated.empty());
+    CHECK(h.d.calls["create"] == 1);  // only the canary was tried
+    CHECK(h.ws_containers_on(v1) == 6);  // the canary rolled back, the others untouched
+    bool told = false;
+    for (const auto& e : first.errors)
+        told = told || e.error.find("rollout halted after 1 of 6 containers (1 failed); 5 left on the old image") != std::string::npos;
+    CHECK(told);
+    // The same image again: no swap at all, and the answer says how to retry.
+    const auto& second = h.outs[1].result;
+    CHECK(second.halted == std::vector<std::string>{"a"});
+    CHECK(h.d.calls["create"] == 1);
+    REQUIRE_FALSE(second.errors.empty());
+    CHECK(second.errors.back().error.find("force=true") != std::string::npos);
+    REQUIRE(h.last);
+    CHECK(h.last->state == refresh::rollout_state::halted);
+    CHECK(h.last->failed == 1);
+    CHECK(h.last->remaining == 5);
+}
+
+TEST_CASE("force retries a bad image; a newer good image rolls out and clears the mark")
+{
+    harness h;
+    auto v1 = h.d.add_image(A, {});
+    for (int i = 0; i < 5; ++i)
+        h.d.add_container("ws-" + std::to_string(i), A);
+    h.d.next_image(A, {{}, true});
+    config::rollout_settings ro;
+    ro.parallelism = 2;
+    refresh::request forced;
+    forced.force = true;
+    h.run({{rt(ro), {}}, {rt(ro), forced}});
+    CHECK(h.d.calls["create"] == 2);  // the forced run tried the canary again (and halted again)
+    CHECK(h.ws_containers_on(v1) == 5);
+
+    harness g;
+    g.d.add_image(A, {});
+    for (int i = 0; i < 5; ++i)
+        g.d.add_container("ws-" + std::to_string(i), A);
+    g.d.next_image(A, {{}, true});
+    g.run({{rt(ro), {}}});
+    auto v3 = g.d.next_image(A, {});
+    g.run({{rt(ro), {}}});
+    CHECK(g.outs[1].result.halted.empty());
+    CHECK(g.outs[1].result.recreated.size() == 5);
+    CHECK(g.ws_containers_on(v3) == 5);
+    REQUIRE(g.last);
+    CHECK(g.last->state == refresh::rollout_state::done);
+    CHECK(g.last->replaced == 5);
+    CHECK(g.last->remaining == 0);
+}
+
+TEST_CASE("parallel waves replace every container once")
+{
+    harness h;
+    h.d.add_image(A, {});
+    for (int i = 0; i < 9; ++i)
+        h.d.add_container("ws-" + std::to_string(i), A);
+    auto v2 = h.d.next_image(A, {});
+    config::rollout_settings ro;
+    ro.parallelism = 4;
+    h.run({{rt(ro), {}}});
+    CHECK(h.outs[0].result.ok());
+    CHECK(h.outs[0].result.recreated.size() == 9);
+    CHECK(h.d.calls["create"] == 9);
+    CHECK(h.ws_containers_on(v2) == 9);
+}
+
+TEST_CASE("mode notify never pulls or replaces, automatic or not")
+{
+    harness h;
+    auto v1 = h.d.add_image(A, {});
+    h.d.add_container("ws-0", A);
+    h.d.next_image(A, {});
+    config::rollout_settings ro;
+    ro.mode = config::rollout_mode::notify;
+    refresh::request automatic;
+    automatic.automatic = true;
+    h.run({{rt(ro), {}}, {rt(ro), automatic}});
+    CHECK(h.d.calls["pull"] == 0);
+    CHECK(h.d.calls["create"] == 0);
+    CHECK(h.outs[0].result.notified == std::vector<std::string>{"a"});
+    CHECK(h.ws_containers_on(v1) == 1);
+}
+
+TEST_CASE("a closed window defers an automatic rollout (nothing pulled) but not an operator's")
+{
+    harness h;
+    h.d.add_image(A, {});
+    h.d.add_container("ws-0", A);
+    auto v2 = h.d.next_image(A, {});
+    const auto now = std::chrono::system_clock::now();
+    config::rollout_settings ro;
+    ro.window = config::parse_window(utc_hhmm(now + 2h) + "-" + utc_hhmm(now + 3h) + " UTC").value();
+    refresh::request automatic;
+    automatic.automatic = true;
+    automatic.digest = "sha256:feed";
+    h.run({{rt(ro), automatic}});
+    CHECK(h.outs[0].result.deferred == std::vector<std::string>{"a"});
+    CHECK(h.d.calls["pull"] == 0);
+    REQUIRE(h.last);
+    CHECK(h.last->state == refresh::rollout_state::pending_window);
+    CHECK(h.last->digest == "sha256:feed");
+    REQUIRE(h.last->until);
+    CHECK(*h.last->until > now + 1h);
+    h.run({{rt(ro), {}}});  // an admin POST
+    CHECK(h.outs[1].result.recreated == std::vector<std::string>{"ws-0"});
+    CHECK(h.ws_containers_on(v2) == 1);
+}
+
+TEST_CASE("min_age defers an automatic rollout of a young image, applies an old one")
+{
+    harness h;
+    h.d.add_image(A, {});
+    h.d.add_container("ws-0", A);
+    auto v2 = h.d.next_image(A, {});
+    h.d.images[v2]["Created"] = "2099-01-01T00:00:00.5Z";
+    config::rollout_settings ro;
+    ro.min_age = 1h;
+    refresh::request automatic;
+    automatic.automatic = true;
+    h.run({{rt(ro), automatic}});
+    CHECK(h.outs[0].result.deferred == std::vector<std::string>{"a"});
+    CHECK(h.d.calls["create"] == 0);
+    REQUIRE(h.last);
+    CHECK(h.last->state == refresh::rollout_state::deferred_until);
+    h.d.images[v2]["Created"] = "2020-01-01T00:00:00Z";
+    h.run({{rt(ro), automatic}});
+    CHECK(h.outs[1].result.recreated == std::vector<std::string>{"ws-0"});
+}
