@@ -71,6 +71,7 @@ void describe_metrics()
     m.describe("imagewatch_last_check_timestamp_seconds", "gauge", "Unix time of the last digest check per runtime.");
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
     m.describe("imagewatch_webhooks_total", "counter", "Inbound webhook deliveries by hook and result.");
+    m.describe("imagewatch_services_updated_total", "counter", "Swarm service updates by runtime and result (updated, skipped, rolled_back, paused, failed).");
     m.describe("imagewatch_notify_total", "counter", "Outbound refresh notifications by result (ok, error, dropped).");
     m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
 }
@@ -134,7 +135,11 @@ public:
         });
         // Every refresh (watcher, admin, webhook) passes through the queue: one notification each.
         notifier_ = std::make_unique<notify::notifier>(ioc_.get_executor(), [this] { return cfg_.notify.webhook_url; });
-        queue_->on_outcome([this](const config::runtime& rt, const refresh::outcome& out) { notify_outcome(rt, out); });
+        queue_->on_outcome([this](const config::runtime& rt, const refresh::outcome& out) {
+            if (!out.result.services.empty())
+                last_services_[rt.name] = out.result.services;
+            notify_outcome(rt, out);
+        });
 
         registry::client_settings rs;
         rs.connect_timeout = cfg_.timeouts.connect;
@@ -327,6 +332,8 @@ public:
             ro["next_check"] = opt(st.next_check, rfc3339);
             auto known = last_counts_.find(st.name);
             ro["containers"] = known != last_counts_.end() ? known->second : st.containers;
+            if (auto sv = last_services_.find(st.name); sv != last_services_.end())
+                ro["services"] = services_json(sv->second);
             rts.emplace_back(std::move(ro));
         }
         o["runtimes"] = std::move(rts);
@@ -418,6 +425,16 @@ private:
         refresh::count(rts, out);
         log_outcome(out);
         co_return out;
+    }
+
+    // The Swarm services of a runtime's last refresh that looked at any, for /admin/status.
+    static boost::json::array services_json(const std::vector<refresh::service_report>& reports)
+    {
+        boost::json::array a;
+        for (const auto& r : reports)
+            a.emplace_back(boost::json::object{
+                {"service", r.service}, {"result", r.result}, {"image", r.image}, {"message", r.message}});
+        return a;
     }
 
     static void log_outcome(const refresh::outcome& out)
@@ -629,6 +646,7 @@ private:
     std::unique_ptr<notify::notifier> notifier_;
     watch::container_census census_;
     std::map<std::string, int> last_counts_;  // runtime -> containers at the last successful count
+    std::map<std::string, std::vector<refresh::service_report>> last_services_;  // runtime -> its last refresh's services
     static constexpr auto status_docker_timeout = std::chrono::seconds(2);
     struct cached_options
     {

@@ -33,6 +33,15 @@ boost::json::object to_object(const refresh_result& r)
         errors.emplace_back(std::move(e));
     }
     o["errors"] = std::move(errors);
+    if (!r.services.empty())
+    {
+        boost::json::array services;
+        for (const auto& sr : r.services)
+            services.emplace_back(boost::json::object{
+                {"runtime", sr.runtime}, {"service", sr.service}, {"result", sr.result}, {"image", sr.image},
+                {"message", sr.message}});
+        o["services"] = std::move(services);
+    }
     return o;
 }
 

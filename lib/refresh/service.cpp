@@ -46,6 +46,7 @@ settings settings_from(const config::config& cfg)
     s.swap.stop_default = std::chrono::duration_cast<std::chrono::seconds>(cfg.timeouts.stop_default);
     s.swap.health_timeout = cfg.timeouts.health;
     s.swap.grace = std::min<std::chrono::milliseconds>(s.swap.grace, cfg.timeouts.health);
+    s.swarm.timeout = cfg.timeouts.service_update;
     return s;
 }
 
@@ -104,6 +105,8 @@ awaitable<outcome> service::refresh(std::vector<config::runtime> runtimes, bool 
     }
     if (!recreate)
         co_return out;
+    // Swarm services are Swarm's to roll out: only their spec is written (swarm_update.hpp).
+    co_await update_services(docker_, registry_auth_, pulled, s.swarm, res);
 
     // Listed even when every pull failed: an unreachable daemon must show as the fatal 500.
     auto listed = co_await docker_.list_containers();

@@ -9,6 +9,7 @@
 #include "docker/api.hpp"
 #include "refresh/result.hpp"
 #include "refresh/swap.hpp"
+#include "refresh/swarm_update.hpp"
 
 #include <functional>
 #include <string>
@@ -21,6 +22,7 @@ struct settings
     std::string platform;                     // "" = daemon default
     std::chrono::milliseconds pull_timeout{600'000};
     swap_settings swap;
+    swarm_update_settings swarm;
     std::string self_id;                      // imagewatch's own container (self::detect()); never replaced
 };
 

@@ -121,6 +121,7 @@ void merge(refresh::outcome& into, const refresh::outcome& part)
     append(into.result.recreated, part.result.recreated);
     append(into.result.skipped, part.result.skipped);
     append(into.result.errors, part.result.errors);
+    append(into.result.services, part.result.services);
     if (part.fatal && !into.fatal)
         into.fatal = part.fatal;
 }
