@@ -224,6 +224,10 @@ TEST_CASE("a refresh never swaps a Swarm task container, even one the container 
         out = co_await svc.refresh(rts, true, s);
     });
     CHECK(out.result.recreated == std::vector<std::string>{"ws-plain"});
+    // Not selected at all: neither swapped nor counted as a failed swap (which would fail every
+    // refresh of the runtime for as long as the service runs).
+    CHECK(out.result.errors.empty());
+    CHECK(out.result.skipped.empty());
     CHECK(d.containers.contains(task));
     CHECK(d.by_name("ws-web.1.x3kq").value().at("Id").as_string() == task);
     CHECK_FALSE(d.containers.contains(plain));
