@@ -147,12 +147,20 @@ def inside_tests():
             # The namespace is this test's alone: anything but lo here means the setup is wrong.
             links = [l.split(":")[1].strip() for l in ns_interfaces().splitlines()]
             assert links == ["lo"], f"namespace must start with only lo, has {links}"
-            if docker("info", "--format", "{{.Swarm.LocalNodeState}}") != "active":
-                docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", f"127.0.0.1:{SWARM_PORT}")
             cls.repo = iwtest.unique("swarm/web")
             cls.image = iwtest.ref(cls.repo + ":stable")
             cls.service = iwtest.unique("sw-web")
             cls.d1 = iwtest.build_image(cls.repo + ":stable", "v1")
+            cfg = iwtest.base_config([{"name": "web", "image": cls.image,
+                                       "services": {"name_prefix": cls.service, "label": "tier=front"}}])
+            # The container selector matches the task containers' names (<service>.<slot>.<task id>):
+            # they must still never be swapped as containers.
+            cfg["containers"] = {"name_prefix": "sw-"}
+            cfg["timeouts"]["service_update"] = "150s"
+            # Before the swarm exists: services selected on a plain engine.
+            assert docker("info", "--format", "{{.Swarm.LocalNodeState}}") == "inactive"
+            cls.not_in_swarm = iwtest.run_once(cfg)
+            docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", f"127.0.0.1:{SWARM_PORT}")
             # Swarm's own rolling update: one task at a time, a short monitor, rollback on failure.
             docker("service", "create", "--detach", "--with-registry-auth", "--name", cls.service,
                    "--replicas", "2", "--network", "host", "--label", "tier=front",
@@ -162,12 +170,6 @@ def inside_tests():
                    "--restart-condition", "any", "--restart-delay", "1s",
                    "--stop-grace-period", "2s", cls.image, timeout=120)
             iwtest.wait_until(lambda: cls.tasks_on("v1"), timeout=90, what="2 tasks on v1")
-            cfg = iwtest.base_config([{"name": "web", "image": cls.image,
-                                       "services": {"name_prefix": cls.service, "label": "tier=front"}}])
-            # The container selector matches the task containers' names (<service>.<slot>.<task id>):
-            # they must still never be swapped as containers.
-            cfg["containers"] = {"name_prefix": "sw-"}
-            cfg["timeouts"]["service_update"] = "150s"
             cls.iw = iwtest.Imagewatch(cfg)
 
         @classmethod
@@ -200,6 +202,7 @@ def inside_tests():
         def refresh(self):
             since = docker("info", "--format", "{{json .SystemTime}}").strip('"')
             status, body = self.iw.post(REFRESH + "?runtime=web", timeout=300)
+            print(f"\n  refresh -> {status} {json.dumps(body)}", flush=True)
             until = docker("info", "--format", "{{json .SystemTime}}").strip('"')
             # Container events imagewatch's own swap would cause: rename (parking), create, stop
             # by name. A task container may be created and stopped only by Swarm, for its service.
@@ -217,6 +220,16 @@ def inside_tests():
             for e in events:
                 if e.startswith("create "):
                     self.assertRegex(e, rf"^create {re.escape(self.service)}\.\d+\.[a-z0-9]+$")
+
+        def test_0_not_in_a_swarm_is_a_clear_error(self):
+            r = self.not_in_swarm
+            print(f"\n  --once on a non-swarm engine -> {r.code} {r.stdout.strip()}", flush=True)
+            body = r.json
+            self.assertNotEqual(r.code, 0, r)
+            self.assertEqual(body["pulled"], ["web"], body)
+            self.assertEqual(len(body["errors"]), 1, body)
+            self.assertEqual(body["errors"][0]["runtime"], "web")
+            self.assertIn("not an active swarm member (Swarm state \"inactive\")", body["errors"][0]["error"])
 
         def test_1_already_on_the_digest_is_skipped(self):
             self.assertEqual(self.service_spec_image(), f"{self.image}@{self.d1}")  # the CLI pinned it
@@ -275,7 +288,9 @@ def inside_tests():
             self.assertEqual([(x["service"], x["result"]) for x in rt["services"]], [(self.service, "rolled_back")], st)
             metrics = self.iw.get("/metrics", token=None)[1]
             for result in ("skipped", "updated", "rolled_back"):
-                self.assertIn(f'imagewatch_services_updated_total{{runtime="web",result="{result}"}} 1', metrics)
+                series = f'imagewatch_services_updated_total{{runtime="web",result="{result}"}} '
+                values = [float(l[len(series):]) for l in metrics.splitlines() if l.startswith(series)]
+                self.assertEqual(values, [1.0], f"{series}: {metrics}")
 
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(SwarmServicesE2E)
     ok = unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
