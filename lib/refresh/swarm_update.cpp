@@ -40,6 +40,7 @@ struct rolling
     std::string name;
     std::string image;           // pinned
     std::string started_before;  // UpdateStatus.StartedAt before the POST
+    std::string cause = {};      // why Swarm began rolling back, if it was seen doing so
 };
 
 void report(refresh_result& res, service_report r)
@@ -207,10 +208,16 @@ awaitable<void> update_services(
             const auto end = classify(st, it->started_before);
             if (end == update_end::in_progress)
             {
+                // The final "rollback completed" does not say why: Swarm's reason is in this state.
+                if (st.state == "rollback_started" && it->cause.empty())
+                    it->cause = st.message;
                 ++it;
                 continue;
             }
-            report(res, {it->rt->name, it->name, std::string(to_string(end)), it->image, st.message});
+            std::string message = st.message;
+            if (end == update_end::rolled_back && !it->cause.empty() && it->cause != message)
+                message += " (" + it->cause + ")";
+            report(res, {it->rt->name, it->name, std::string(to_string(end)), it->image, message});
             it = started.erase(it);
         }
     }

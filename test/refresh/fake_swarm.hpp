@@ -23,6 +23,7 @@ public:
         std::string message = "update completed";
         int polls_before_start = 0;     // inspects that still show the previous UpdateStatus
         int polls_rolling = 1;          // inspects that show "updating" before the end
+        std::string cause = {};         // when set, one inspect shows rollback_started with it before the end
     };
 
     docker::swarm_info info{"active", true, ""};
@@ -151,6 +152,13 @@ private:
         }
         if (s["UpdateStatus"].as_object()["State"] != "updating")
             s["UpdateStatus"].as_object()["StartedAt"] = "t" + std::to_string(++clock);
+        if (!r.cause.empty())
+        {
+            s["UpdateStatus"].as_object()["State"] = "rollback_started";
+            s["UpdateStatus"].as_object()["Message"] = r.cause;
+            r.cause.clear();
+            return;
+        }
         s["UpdateStatus"].as_object()["State"] = r.end;
         s["UpdateStatus"].as_object()["Message"] = r.message;
         if (r.end == "rollback_completed")

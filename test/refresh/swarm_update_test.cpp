@@ -85,17 +85,20 @@ TEST_CASE("already on the digest: skipped, nothing written")
     CHECK(d.calls["update_service"] == 0);
 }
 
-TEST_CASE("Swarm rolls back: rolled_back with Swarm's message, an error for the runtime")
+TEST_CASE("Swarm rolls back: rolled_back with Swarm's message and its reason, an error for the runtime")
 {
     auto d = moved();
-    d.script["s1"] = {"rollback_completed", "rollback completed", 0, 2};
+    d.script["s1"] = {"rollback_completed", "rollback completed", 0, 2,
+                      "update rolled back due to failure or early termination of task t9"};
     auto res = update(d, {web()});
     REQUIRE(res.services.size() == 1);
     CHECK(res.services[0].result == "rolled_back");
-    CHECK(res.services[0].message == "rollback completed");
+    CHECK(res.services[0].message ==
+          "rollback completed (update rolled back due to failure or early termination of task t9)");
     REQUIRE(res.errors.size() == 1);
     CHECK(res.errors[0].runtime == "web");
-    CHECK(res.errors[0].error == "service web: rolled back by Swarm: rollback completed");
+    CHECK(res.errors[0].error ==
+          "service web: rolled back by Swarm: rollback completed (update rolled back due to failure or early termination of task t9)");
     CHECK(d.image_of("s1") == IMG + "@" + D1);  // Swarm's PreviousSpec again
 }
 
