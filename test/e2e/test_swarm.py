@@ -292,6 +292,20 @@ def inside_tests():
                 values = [float(l[len(series):]) for l in metrics.splitlines() if l.startswith(series)]
                 self.assertEqual(values, [1.0], f"{series}: {metrics}")
 
+        def test_4_swarm_words_for_a_stale_version(self):
+            # imagewatch retries a write Swarm refuses as "update out of sequence" (someone else wrote
+            # the service between its read and its write): check that this engine says exactly that.
+            svc = json.loads(docker("service", "inspect", self.service))[0]
+            conn = iwtest.UnixHTTPConnection(iwtest.ENV["DOCKER_HOST"][len("unix://"):])
+            stale = svc["Version"]["Index"] - 1
+            conn.request("POST", f"/v1.41/services/{svc['ID']}/update?version={stale}", body=json.dumps(svc["Spec"]),
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            body = r.read().decode()
+            print(f"\n  stale version -> {r.status} {body.strip()}", flush=True)
+            self.assertGreaterEqual(r.status, 400)
+            self.assertIn("update out of sequence", body)
+
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(SwarmServicesE2E)
     ok = unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
     sys.exit(0 if ok else 1)
