@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""imagewatch benchmarks (issue 6). Run through bench/run, which brings the test environment up,
+"""imagewatch benchmarks. Run through bench/run, which brings the test environment up,
 installs skopeo and builds the release binary first.
 
     bench/bench.py [--quick] [--bin PATH] [--out FILE]

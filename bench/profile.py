@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Where a warm check's CPU goes (issue 6): one daemon with N runtimes, seeded, then K sweeps
+"""Where a warm check's CPU goes: one daemon with N runtimes, seeded, then K sweeps
 triggered by registry webhooks, measured in one of three ways.
 
     bench/profile.py [--n 200] [--sweeps 10] [--bin PATH] [--mode cpu|callgrind|strace]

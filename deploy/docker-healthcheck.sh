@@ -1,5 +1,5 @@
 #!/bin/sh
-# HEALTHCHECK of the imagewatch image: GET /healthz on the admin listener (SPEC §5.3).
+# HEALTHCHECK of the imagewatch image: GET /healthz on the admin listener (docs/http-api.md).
 # The address is admin.listen from $IMAGEWATCH_CONFIG (a "HOST:PORT" or "unix:/path" string; the
 # only "listen" key of the schema), else 127.0.0.1:8080. IMAGEWATCH_HEALTHCHECK_LISTEN overrides it.
 set -eu

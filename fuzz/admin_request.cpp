@@ -13,6 +13,7 @@
 #include "admin/routes.hpp"
 #include "core/log.hpp"
 #include "fuzz_support.hpp"
+#include "support/fake_admin_backend.hpp"
 #include "hooks/match.hpp"
 #include "hooks/signature.hpp"
 #include "image/image_ref.hpp"
@@ -33,72 +34,24 @@ constexpr std::string_view admin_secret = "s3cret";
 constexpr std::string_view github_secret = "gh-hook-secret";
 constexpr std::string_view registry_secret = "reg-hook-token";
 
-struct fake_backend : backend
+// The runtimes webhook payloads are matched against.
+const std::vector<config::runtime>& runtimes()
 {
-    std::optional<std::string> token;
-    bool public_metrics = false;
-    bool is_ready = false;
-    bool fatal = false;
-    bool github_hook = false;
-    bool registry_hook = false;
-    int refreshes = 0;
-    int schedules = 0;
-
-    std::optional<std::string> admin_token() override { return token; }
-    bool metrics_public() override { return public_metrics; }
-    std::vector<std::string> runtime_names() override { return {"claude-code", "hermes"}; }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> rt, bool) override
-    {
-        ++refreshes;
-        refresh::outcome o;
-        o.result.pulled = {rt.value_or("claude-code")};
-        o.result.errors.push_back({"hermes", "ws-0123456789ab", "pull: \"quoted\"\n\x01"});
-        if (fatal)
-            o.fatal = "container list: cannot reach the Docker daemon";
-        co_return o;
-    }
-    awaitable<std::string> status_json() override { co_return "{}"; }
-    bool ready() override { return is_ready; }
-    std::string metrics_text() override { return "m 1\n"; }
-
-    std::optional<std::string> hook_secret(hook_kind k) override
-    {
-        if (k == hook_kind::github && github_hook)
-            return std::string(github_secret);
-        if (k == hook_kind::registry && registry_hook)
-            return std::string(registry_secret);
-        return std::nullopt;
-    }
-    std::vector<config::runtime> runtimes() override
-    {
-        static const std::vector<config::runtime> rts = [] {
-            std::vector<config::runtime> v;
-            for (auto [name, image] : {std::pair{"claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"},
-                                       std::pair{"hermes", "localhost:5000/hermes:v1"},
-                                       std::pair{"nginx", "nginx"}})
-            {
-                config::runtime r;
-                r.name = name;
-                r.image = parse_image_ref(image).value();
-                v.push_back(std::move(r));
-            }
-            return v;
-        }();
-        return rts;
-    }
-    std::vector<std::string> schedule_checks(std::vector<hooks::check_request> checks) override
-    {
-        ++schedules;
-        FUZZ_CHECK(!checks.empty());
-        std::vector<std::string> names;
-        for (const auto& c : checks)
+    static const std::vector<config::runtime> rts = [] {
+        std::vector<config::runtime> v;
+        for (auto [name, image] : {std::pair{"claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"},
+                                   std::pair{"hermes", "localhost:5000/hermes:v1"},
+                                   std::pair{"nginx", "nginx"}})
         {
-            FUZZ_CHECK(c.runtime == "claude-code" || c.runtime == "hermes" || c.runtime == "nginx");
-            names.push_back(c.runtime);
+            config::runtime r;
+            r.name = name;
+            r.image = parse_image_ref(image).value();
+            v.push_back(std::move(r));
         }
-        return names;
-    }
-};
+        return v;
+    }();
+    return rts;
+}
 
 bool leaks(std::string_view text)
 {
@@ -133,7 +86,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto input = fuzz::as_view(data + 1, size - 1);
     auto f = fuzz::split(input, '\n', 8);
 
-    fake_backend b;
+    test::fake_admin_backend b;
+    b.token.reset();
+    b.public_metrics = false;
+    b.rts = runtimes();
+    b.errors.push_back({"hermes", "ws-0123456789ab", "pull: \"quoted\"\n\x01"});
     switch (flags & 3)
     {
     case 0: b.token = std::string(admin_secret); break;
@@ -143,9 +100,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     b.public_metrics = flags & 4;
     b.is_ready = flags & 8;
-    b.fatal = flags & 16;
-    b.github_hook = flags & 32;
-    b.registry_hook = flags & 64;
+    if (flags & 16)
+        b.fatal = "container list: cannot reach the Docker daemon";
+    const bool github_hook = flags & 32, registry_hook = flags & 64;
+    if (github_hook)
+        b.secrets[hook_kind::github] = std::string(github_secret);
+    if (registry_hook)
+        b.secrets[hook_kind::registry] = std::string(registry_secret);
 
     // The bearer check alone, against the token field and against itself.
     std::optional<std::string_view> tv;
@@ -183,18 +144,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(out.has_value());
 
     FUZZ_CHECK(out->status >= 200 && out->status <= 599);
-    if (b.refreshes > 0)
+    if (!b.calls.empty())
     {
-        FUZZ_CHECK(b.refreshes == 1);
+        FUZZ_CHECK(b.calls.size() == 1);
         FUZZ_CHECK(f[0] == "POST");
         FUZZ_CHECK(auth == auth_result::ok);
     }
-    if (b.schedules > 0)
+    if (!b.scheduled.empty())
     {
-        FUZZ_CHECK(b.schedules == 1 && b.refreshes == 0);
+        FUZZ_CHECK(b.scheduled.size() == 1 && b.calls.empty());
         FUZZ_CHECK(f[0] == "POST");
-        FUZZ_CHECK(b.github_hook || b.registry_hook);
+        FUZZ_CHECK(github_hook || registry_hook);
         FUZZ_CHECK(out->status == 202);
+        FUZZ_CHECK(!b.scheduled[0].empty());
+        for (const auto& name : b.scheduled[0])
+            FUZZ_CHECK(name == "claude-code" || name == "hermes" || name == "nginx");
     }
     if (out->content_type == "application/json")
     {

@@ -1,5 +1,5 @@
 #pragma once
-// Admin bearer-token check (SPEC §5): fail closed, constant-time compare. Pure.
+// Admin bearer-token check (docs/http-api.md "Auth"): fail closed, constant-time compare. Pure.
 #include <array>
 #include <optional>
 #include <string_view>

@@ -30,7 +30,6 @@ response text(int status, std::string body, std::string type = "text/plain; char
     return response{status, std::move(type), std::move(body)};
 }
 
-// recreate=true|false|1|0 (SPEC §5.1); anything else is a 400, unlike the seed's silent pull-only.
 // Echoes client input safely: JSON replies must stay valid UTF-8 whatever bytes the query held
 // (found by the admin_request fuzzer). Runtime names are ASCII, so nothing real is lost.
 std::string printable(std::string_view in)
@@ -49,6 +48,7 @@ std::string printable(std::string_view in)
     return out;
 }
 
+// recreate=true|false|1|0; anything else is a 400: a typo must not silently mean pull-only.
 std::optional<bool> parse_bool(std::string_view v)
 {
     if (v == "true" || v == "1")
@@ -58,7 +58,7 @@ std::optional<bool> parse_bool(std::string_view v)
     return std::nullopt;
 }
 
-// POST /hooks/github and /hooks/registry (SPEC §5.5): authenticate first, then parse, match and
+// POST /hooks/github and /hooks/registry: authenticate first, then parse, match and
 // schedule. Scheduling only wakes watch tasks, so the sender gets its answer at once.
 response handle_hook(const request& req, hook_kind kind, backend& b)
 {

@@ -1,5 +1,5 @@
 #pragma once
-// The admin HTTP routes (SPEC §5) on plain request/response values: no sockets, no Beast, so the
+// The admin HTTP routes (docs/http-api.md) on plain request/response values: no sockets, no Beast, so the
 // whole contract is unit-testable. admin/server.cpp moves bytes; this decides.
 #include "config/config.hpp"
 #include "core/awaitable.hpp"
@@ -17,7 +17,7 @@ struct request
     std::string method;         // "GET", "POST", ...
     std::string target;         // path and query, e.g. "/admin/workspace-images/refresh?runtime=x"
     std::string authorization;  // raw header, "" when absent
-    // For the webhooks (SPEC §5.5); "" when absent. Defaulted so older aggregate inits still compile.
+    // For the webhooks; "" when absent. Defaulted: every other path needs none of them.
     std::string body = {};           // raw bytes: GitHub signs them exactly as sent
     std::string hub_signature = {};  // X-Hub-Signature-256
     std::string github_event = {};   // X-GitHub-Event
@@ -31,7 +31,7 @@ struct response
     std::string body;
 };
 
-// The inbound webhooks of SPEC §5.5.
+// The inbound webhooks (docs/http-api.md "Inbound webhooks").
 enum class hook_kind
 {
     github,    // POST /hooks/github, HMAC secret from hooks.github_secret_env
@@ -55,7 +55,7 @@ public:
     virtual std::string not_ready_reason() { return "not ready"; }
     virtual std::string metrics_text() = 0;
 
-    // Webhooks. Defaults describe a daemon without hooks, so fakes that predate them still build.
+    // Webhooks. Defaults describe a daemon without hooks, so a backend that has none needs no code here.
     // The hook's secret (GitHub HMAC key or registry bearer token); nullopt or "" = not configured.
     virtual std::optional<std::string> hook_secret(hook_kind) { return std::nullopt; }
     // The runtimes with their images, config order (webhook payloads are matched against them).
@@ -66,7 +66,7 @@ public:
     virtual std::vector<std::string> schedule_checks(std::vector<hooks::check_request> /*checks*/) { return {}; }
 };
 
-// Routes one request (SPEC §5). The webhook paths answer 404, exactly as an unknown path, while
+// Routes one request (docs/http-api.md). The webhook paths answer 404, exactly as an unknown path, while
 // their secret is not configured: a hook is off unless the operator opted in, and a scanner cannot
 // tell whether this daemon has hooks at all. Configured: 405 for non-POST, 401 for a missing or
 // bad signature/token (nothing scheduled), 400 for a malformed payload, else 202

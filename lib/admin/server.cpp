@@ -1,6 +1,7 @@
 #include "admin/server.hpp"
 
 #include "config/parse.hpp"
+#include "core/host_port.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -60,6 +61,7 @@ struct connection
     std::function<void()> close;
     bool handling = false;  // its request is in a handler (a refresh may take minutes)
     bool closing = false;   // chosen for eviction; its session ends at its next step
+    bool last_answer = false;  // the server is closing: answer the request in hand, then end
 };
 using connections = std::list<connection>;
 
@@ -149,8 +151,8 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
         self->handling = false;
         if (self->closing)
             break;
-        co_await write_response(stream, resp, version, keep_alive, head);
-        if (!keep_alive)
+        co_await write_response(stream, resp, version, keep_alive && !self->last_answer, head);
+        if (!keep_alive || self->last_answer)
             break;
     }
     boost::system::error_code ignored;
@@ -170,6 +172,12 @@ public:
 
     awaitable<void> run() override
     {
+        running_ = ran_ = true;
+        struct done_guard
+        {
+            bool& running;
+            ~done_guard() { running = false; }
+        } done{running_};
         auto ex = co_await asio::this_coro::executor;
         while (acceptor_.is_open())
         {
@@ -210,6 +218,30 @@ public:
     {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        remove_socket_file();
+    }
+
+    void end_sessions() override
+    {
+        for (auto& c : conns_)
+        {
+            if (c.handling)
+                c.last_answer = true;
+            else if (!c.closing)
+            {
+                c.closing = true;
+                c.close();
+            }
+        }
+    }
+
+    bool finished() const override { return ran_ && !running_ && conns_.empty(); }
+
+    std::string local_address() const override { return address_; }
+
+private:
+    void remove_socket_file()
+    {
         // Remove the socket file only while it is still the one this server bound: a successor
         // bound at the same path (a reload) or anything put there since is not ours.
         struct stat now{};
@@ -218,15 +250,14 @@ public:
             ::unlink(address_.substr(5).c_str());
     }
 
-    std::string local_address() const override { return address_; }
-
-private:
     typename Protocol::acceptor acceptor_;
     backend& backend_;
     server_settings settings_;
     std::string address_;
     struct stat own_socket_{};  // the unix socket file as bound (device, inode)
     connections conns_;
+    bool ran_ = false;      // run() was entered (it starts after co_spawn returns)
+    bool running_ = false;  // run() has not returned yet
 };
 
 }  // namespace
@@ -305,13 +336,11 @@ result<std::unique_ptr<server>> bind_server(
     }
 
     // TCP: the config was validated already; port 0 (any free port) is allowed here for tests.
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos)
+    auto hp = split_host_port(listen);
+    if (!hp || !hp->has_port)
         return make_error(errc::invalid_argument, "admin.listen " + listen + ": expected HOST:PORT or unix:/path");
-    std::string host = listen.substr(0, colon);
-    std::string port = listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
+    const std::string host(hp->host);
+    const std::string port(hp->port);
     tcp::resolver resolver(ex);
     auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
     if (ec || results.empty())

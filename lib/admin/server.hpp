@@ -1,5 +1,5 @@
 #pragma once
-// The admin HTTP listener (SPEC §5): TCP "HOST:PORT" or "unix:/path". I/O; Beast stays in server.cpp.
+// The admin HTTP listener (docs/http-api.md): TCP "HOST:PORT" or "unix:/path". I/O; Beast stays in server.cpp.
 //
 // Limits enforced before any route runs: the whole request (headers and body) must arrive within
 // request_timeout (slowloris, slow bodies), a body over body_limit (declared or sent) gets 413
@@ -30,6 +30,11 @@ public:
     virtual awaitable<void> run() = 0;
     // Stops accepting (the listening socket closes; a unix socket file is removed).
     virtual void close() = 0;
+    // Ends every session: idle ones now, one in a handler (a refresh) once its answer is written
+    // with "Connection: close". With close(), nothing of the server is left running.
+    virtual void end_sessions() = 0;
+    // run() has returned and no session is left: the server may be destroyed.
+    virtual bool finished() const = 0;
     // "127.0.0.1:8080", "[::1]:8080" or "unix:/path" as actually bound (port 0 resolved).
     virtual std::string local_address() const = 0;
 };

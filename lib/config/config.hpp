@@ -1,5 +1,5 @@
 #pragma once
-// The configuration model (SPEC §3) with the defaults written at the members. Pure.
+// The configuration model (docs/configuration.md) with the defaults written at the members. Pure.
 #include "core/duration.hpp"
 #include "image/image_ref.hpp"
 
@@ -13,7 +13,7 @@ namespace imagewatch::config {
 
 using namespace std::chrono_literals;
 
-// Which containers belong to a runtime (SPEC §3 "Container selection").
+// Which containers belong to a runtime (docs/configuration.md, container selection).
 struct selector
 {
     std::string name_prefix = "ws-";  // empty = any name

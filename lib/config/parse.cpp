@@ -1,7 +1,9 @@
 #include "config/parse.hpp"
 
+#include "core/host_port.hpp"
 #include "core/small_file.hpp"
 #include "core/text.hpp"
+#include "image/registry_host.hpp"
 
 #include <boost/json/error.hpp>
 #include <boost/json/parse_options.hpp>
@@ -178,29 +180,14 @@ std::string check_docker_host(std::string_view s)
         auto hostport = s.substr(6);
         if (!hostport.empty() && hostport.back() == '/')
             hostport.remove_suffix(1);
-        std::string_view host = hostport;
-        std::string_view port;
-        if (hostport.starts_with('['))
-        {
-            auto close = hostport.find(']');
-            if (close == std::string_view::npos)
-                return "malformed IPv6 address" + std::string(form);
-            host = hostport.substr(1, close - 1);
-            port = hostport.substr(close + 1);
-            if (!valid_ipv6(host) || (!port.empty() && port[0] != ':'))
-                return "malformed IPv6 address" + std::string(form);
-            if (!port.empty())
-                port.remove_prefix(1);
-        }
-        else if (auto colon = hostport.rfind(':'); colon != std::string_view::npos)
-        {
-            host = hostport.substr(0, colon);
-            port = hostport.substr(colon + 1);
-            if (port.empty())
-                return "empty port" + std::string(form);
-        }
-        if (!hostport.starts_with('[') && !valid_host(host))
-            return "invalid host " + quoted(host) + std::string(form);
+        auto hp = split_host_port(hostport);
+        if (!hp || (hp->bracketed && !valid_ipv6(hp->host)))
+            return "malformed IPv6 address" + std::string(form);
+        if (!hp->bracketed && hp->has_port && hp->port.empty())
+            return "empty port" + std::string(form);
+        if (!hp->bracketed && !valid_host(hp->host))
+            return "invalid host " + quoted(hp->host) + std::string(form);
+        const std::string_view port = hp->port;
         std::uint16_t p = 0;
         if (!port.empty() && !parse_port(port, p))
             return "invalid port " + quoted(port) + std::string(form);
@@ -228,7 +215,7 @@ bool valid_platform(std::string_view s)
     return parts == 2 || parts == 3;
 }
 
-// [a-z0-9][a-z0-9._-]* (SPEC §3).
+// [a-z0-9][a-z0-9._-]* (docs/configuration.md "runtimes").
 bool valid_runtime_name(std::string_view s)
 {
     if (s.empty() || !is_lower_alnum(s[0]))
@@ -421,7 +408,7 @@ public:
             // A key is valid when it is exactly what image references name as their registry;
             // "index.docker.io" is kept as docker.io like in image references.
             auto ref = parse_image_ref(key + "/x");
-            bool host_ok = ref && (ref->registry == key || (key == "index.docker.io" && ref->registry == "docker.io"));
+            bool host_ok = ref && (ref->registry == key || (key == docker_hub_index && ref->registry == docker_hub));
             if (!host_ok)
             {
                 add(entry_path,
@@ -763,27 +750,16 @@ result<listen_address> parse_listen(std::string_view s)
     }
     if (s.find("://") != std::string_view::npos)
         return bad("no URL scheme here");
-    std::string_view host;
-    std::string_view port;
-    if (s.starts_with('['))
+    auto hp = split_host_port(s);
+    if (!hp)
+        return bad(hp.error().message);
+    const std::string_view host = hp->host;
+    if (hp->bracketed && !valid_ipv6(host))
+        return bad("malformed IPv6 address");
+    if (!hp->has_port)
+        return bad("missing port");
+    if (!hp->bracketed)
     {
-        auto close = s.find(']');
-        if (close == std::string_view::npos)
-            return bad("missing ']'");
-        host = s.substr(1, close - 1);
-        if (!valid_ipv6(host))
-            return bad("malformed IPv6 address");
-        if (close + 1 >= s.size() || s[close + 1] != ':')
-            return bad("missing port");
-        port = s.substr(close + 2);
-    }
-    else
-    {
-        auto colon = s.rfind(':');
-        if (colon == std::string_view::npos)
-            return bad("missing port");
-        host = s.substr(0, colon);
-        port = s.substr(colon + 1);
         if (host.empty())
             return bad("missing host (use \"0.0.0.0:PORT\" for all interfaces)");
         if (host.find(':') != std::string_view::npos)
@@ -791,7 +767,7 @@ result<listen_address> parse_listen(std::string_view s)
         if (!valid_host(host))
             return bad("invalid host " + quoted(host));
     }
-    if (!parse_port(port, out.port))
+    if (!parse_port(hp->port, out.port))
         return bad("port must be 1-65535");
     out.host = std::string(host);
     return out;

@@ -1,5 +1,5 @@
 #pragma once
-// Reading the config file (SPEC §3): JSON with comments and trailing commas -> config, with every
+// Reading the config file (docs/configuration.md): JSON with comments and trailing commas -> config, with every
 // problem reported at once. Pure, except process_env() (reads the environment) and load_file()
 // (reads the file).
 #include "config/config.hpp"
@@ -41,7 +41,7 @@ struct issue
 boost::system::result<config, std::vector<issue>> parse(std::string_view text, const env_lookup& env);
 
 // "PATH:LINE:COL: message" for syntax errors, "PATH: field.path: message" for semantic ones
-// (the --check-config format, SPEC §2).
+// (the --check-config format, docs/cli.md).
 std::string format_issue(std::string_view path, const issue& i);
 
 // The largest config file read: far more than any real config needs, and a path pointing at

@@ -1,5 +1,5 @@
 #pragma once
-// One-line structured logs (SPEC §8): text (logfmt) or json, with ts, level, msg and context fields.
+// One-line structured logs (docs/cli.md "Logs"): text (logfmt) or json, with ts, level, msg and context fields.
 // Process-wide, single-threaded (everything runs on one io_context). Never pass secrets as fields.
 #include <functional>
 #include <initializer_list>

@@ -1,6 +1,6 @@
 #pragma once
 // A small Prometheus metrics registry (counters, gauges, one histogram shape) rendered in the text
-// exposition format (SPEC §5.4). Process-wide and single-threaded. Pure apart from the global.
+// exposition format (docs/metrics.md). Process-wide and single-threaded. Pure apart from the global.
 #include <initializer_list>
 #include <map>
 #include <set>

@@ -6,18 +6,25 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
-#include "core/repeat_filter.hpp"
+#include "config/diff.hpp"
+#include "daemon/admin_listeners.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/file_watch.hpp"
+#include "daemon/readiness.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/signals.hpp"
+#include "daemon/status.hpp"
 #include "daemon/token_file.hpp"
 #include "docker/client.hpp"
 #include "docker/registry_auth.hpp"
 #include "hooks/scheduler.hpp"
+#include "notify/digest_book.hpp"
 #include "notify/notifier.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/service.hpp"
 #include "registry/client.hpp"
 #include "registry/credentials.hpp"
+#include "registry/options_cache.hpp"
 #include "self/self.hpp"
 #include "watch/census.hpp"
 #include "watch/refresh_queue.hpp"
@@ -27,9 +34,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <sys/resource.h>
 
@@ -38,7 +42,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <map>
 
@@ -48,16 +51,6 @@ namespace {
 // Distinct (host, code) pairs of imagewatch_registry_requests_total: every registry and token
 // realm of a large config with its usual codes, yet a bound on what servers can make us keep.
 constexpr std::size_t max_request_series = 256;
-
-std::string rfc3339(std::chrono::system_clock::time_point tp)
-{
-    std::time_t t = std::chrono::system_clock::to_time_t(tp);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 void describe_metrics()
 {
@@ -96,6 +89,15 @@ void raise_fd_limit()
         ::setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
+
+// An io_context whose pending handlers (suspended coroutine frames) can be destroyed before the
+// objects those frames use; its destructor would do it only after them.
+class io_context : public asio::io_context
+{
+public:
+    io_context() : asio::io_context(1) {}
+    using asio::io_context::shutdown;
+};
 
 class app final : public admin::backend
 {
@@ -209,11 +211,12 @@ public:
             log::error("cannot start admin listener", {{"error", srv.error().message}});
             return 1;
         }
-        server_ = std::move(*srv);
+        listeners_.replace(std::move(*srv));
+        auto& server = *listeners_.current();
         log::info(
             "imagewatch started", {{"version", IMAGEWATCH_VERSION},
                                    {"config", config_path_},
-                                   {"admin", server_->local_address()},
+                                   {"admin", server.local_address()},
                                    {"runtimes", std::to_string(cfg_.runtimes.size())},
                                    {"docker", cfg_.docker.host}}
         );
@@ -222,19 +225,27 @@ public:
         log::info(cfg_.watch.enabled ? "watching" : "watch disabled (checks run only when triggered)",
                   {{"interval", format_duration(cfg_.watch.interval)}, {"jitter", format_duration(cfg_.watch.jitter)}});
         const auto token = admin::token_placeholder(cfg_.admin.token_env, cfg_.admin.token_file);
-        log::info("trigger a refresh with", {{"command", admin::refresh_command(server_->local_address(), token)}});
-        spawn_server(*server_);
-        asio::co_spawn(ioc_, ping_docker(), log_exception("docker ping"));
-        asio::co_spawn(ioc_, handle_signals(), log_exception("signals"));
+        log::info("trigger a refresh with", {{"command", admin::refresh_command(server.local_address(), token)}});
+        spawn_server(server);
+        asio::co_spawn(ioc_, start_when_docker_answers(), log_exception("docker ping"));
+        signal_actions on_signal{
+            [this] { reload(reload_trigger::sighup); },
+            [this](int sig) { asio::co_spawn(ioc_, shutdown(sig), log_exception("shutdown")); },
+            [this] {
+                log::warn("second stop signal: exiting now");
+                ioc_.stop();
+            }};
+        signals_.emplace(ioc_, SIGINT, SIGTERM, SIGHUP);
+        asio::co_spawn(ioc_, handle_signals(*signals_, std::move(on_signal)), log_exception("signals"));
         if (auto fw = watch_file(ioc_.get_executor(), config_path_))
         {
             file_watch_ = std::move(*fw);
-            asio::co_spawn(ioc_, file_watch_->run([this] { reload("file change"); }), log_exception("config watch"));
+            asio::co_spawn(ioc_, file_watch_->run([this] { reload(reload_trigger::file_change); }), log_exception("config watch"));
         }
         else
             log::warn("config file is not watched; reload with SIGHUP", {{"error", fw.error().message}});
         ioc_.run();
-        log::info("imagewatch stopped");
+        log::info("imagewatch stopped", {{"drained", drained_ ? "true" : "false"}});
         return 0;
     }
 
@@ -283,7 +294,6 @@ public:
     }
     awaitable<std::string> status_json() override
     {
-        namespace json = boost::json;
         // Containers are counted now, from one container list: the watcher's figure is only as
         // fresh as its last check, and there is none with watch.enabled off. Docker slow or
         // unreachable: the last count stands.
@@ -293,58 +303,23 @@ public:
                 last_counts_[name] = n;
         else
             log::warn("status: containers not counted; showing the last count", {{"error", counted.error().message}});
-        json::object o;
-        o["version"] = IMAGEWATCH_VERSION;
-        json::object c;
-        c["path"] = config_path_;
-        c["loaded_at"] = rfc3339(loaded_at_);
-        c["hash"] = config_hash_;
-        if (last_reload_error_)
-            c["last_error"] = *last_reload_error_;
-        else
-            c["last_error"] = nullptr;
-        o["config"] = std::move(c);
-        o["watch_enabled"] = cfg_.watch.enabled;
-        const auto opt = [](const auto& v, auto&& f) -> json::value {
-            if (!v)
-                return nullptr;
-            return json::value(f(*v));
-        };
-        json::array rts;
-        auto statuses = watcher_->status();
-        if (statuses.empty())  // before the engine first answered: everything pending
-            for (const auto& r : cfg_.runtimes)
-            {
-                watch::runtime_status st;
-                st.name = r.name;
-                st.image = r.image.str();
-                statuses.push_back(std::move(st));
-            }
-        for (const auto& st : statuses)
-        {
-            json::object ro;
-            ro["name"] = st.name;
-            ro["image"] = st.image;
-            ro["digest"] = opt(st.digest, [](const std::string& d) { return d; });
-            ro["last_check"] = opt(st.last_check, rfc3339);
-            ro["last_result"] = st.last_result;
-            ro["last_error"] = opt(st.last_error, [](const std::string& d) { return d; });
-            ro["next_check"] = opt(st.next_check, rfc3339);
-            auto known = last_counts_.find(st.name);
-            ro["containers"] = known != last_counts_.end() ? known->second : st.containers;
-            if (auto sv = last_services_.find(st.name); sv != last_services_.end())
-                ro["services"] = services_json(sv->second);
-            rts.emplace_back(std::move(ro));
-        }
-        o["runtimes"] = std::move(rts);
-        o["watch_tasks"] = watcher_->tasks();
-        co_return json::serialize(o);
+        status_snapshot snap;
+        snap.version = IMAGEWATCH_VERSION;
+        snap.config_path = config_path_;
+        snap.loaded_at = loaded_at_;
+        snap.config_hash = config_hash_;
+        snap.last_reload_error = last_reload_error_;
+        snap.watch_enabled = cfg_.watch.enabled;
+        snap.runtimes = status_rows(watcher_->status(), cfg_.runtimes, last_counts_);
+        snap.watch_tasks = watcher_->tasks();
+        snap.services = last_services_;
+        co_return render_status(snap);
     }
-    bool ready() override { return docker_seen_; }
-    std::string not_ready_reason() override { return not_ready_reason_; }
+    bool ready() override { return readiness_.ready(); }
+    std::string not_ready_reason() override { return readiness_.reason(); }
     std::string metrics_text() override { return metrics::global().render(); }
 
-    // Webhooks (SPEC §5.5). The secret is read from the environment at each delivery (rotation).
+    // Webhooks. The secret is read from the environment at each delivery (rotation).
     std::optional<std::string> hook_secret(admin::hook_kind kind) override
     {
         const auto& var = kind == admin::hook_kind::github ? cfg_.hooks.github_secret_env : cfg_.hooks.registry_token_env;
@@ -368,7 +343,7 @@ public:
                 }
             );
         for (const auto& c : checks)
-            note_digest(c.runtime);  // the digest before this check becomes the notification's old_digest
+            notified_.note(c.runtime, watched_digest(c.runtime));  // the notification's old_digest
         return check_scheduler_->schedule(checks);
     }
 
@@ -378,11 +353,6 @@ private:
     {
         const auto* st = watcher_->status_of(runtime);
         return st ? st->digest : std::nullopt;
-    }
-    void note_digest(const std::string& runtime)
-    {
-        if (auto d = watched_digest(runtime))
-            notified_digest_[runtime] = *d;
     }
 
     // One outbound notification per refresh outcome; queued, never awaited (notify.webhook_url).
@@ -395,9 +365,7 @@ private:
         e.image = rt.image.str();
         e.outcome = out;
         e.new_digest = watched_digest(rt.name);
-        if (auto it = notified_digest_.find(rt.name); it != notified_digest_.end())
-            e.old_digest = it->second;
-        note_digest(rt.name);
+        e.old_digest = notified_.exchange(rt.name, e.new_digest);
         notifier_->notify(std::move(e));
     }
 
@@ -427,16 +395,6 @@ private:
         co_return out;
     }
 
-    // The Swarm services of a runtime's last refresh that looked at any, for /admin/status.
-    static boost::json::array services_json(const std::vector<refresh::service_report>& reports)
-    {
-        boost::json::array a;
-        for (const auto& r : reports)
-            a.emplace_back(boost::json::object{
-                {"service", r.service}, {"result", r.result}, {"image", r.image}, {"message", r.message}});
-        return a;
-    }
-
     static void log_outcome(const refresh::outcome& out)
     {
         log::info(
@@ -450,24 +408,12 @@ private:
     }
 
     // Registry settings from the live config: CA file, plain HTTP, credentials or the credential
-    // helper the docker config names. Looked up at most once a second per host (a sweep of a
-    // thousand checks asks a thousand times) and afresh after every reload; the docker config file
-    // is re-read when it changes.
+    // helper the docker config names; cached briefly, and afresh after every reload.
     registry::host_options registry_options(std::string_view host)
     {
-        const auto now = std::chrono::steady_clock::now();
-        if (auto it = registry_options_.find(host);
-            it != registry_options_.end() && now - it->second.at < std::chrono::seconds(1))
-            return it->second.options;
-        // Realm hosts are a registry's choice: entries past their second go, once a second.
-        if (now - options_swept_ >= std::chrono::seconds(1))
-        {
-            std::erase_if(registry_options_, [now](const auto& kv) { return now - kv.second.at >= std::chrono::seconds(1); });
-            options_swept_ = now;
-        }
-        auto o = registry::host_options_from(cfg_, host, process_env());
-        registry_options_.insert_or_assign(std::string(host), cached_options{o, now});
-        return o;
+        return registry_options_.get(host, std::chrono::steady_clock::now(), [this](std::string_view h) {
+            return registry::host_options_from(cfg_, h, process_env());
+        });
     }
 
     // Platform for index digests: the config (or IMAGE_PLATFORM), else the daemon's.
@@ -478,84 +424,33 @@ private:
         return daemon_platform_;
     }
 
-    // "unix:/x" and "unix:///x" name the same socket: re-binding would meet our own live socket.
-    static bool same_listen(const std::string& a, const std::string& b)
-    {
-        auto pa = config::parse_listen(a);
-        auto pb = config::parse_listen(b);
-        return pa && pb ? *pa == *pb : a == b;
-    }
-
     void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
 
-    // Until the Engine answers: retry with backoff (1 s doubling to 10 s, so a dockerd that starts
-    // later is seen soon), log the reason once and again only when it changes or every 10 minutes,
-    // and let /readyz say it.
-    awaitable<void> ping_docker()
+    // Checks start once the engine answered and the swaps an earlier run left are resolved.
+    awaitable<void> start_when_docker_answers()
     {
-        using namespace std::chrono_literals;
-        asio::steady_timer t(ioc_);
-        repeat_filter said(10min);
-        std::chrono::seconds delay = 1s;
-        not_ready_reason_ = "docker: waiting for the first answer of the Docker daemon at " + cfg_.docker.host;
-        for (;;)
-        {
-            auto v = co_await docker_->ping();
-            if (v)
-            {
-                log::info("docker reachable", {{"engine", v->engine_version}, {"api", v->api_version}});
-                daemon_platform_ = v->os + "/" + v->arch;
-                not_ready_reason_ = "docker: finishing or undoing container swaps an earlier run left";
-                co_await refresh::reconcile(*docker_, cfg_.runtimes);  // finish or undo swaps a crash interrupted
-                docker_seen_ = true;
-                not_ready_reason_.clear();
-                watcher_->apply(cfg_);  // checks start once the engine answered and leftovers are resolved
-                co_return;
-            }
-            not_ready_reason_ = "docker: " + v.error().message;
-            if (said.should_log(v.error().message, std::chrono::steady_clock::now()))
-                log::warn("docker not reachable; retrying (this line repeats when the error changes, or every 10m)",
-                          {{"error", v.error().message}});
-            t.expires_after(delay);
-            delay = std::min<std::chrono::seconds>(delay * 2, 10s);
-            co_await t.async_wait(nothrow_awaitable);
-            if (stopping_)
-                co_return;
-        }
+        auto v = co_await wait_for_docker(*docker_, ping_timer_, readiness_, cfg_.docker.host);
+        if (!v)
+            co_return;  // stopping
+        daemon_platform_ = v->os + "/" + v->arch;
+        readiness_.not_ready("docker: finishing or undoing container swaps an earlier run left");
+        co_await refresh::reconcile(*docker_, cfg_.runtimes);
+        readiness_.mark_ready();
+        if (!stopping_)
+            watcher_->apply(cfg_);
     }
 
-    awaitable<void> handle_signals()
-    {
-        asio::signal_set signals(ioc_, SIGINT, SIGTERM, SIGHUP);
-        for (;;)
-        {
-            auto [ec, sig] = co_await signals.async_wait(nothrow_awaitable);
-            if (ec)
-                co_return;
-            if (sig == SIGHUP)
-            {
-                reload("SIGHUP");
-                continue;
-            }
-            if (stopping_)
-            {
-                log::warn("second stop signal: exiting now");
-                ioc_.stop();
-                co_return;
-            }
-            stopping_ = true;
-            asio::co_spawn(ioc_, shutdown(sig), log_exception("shutdown"));
-        }
-    }
-
-    // Graceful stop: no new requests; an in-flight swap finishes (up to timeouts.shutdown).
+    // Graceful stop: no new requests; an in-flight swap finishes (up to timeouts.shutdown), queued
+    // notifications go out, and then every task the daemon started ends (listeners, sessions,
+    // watch checks, timers) before the loop stops.
     awaitable<void> shutdown(int sig)
     {
+        stopping_ = true;
         log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-        if (server_)
-            server_->close();
+        listeners_.close_all();
         if (file_watch_)
             file_watch_->close();
+        ping_timer_.cancel();
         watcher_->stop();
         const auto deadline = std::chrono::steady_clock::now() + cfg_.timeouts.shutdown;
         asio::steady_timer t(ioc_);
@@ -576,56 +471,80 @@ private:
             log::warn("shutdown timeout reached with a refresh in flight");
         if (auto n = notifier_->pending(); n > 0)
             log::warn("shutdown timeout reached; notifications not sent", {{"pending", std::to_string(n)}});
+        notifier_->stop();
+        check_scheduler_.reset();  // its follow-ups end at their next wake-up
+        signals_->cancel();
+        // Checks and admin sessions leave at their next step; the registry client (and its idle
+        // connection sweeper) goes once no check can use it.
+        const auto drained = [this] {
+            return watcher_->drained() && listeners_.finished() && !service_->busy() && !queue_->busy();
+        };
+        const auto grace = std::chrono::steady_clock::now() + drain_grace;
+        while (!drained() && std::chrono::steady_clock::now() < grace)
+        {
+            t.expires_after(std::chrono::milliseconds(10));
+            co_await t.async_wait(nothrow_awaitable);
+        }
+        if (!drained())
+        {
+            log::warn("stop: tasks still running after the grace period; leaving them suspended");
+            ioc_.stop();  // run_main destroys them before the objects they use
+            co_return;
+        }
+        watcher_.reset();
+        registry_.reset();
+        drained_ = true;
+        // What may still wait is below the daemon's own tasks (an idle connection's expiry timer):
+        // nothing to finish, so the loop ends now and run_main destroys it.
         ioc_.stop();
     }
 
-    void reload(std::string_view why)
+    void reload(reload_trigger why)
     {
+        if (stopping_)
+            return;
         if (file_watch_)
             file_watch_->rearm();  // a symlink swap may have moved the file to another directory
-        // File events also fire for siblings (a log file next to the config) and for our own reads:
-        // only a content change counts, and the bytes are compared before anything is parsed.
         auto read = config::read_text(config_path_);
-        if (why == "file change" && !last_reload_error_ && read && *read == last_text_)
+        if (!worth_parsing(why, last_reload_error_.has_value(), read ? &*read : nullptr, last_text_))
             return;
+        const std::string trigger(trigger_name(why));
         std::string text = read ? std::move(*read) : std::string();
         auto next = read ? config::parse_file(config_path_, text, process_env()) : result<config::config>(read.error());
         last_text_ = text;
-        if (!next)
-        {
-            last_reload_error_ = next.error().message;
+        const auto failed = [&](const std::string& message, const char* what) {
+            last_reload_error_ = message;
             metrics::global().inc("imagewatch_config_reloads_total", {{"result", "error"}});
-            log::error("config reload failed; keeping the running config", {{"trigger", std::string(why)}, {"error", next.error().message}});
-            return;
-        }
-        if (!same_listen(next->admin.listen, cfg_.admin.listen))
+            log::error(what, {{"trigger", trigger}, {"error", message}});
+        };
+        if (!next)
+            return failed(next.error().message, "config reload failed; keeping the running config");
+        const auto plan = plan_reload(config::diff(cfg_, *next));
+        if (plan.rebind_admin)
         {
             auto srv = admin::bind_server(ioc_.get_executor(), next->admin.listen, *this);
             if (!srv)
-            {
-                last_reload_error_ = srv.error().message;
-                metrics::global().inc("imagewatch_config_reloads_total", {{"result", "error"}});
-                log::error("config reload: cannot bind new admin.listen; keeping the running config", {{"error", srv.error().message}});
-                return;
-            }
-            server_->close();
-            old_servers_.push_back(std::move(server_));  // its sessions may still be running
-            server_ = std::move(*srv);
-            spawn_server(*server_);
+                return failed(srv.error().message, "config reload: cannot bind new admin.listen; keeping the running config");
+            listeners_.replace(std::move(*srv));
+            spawn_server(*listeners_.current());
         }
-        if (next->docker.host != cfg_.docker.host)
+        if (plan.docker_host_ignored)
             log::warn("docker.host changed: takes effect after a restart", {{"docker", next->docker.host}});
-        docker_->set_timeouts(next->timeouts.connect, next->timeouts.request);
-        registry_->set_timeouts(next->timeouts.connect, next->timeouts.request);
+        if (plan.set_timeouts)
+        {
+            docker_->set_timeouts(next->timeouts.connect, next->timeouts.request);
+            registry_->set_timeouts(next->timeouts.connect, next->timeouts.request);
+        }
         cfg_ = std::move(*next);
-        registry_options_.clear();
-        if (docker_seen_)
+        registry_options_.clear();  // credentials may come from files and variables diff cannot see
+        if (plan.apply_watch && readiness_.ready())
             watcher_->apply(cfg_);
+        notified_.keep_only(runtime_names());
         config_hash_ = config::config_hash(text);
         loaded_at_ = std::chrono::system_clock::now();
         last_reload_error_.reset();
         metrics::global().inc("imagewatch_config_reloads_total", {{"result", "ok"}});
-        log::info("config reloaded", {{"trigger", std::string(why)}, {"hash", log::short_digest(config_hash_)}});
+        log::info("config reloaded", {{"trigger", trigger}, {"hash", log::short_digest(config_hash_)}});
     }
 
     asio::io_context& ioc_;
@@ -648,22 +567,18 @@ private:
     std::map<std::string, int> last_counts_;  // runtime -> containers at the last successful count
     std::map<std::string, std::vector<refresh::service_report>> last_services_;  // runtime -> its last refresh's services
     static constexpr auto status_docker_timeout = std::chrono::seconds(2);
-    struct cached_options
-    {
-        registry::host_options options;
-        std::chrono::steady_clock::time_point at;
-    };
-    std::map<std::string, cached_options, std::less<>> registry_options_;  // by registry or realm host
-    std::chrono::steady_clock::time_point options_swept_{};
+    registry::options_cache registry_options_;
     metrics::bounded_label request_series_{max_request_series};  // "<host> <code>" pairs named in metrics
     std::unique_ptr<hooks::check_scheduler> check_scheduler_;  // created at the first webhook
-    std::map<std::string, std::string> notified_digest_;  // runtime -> digest as of its last notification/trigger
+    notify::digest_book notified_;
     std::string daemon_platform_ = "linux/amd64";
-    std::unique_ptr<admin::server> server_;
-    std::vector<std::unique_ptr<admin::server>> old_servers_;
-    bool docker_seen_ = false;
-    std::string not_ready_reason_ = "starting";  // what /readyz says while docker_seen_ is false
+    admin_listeners listeners_;
+    readiness readiness_;
+    asio::steady_timer ping_timer_{ioc_};
+    std::optional<asio::signal_set> signals_;  // the daemon's; --once keeps the default actions
+    static constexpr auto drain_grace = std::chrono::seconds(5);
     bool stopping_ = false;
+    bool drained_ = false;  // every task the daemon started ended before the loop stopped
     token_file token_file_;
     std::string token_file_problem_;  // the last one logged
 };
@@ -722,7 +637,7 @@ int run_main(const std::vector<std::string>& args)
     }
     if (!cfg)
     {
-        // One line on stderr (SPEC §2); --check-config shows every issue.
+        // One line on stderr (docs/cli.md "Exit codes"); --check-config shows every issue.
         std::string first = cfg.error().message.substr(0, cfg.error().message.find('\n'));
         std::fprintf(stderr, "imagewatch: invalid config: %s\n", first.c_str());
         return 2;
@@ -736,22 +651,19 @@ int run_main(const std::vector<std::string>& args)
     describe_metrics();
     std::signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    asio::io_context ioc{1};
+    io_context ioc;
     app a(ioc, *opts, path, std::move(*cfg), text);
     if (auto r = a.init_docker(); !r)
     {
         std::fprintf(stderr, "imagewatch: %s\n", r.error().message.c_str());
         return 2;
     }
-    if (opts->once)
-        return a.run_once();  // runs until no work is left: nothing is pending at destruction
-    const int rc = a.run_daemon();
-    // The loop was stopped with sessions, watch tasks and timers still suspended; destroying them
-    // after the objects they point into would be use-after-free. Nothing needs flushing but the
-    // logs (all state lives in Docker), so leave without running destructors.
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(rc);
+    const int rc = opts->once ? a.run_once() : a.run_daemon();
+    // After a drained stop nothing is pending. After a forced one (a second signal, or a task past
+    // the grace period) suspended coroutines still point into the app: they are destroyed here,
+    // while the app is alive, and the app's own timers and sockets after them.
+    ioc.shutdown();
+    return rc;
 }
 
 }  // namespace imagewatch::daemon

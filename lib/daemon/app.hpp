@@ -6,7 +6,7 @@
 
 namespace imagewatch::daemon {
 
-// Returns the process exit code (SPEC §2: 0 ok, 1 something failed, 2 usage or config error).
+// Returns the process exit code (docs/cli.md: 0 ok, 1 something failed, 2 usage or config error).
 int run_main(const std::vector<std::string>& args);
 
 }  // namespace imagewatch::daemon

@@ -1,5 +1,5 @@
 #pragma once
-// Command line of SPEC §2. Pure: argv in, options or a usage error out.
+// The command line (docs/cli.md). Pure: argv in, options or a usage error out.
 #include "core/error.hpp"
 #include "core/log.hpp"
 

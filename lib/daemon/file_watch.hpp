@@ -1,5 +1,5 @@
 #pragma once
-// Notices edits of one file (SPEC §3 "Live edits"). I/O: inotify on the file's directory (and on
+// Notices edits of one file (docs/configuration.md "Reload"). I/O: inotify on the file's directory (and on
 // the directory of its symlink target), so editors' rename-on-save, in-place writes and symlink
 // swaps (Kubernetes ConfigMaps) are all seen. Events are debounced; the caller re-reads and
 // compares content, so a spurious wake-up costs one read.

@@ -53,7 +53,7 @@ class api
 public:
     virtual ~api() = default;
 
-    // Live config edits: deadlines for the calls that start after this (SPEC §3 "Live edits").
+    // Live config edits: deadlines for the calls that start after this (docs/configuration.md "Reload").
     virtual void set_timeouts(std::chrono::milliseconds /*connect*/, std::chrono::milliseconds /*request*/) {}
 
     // GET /_ping then /version; picks min(daemon's ApiVersion, our max) and fails if the daemon's

@@ -1,5 +1,6 @@
 #include "docker/client.hpp"
 
+#include "core/host_port.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/pace.hpp"
@@ -79,26 +80,11 @@ result<daemon_address> parse_docker_host(std::string_view s)
             rest = rest.substr(0, slash);
         }
         a.unix_socket = false;
-        a.port = "2375";
-        if (rest.starts_with('['))
-        {
-            auto close = rest.find(']');
-            if (close == std::string_view::npos)
-                return bad("unterminated [IPv6] address");
-            a.host = rest.substr(1, close - 1);
-            rest.remove_prefix(close + 1);
-            if (rest.starts_with(':'))
-                a.port = rest.substr(1);
-            else if (!rest.empty())
-                return bad("expected :port after the [IPv6] address");
-        }
-        else if (auto colon = rest.rfind(':'); colon != std::string_view::npos)
-        {
-            a.host = rest.substr(0, colon);
-            a.port = rest.substr(colon + 1);
-        }
-        else
-            a.host = rest;
+        auto hp = split_host_port(rest);
+        if (!hp)
+            return bad(hp.error().message);
+        a.host = hp->host;
+        a.port = hp->has_port ? hp->port : "2375";
         if (a.host.empty() || a.port.empty())
             return bad("expected tcp://host:port");
         return a;

@@ -1,5 +1,5 @@
 #pragma once
-// build_recreate_spec: the create request for a container's replacement (SPEC §6 step 1). Pure.
+// build_recreate_spec: the create request for a container's replacement (docs/swap.md, step 1). Pure.
 //
 // Three-way: the container's inspect, its old image's inspect and the new image's inspect. Config
 // values the container only inherited from the old image are left out so the new image's defaults

@@ -1,5 +1,5 @@
 #pragma once
-// Inbound webhook payloads (SPEC §5.5) reduced to the tags they say were pushed. Pure.
+// Inbound webhook payloads (docs/http-api.md "Inbound webhooks") reduced to the tags they say were pushed. Pure.
 //
 // GitHub: `package` and `registry_package` events, actions published/updated, container packages
 // on ghcr.io. Distribution: CNCF distribution notification envelopes, `push` events with a tag.

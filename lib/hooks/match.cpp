@@ -1,24 +1,8 @@
 #include "hooks/match.hpp"
 
-#include "core/text.hpp"
+#include "image/registry_host.hpp"
 
 namespace imagewatch::hooks {
-namespace {
-
-std::string canonical_host(std::string_view h)
-{
-    std::string s = ascii_lower(h);
-    if (s.ends_with(":443"))
-        s.resize(s.size() - 4);
-    if (s == "index.docker.io" || s == "registry-1.docker.io")
-        s = "docker.io";
-    return s;
-}
-
-}  // namespace
-
-bool same_registry(std::string_view a, std::string_view b) { return canonical_host(a) == canonical_host(b); }
-
 std::vector<check_request> match_runtimes(const std::vector<config::runtime>& runtimes, const std::vector<pushed_tag>& tags)
 {
     std::vector<check_request> out;

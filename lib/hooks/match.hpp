@@ -17,12 +17,8 @@ struct check_request
     friend bool operator==(const check_request&, const check_request&) = default;
 };
 
-// Registry hosts compared as a client would: case-insensitive, ":443" is the default port, and
-// Docker Hub's names (docker.io, index.docker.io, registry-1.docker.io) are one registry.
-bool same_registry(std::string_view a, std::string_view b);
-
 // The runtimes (config order, each once) whose image is one of the pushed tags: same registry,
-// repository and tag; the digest is that of the last matching tag. A tag with an unknown host
+// repository and tag (image/registry_host.hpp says which hosts are the same); the digest is that of the last matching tag. A tag with an unknown host
 // ("") matches on repository and tag alone: the worst case is one extra digest check.
 // Digest-pinned runtimes never match.
 std::vector<check_request> match_runtimes(const std::vector<config::runtime>& runtimes, const std::vector<pushed_tag>& tags);

@@ -1,12 +1,14 @@
 #include "image/image_ref.hpp"
 
+#include "core/host_port.hpp"
+#include "image/registry_host.hpp"
+
 #include <charconv>
 
 namespace imagewatch {
 
 namespace {
 
-constexpr std::string_view docker_hub = "docker.io";
 constexpr std::size_t max_name_length = 255;  // Docker's limit for registry/repository
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -54,37 +56,24 @@ bool valid_path_component(std::string_view c)
 // bracketed IPv6 literal, then an optional ":port" in 1..65535. Returns the reason or empty.
 std::string check_registry(std::string_view r)
 {
-    std::string_view host = r;
-    std::string_view port;
-    if (!r.empty() && r[0] == '[')
+    const auto bad = [&](std::string_view why) { return "registry \"" + std::string(r) + "\" " + std::string(why); };
+    auto hp = split_host_port(r);
+    if (!hp)
+        return bad(r.find(']') == std::string_view::npos ? "has a malformed IPv6 address" : "has junk after the IPv6 address");
+    const std::string_view host = hp->host;
+    const std::string_view port = hp->port;
+    if (hp->has_port && port.empty())
+        return bad("has an empty port");
+    if (hp->bracketed)
     {
-        auto close = r.find(']');
-        if (close == std::string_view::npos || close == 1)
-            return "registry \"" + std::string(r) + "\" has a malformed IPv6 address";
-        for (char c : r.substr(1, close - 1))
+        if (host.empty())
+            return bad("has a malformed IPv6 address");
+        for (char c : host)
             if (!(is_hex_lower(c) || (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
-                return "registry \"" + std::string(r) + "\" has a malformed IPv6 address";
-        host = r.substr(0, close + 1);
-        auto rest = r.substr(close + 1);
-        if (!rest.empty())
-        {
-            if (rest[0] != ':')
-                return "registry \"" + std::string(r) + "\" has junk after the IPv6 address";
-            port = rest.substr(1);
-            if (port.empty())
-                return "registry \"" + std::string(r) + "\" has an empty port";
-        }
+                return bad("has a malformed IPv6 address");
     }
     else
     {
-        auto colon = r.find(':');
-        if (colon != std::string_view::npos)
-        {
-            host = r.substr(0, colon);
-            port = r.substr(colon + 1);
-            if (port.empty())
-                return "registry \"" + std::string(r) + "\" has an empty port";
-        }
         std::size_t start = 0;
         while (start <= host.size())
         {
@@ -94,7 +83,7 @@ std::string check_registry(std::string_view r)
             for (char c : label)
                 ok = ok && (is_alnum(c) || c == '-');
             if (!ok)
-                return "registry \"" + std::string(r) + "\" is not a valid host name";
+                return bad("is not a valid host name");
             if (dot == std::string_view::npos)
                 break;
             start = dot + 1;
@@ -105,7 +94,7 @@ std::string check_registry(std::string_view r)
         unsigned value = 0;
         auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
         if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
-            return "registry \"" + std::string(r) + "\" has an invalid port \"" + std::string(port) + "\"";
+            return bad("has an invalid port \"" + std::string(port) + "\"");
     }
     return {};
 }
@@ -172,7 +161,7 @@ result<image_ref> parse_image_ref(std::string_view s)
         {
             if (auto why = check_registry(first); !why.empty())
                 return bad(why);
-            ref.registry = first == "index.docker.io" ? std::string(docker_hub) : std::string(first);
+            ref.registry = first == docker_hub_index ? std::string(docker_hub) : std::string(first);
             repo = rest.substr(slash + 1);
         }
     }
@@ -232,6 +221,6 @@ std::string image_ref::str() const
 
 std::string image_ref::name() const { return registry + "/" + repository; }
 
-std::string image_ref::endpoint_host() const { return registry == docker_hub ? "registry-1.docker.io" : registry; }
+std::string image_ref::endpoint_host() const { return registry == docker_hub ? std::string(docker_hub_endpoint) : registry; }
 
 }  // namespace imagewatch

@@ -4,22 +4,15 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
-#include "net/dns.hpp"
+#include "http/connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
-
-#include <openssl/ssl.h>
 
 #include <ctime>
 #include <deque>
@@ -28,7 +21,6 @@ namespace imagewatch::notify {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
 namespace json = boost::json;
 
 namespace {
@@ -65,7 +57,7 @@ std::string to_json(const event& e)
     o["ok"] = !e.outcome.fatal && e.outcome.result.ok();
     o["old_digest"] = opt(e.old_digest);
     o["new_digest"] = opt(e.new_digest);
-    // The §5.1 arrays exactly as the admin endpoint writes them.
+    // The refresh result's arrays exactly as the admin endpoint writes them.
     const auto arrays = json::parse(refresh::to_json(e.outcome.result));  // named: the loop must not outlive it
     for (const auto& kv : arrays.as_object())
         o[kv.key()] = kv.value();
@@ -109,59 +101,28 @@ struct detail::notifier_state
     bool sending = false;    // the drain coroutine is running
     bool in_flight = false;  // it holds one event outside the queue
     bool stopped = false;
-    std::shared_ptr<ssl::context> tls;  // built on first https use: loading system CAs is not free
 };
 
 namespace {
 
 using state_ptr = std::shared_ptr<detail::notifier_state>;
 
-result<std::shared_ptr<ssl::context>> tls_context(const std::string& ca_file)
-{
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    boost::system::error_code ec;
-    ctx->set_default_verify_paths(ec);
-    if (!ec && !ca_file.empty())
-        ctx->load_verify_file(ca_file, ec);
-    if (ec)
-        return make_error(errc::failed, "TLS setup: " + ec.message());
-    ctx->set_verify_mode(ssl::verify_peer);
-    return ctx;
-}
-
-template <class Stream>
-awaitable<result<unsigned>> exchange(Stream& stream, http::request<http::string_body>& req, std::chrono::milliseconds timeout)
-{
-    beast::get_lowest_layer(stream).expires_after(timeout);
-    auto [wec, wn] = co_await http::async_write(stream, req, nothrow_awaitable);
-    if (wec)
-        co_return make_error(errc::unreachable, "send: " + wec.message());
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024);
-    beast::get_lowest_layer(stream).expires_after(timeout);
-    // The status line is all we need; the body of an answer is ignored.
-    auto [rec, rn] = co_await http::async_read_header(stream, buf, parser, nothrow_awaitable);
-    if (rec)
-        co_return make_error(rec == beast::error::timeout ? errc::timed_out : errc::bad_response, "response: " + rec.message());
-    co_return parser.get().result_int();
-}
-
 // One try: POST body to the URL and return the HTTP status. Every step has the try's timeout.
 awaitable<result<unsigned>> post(state_ptr st, target t, std::string body)
 {
-    const auto timeout = st->s.timeout;
-    auto endpoints = co_await net::resolve(t.host, t.port, std::chrono::steady_clock::now() + timeout);
-    if (!endpoints)
-        co_return endpoints.error();
-    beast::tcp_stream tcp_stream(st->ex);
-    tcp_stream.expires_after(timeout);
-    auto [cec, ep] = co_await tcp_stream.async_connect(*endpoints, nothrow_awaitable);
-    if (cec)
-        co_return make_error(cec == beast::error::timeout ? errc::timed_out : errc::unreachable,
-                             "connect " + t.host_header + ": " + cec.message());
+    namespace client = imagewatch::http;
+    const client::step_timeouts steps{st->s.timeout, st->s.timeout};
+    client::endpoint ep;
+    ep.tls = t.tls;
+    ep.host = std::move(t.host);
+    ep.port = std::move(t.port);
+    ep.authority = t.host_header;
+    ep.ca_file = st->s.ca_file;
+    auto conn = co_await client::connection::open(st->ex, std::move(ep), steps);
+    if (!conn)
+        co_return conn.error();
 
-    http::request<http::string_body> req{http::verb::post, t.path, 11};
+    client::request req{http::verb::post, t.path, 11};
     req.set(http::field::host, t.host_header);
     req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
     req.set(http::field::content_type, "application/json");
@@ -170,29 +131,13 @@ awaitable<result<unsigned>> post(state_ptr st, target t, std::string body)
         req.set(http::field::authorization, t.authorization);
     req.body() = std::move(body);
     req.prepare_payload();
-
-    if (!t.tls)
-        co_return co_await exchange(tcp_stream, req, timeout);
-
-    if (!st->tls)
-    {
-        auto ctx = tls_context(st->s.ca_file);
-        if (!ctx)
-            co_return ctx.error();
-        st->tls = *ctx;
-    }
-    auto ctx = st->tls;  // keep it alive for this stream even if the state changes
-    ssl::stream<beast::tcp_stream> tls(std::move(tcp_stream), *ctx);
-    boost::system::error_code addr_ec;
-    asio::ip::make_address(t.host, addr_ec);
-    if (addr_ec && !SSL_set_tlsext_host_name(tls.native_handle(), t.host.c_str()))
-        co_return make_error(errc::failed, "TLS: cannot set SNI");
-    tls.set_verify_callback(ssl::host_name_verification(t.host));
-    beast::get_lowest_layer(tls).expires_after(timeout);
-    auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, nothrow_awaitable);
-    if (hec)
-        co_return make_error(errc::unreachable, "TLS handshake with " + t.host_header + ": " + hec.message());
-    co_return co_await exchange(tls, req, timeout);
+    auto out = client::serialize(req);
+    out.headers_only = true;
+    auto res = co_await (*conn)->exchange(out, 64 * 1024, steps);
+    co_await (*conn)->close(false, steps);
+    if (!res)
+        co_return res.error();
+    co_return res->result_int();
 }
 
 awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::milliseconds d)

@@ -31,7 +31,7 @@ struct event
 
 // Pure. {"event":"refresh","timestamp":"<RFC 3339, ms>","runtime":..,"image":..,"ok":bool,
 // "old_digest":..|null,"new_digest":..|null,"pulled":[..],"failed":[..],"recreated":[..],
-// "skipped":[..],"errors":[..],"error":null|"container list: ..."}: the §5.1 arrays, never null.
+// "skipped":[..],"errors":[..],"error":null|"container list: ..."}: the refresh result's arrays, never null.
 std::string to_json(const event& e);
 
 struct settings

@@ -1,5 +1,5 @@
 #pragma once
-// The refresh result of SPEC §5.1 and its JSON form. Pure.
+// The refresh result (docs/http-api.md, the refresh endpoint) and its JSON form. Pure.
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// Which containers belong to which runtime (SPEC §3 "Container selection"). Pure.
+// Which containers belong to which runtime (docs/configuration.md, container selection). Pure.
 #include "config/config.hpp"
 
 #include <map>

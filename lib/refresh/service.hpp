@@ -1,6 +1,6 @@
 #pragma once
 // refresh::service: pull runtimes' images, then safely replace the selected containers that are
-// not on the pulled image (SPEC §1 "refresh", §5.1, §6). Orchestration over docker::api.
+// not on the pulled image (docs/http-api.md, docs/swap.md). Orchestration over docker::api.
 //
 // One refresh runs at a time: callers (admin endpoint, watcher, --once) queue on an async mutex,
 // so a container is never swapped by two refreshes at once.

@@ -1,5 +1,5 @@
 #pragma once
-// The safe swap of one container onto a freshly pulled image (SPEC §6). Orchestration over
+// The safe swap of one container onto a freshly pulled image (docs/swap.md). Orchestration over
 // docker::api: rename old away, stop it, create + start the replacement under the original name,
 // verify, then remove the old one — or roll back so the original runs again under its name.
 #include "core/awaitable.hpp"

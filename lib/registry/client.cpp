@@ -6,7 +6,7 @@
 #include "core/text.hpp"
 #include "core/timeout.hpp"
 #include "registry/challenge.hpp"
-#include "registry/connection.hpp"
+#include "http/connection.hpp"
 #include "registry/manifest.hpp"
 #include "registry/token.hpp"
 
@@ -38,7 +38,8 @@ host_options host_options_from(const config::config& cfg, std::string_view host,
 
 namespace {
 
-using namespace detail;
+using namespace imagewatch::http;
+namespace http = boost::beast::http;
 using steady = std::chrono::steady_clock;
 
 constexpr std::uint64_t token_body_limit = 1024 * 1024;
@@ -536,7 +537,7 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
     std::string realm_host(url->encoded_host_and_port());
     bool tls = url->scheme_id() == boost::urls::scheme::https;
 
-    // SPEC §3: the realm host's own ca_file if it has one, else that of the registry that sent us there.
+    // docs/configuration.md (registries): the realm host's own ca_file if it has one, else that of the registry that sent us there.
     auto realm_opts = options_for(realm_host);
     // The registry chooses the realm, and the registry's credentials go to it (the token protocol:
     // the realm host's own credentials are never used). So plain HTTP takes the realm host's own

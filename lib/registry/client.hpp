@@ -1,6 +1,6 @@
 #pragma once
-// registry::client: the manifest digest check (SPEC §4) against an OCI / Docker registry. I/O.
-// Beast and OpenSSL stay in the .cpp files (connection.hpp is internal).
+// registry::client: the manifest digest check (docs/watching.md "A check") against an OCI / Docker registry. I/O.
+// Beast and OpenSSL stay in the .cpp files (http/connection.hpp is included by client.cpp only).
 #include "core/awaitable.hpp"
 #include "image/image_ref.hpp"
 #include "registry/credentials.hpp"
@@ -57,7 +57,7 @@ struct client_settings
     std::function<std::chrono::steady_clock::time_point()> now;
 };
 
-// What a tag (or digest) points to, for one platform (SPEC §4 "Staleness").
+// What a tag (or digest) points to, for one platform (docs/watching.md "Staleness").
 struct resolved
 {
     std::string digest;      // Docker-Content-Digest: the index digest for a multi-platform tag

@@ -219,11 +219,12 @@ run_credential_helper(credential_helper helper, std::chrono::milliseconds timeou
     co_return co_await with_timeout(run_once(std::move(helper)), timeout, std::move(what));
 }
 
-awaitable<std::optional<credentials>> resolve_credentials_async(
-    config::config cfg, std::string registry_host, env_lookup env, std::chrono::milliseconds helper_timeout
-)
+namespace {
+
+// Holds only what the helper needs, not the config: a pull must not copy the whole config.
+awaitable<std::optional<credentials>>
+run_found(credential_source found, std::string registry_host, std::chrono::milliseconds helper_timeout)
 {
-    auto found = find_credentials(cfg, registry_host, env);
     if (!found.helper)
         co_return std::move(found.creds);
     auto r = co_await run_credential_helper(*found.helper, helper_timeout);
@@ -234,6 +235,16 @@ awaitable<std::optional<credentials>> resolve_credentials_async(
         co_return std::nullopt;
     }
     co_return std::move(*r);
+}
+
+}  // namespace
+
+awaitable<std::optional<credentials>> resolve_credentials_async(
+    const config::config& cfg, std::string registry_host, const env_lookup& env, std::chrono::milliseconds helper_timeout
+)
+{
+    auto found = find_credentials(cfg, registry_host, env);
+    return run_found(std::move(found), std::move(registry_host), helper_timeout);
 }
 
 }  // namespace imagewatch::registry

@@ -5,6 +5,7 @@
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/small_file.hpp"
+#include "image/registry_host.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -58,16 +59,8 @@ std::string_view key_host(std::string_view key)
     return key.substr(0, key.find('/'));
 }
 
-bool is_docker_hub(std::string_view h)
-{
-    return h == "docker.io" || h == "index.docker.io" || h == "registry-1.docker.io";
-}
-
-bool same_registry(std::string_view key, std::string_view host)
-{
-    auto k = key_host(key);
-    return k == host || (is_docker_hub(k) && is_docker_hub(host));
-}
+// A docker config key names host when its host part is the same registry.
+bool same_registry_key(std::string_view key, std::string_view host) { return same_registry(key_host(key), host); }
 
 std::string docker_config_path(const config::config& cfg, const env_lookup& env)
 {
@@ -150,14 +143,14 @@ credential_source from_docker_config(const std::string& path, std::string_view h
 
     if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())
         for (const auto& [key, helper] : helpers->get_object())
-            if (same_registry(key, host) && helper.is_string() && !helper.get_string().empty())
+            if (same_registry_key(key, host) && helper.is_string() && !helper.get_string().empty())
                 return {std::nullopt, helper_for(helper.get_string(), host, "credHelpers", path)};
 
     if (const auto* auths = root.if_contains("auths"); auths && auths->is_object())
     {
         for (const auto& [key, entry] : auths->get_object())
         {
-            if (!same_registry(key, host) || !entry.is_object())
+            if (!same_registry_key(key, host) || !entry.is_object())
                 continue;
             const auto& e = entry.get_object();
             if (auto auth = string_field(e, "auth"); !auth.empty())

@@ -1,5 +1,5 @@
 #pragma once
-// Which credentials to present to a registry (SPEC §4, §7). Never logs a secret.
+// Which credentials to present to a registry (docs/configuration.md "registries"). Never logs a secret.
 // find_credentials and resolve_credentials are pure except that they read the docker config file;
 // run_credential_helper and resolve_credentials_async run a docker credential helper (I/O).
 #include "config/config.hpp"
@@ -75,10 +75,11 @@ resolve_credentials(const config::config& cfg, std::string_view registry_host, c
 awaitable<result<std::optional<credentials>>>
 run_credential_helper(credential_helper helper, std::chrono::milliseconds timeout);
 
-// find_credentials, then the helper if there is one. A failing helper is logged as a warning (its
-// message, no secret) and gives nullopt, so a public image still works anonymously.
+// find_credentials (now, before returning: cfg and env are not kept), then the helper if there is
+// one. A failing helper is logged as a warning (its message, no secret) and gives nullopt, so a
+// public image still works anonymously.
 awaitable<std::optional<credentials>> resolve_credentials_async(
-    config::config cfg, std::string registry_host, env_lookup env,
+    const config::config& cfg, std::string registry_host, const env_lookup& env,
     std::chrono::milliseconds helper_timeout = std::chrono::seconds(10)
 );
 

@@ -1,5 +1,5 @@
 #pragma once
-// What a manifest check sends and how its answer is read (SPEC §4): Accept types, digests,
+// What a manifest check sends and how its answer is read (docs/watching.md "A check"): Accept types, digests,
 // Retry-After, and the platform child of a multi-platform index. Pure.
 #include "core/error.hpp"
 

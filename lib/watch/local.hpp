@@ -1,6 +1,6 @@
 #pragma once
 // What the local engine runs for a runtime: its selected containers and whether they are stale
-// against a remote digest (SPEC §4 "Staleness").
+// against a remote digest (docs/watching.md "Staleness").
 #include "config/config.hpp"
 #include "core/awaitable.hpp"
 #include "docker/api.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Per-runtime coalescing in front of refresh::service (SPEC §4): refreshes of one runtime never
+// Per-runtime coalescing in front of refresh::service (docs/watching.md "Refresh queue"): refreshes of one runtime never
 // overlap, and every trigger that arrives while one runs (watcher, admin POST, webhook) joins a
 // single follow-up run and receives its outcome. Orchestration, single-threaded.
 #include "config/config.hpp"

@@ -9,7 +9,7 @@ decision tracker::observe(const std::string& runtime, const observation& o)
     {
         e.recorded = o;
         // First observation after start: a restart alone triggers nothing; an update published
-        // while we were down is applied when apply_on_start is on (SPEC §4).
+        // while we were down is applied when apply_on_start is on.
         if (apply_on_start_ && o.local_stale.value_or(false))
         {
             e.before_refresh.emplace(std::nullopt);  // a failed refresh forgets this observation

@@ -1,10 +1,11 @@
 #pragma once
-// The digest bookkeeping of SPEC §4, per runtime. Pure: no clock, no I/O.
+// The digest bookkeeping of docs/watching.md ("Decisions"), per runtime. Pure: no clock, no I/O.
 //
 //   observe(remote) -> what to do (seed, unchanged, refresh)
 //   settle(ok)      -> after a refresh: keep the new digest, or roll back so the next check retries
 //
-// A fetch error never reaches the tracker: the state stays as it was (seed weakness: none).
+// A fetch error never reaches the tracker: the state stays as it was, so an error can neither
+// trigger a refresh nor lose a pending one.
 #include <map>
 #include <optional>
 #include <string>

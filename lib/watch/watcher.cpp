@@ -1,5 +1,6 @@
 #include "watch/watcher.hpp"
 
+#include "config/diff.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "watch/local.hpp"
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <string_view>
+#include <unordered_set>
 
 namespace imagewatch::watch {
 
@@ -99,17 +102,23 @@ void watcher::apply(const config::config& cfg)
 {
     watch_ = cfg.watch;
     tracker_.set_apply_on_start(cfg.watch.apply_on_start);
+    std::vector<config::runtime> before;
+    before.reserve(tasks_.size());
+    for (const auto& t : tasks_)
+        before.push_back(t->rt);
+    const auto d = config::diff_runtimes(before, cfg.runtimes);
+    // Changed runtimes get a new task: the old one finishes a swap in progress under its old target.
+    std::unordered_set<std::string_view> replaced(d.changed.begin(), d.changed.end());
+    replaced.insert(d.removed.begin(), d.removed.end());
     std::vector<std::shared_ptr<task>> next;
     std::vector<std::shared_ptr<task>> kept;
     std::vector<std::shared_ptr<task>> fresh;
     for (const auto& rt : cfg.runtimes)
     {
-        auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& t) { return t->rt.name == rt.name; });
-        if (it != tasks_.end() && (*it)->rt == rt)
+        if (auto it = by_name_.find(rt.name); it != by_name_.end() && !replaced.contains(rt.name))
         {
-            next.push_back(*it);
-            kept.push_back(*it);
-            tasks_.erase(it);
+            next.push_back(it->second);
+            kept.push_back(it->second);
             continue;
         }
         auto t = std::make_shared<task>(rt);
@@ -118,6 +127,7 @@ void watcher::apply(const config::config& cfg)
         next.push_back(t);
         fresh.push_back(t);
     }
+    std::erase_if(tasks_, [&](const auto& t) { return !replaced.contains(t->rt.name); });
     // Whatever is left was removed or changed: retire it (a swap in progress finishes first).
     for (auto& old : tasks_)
     {

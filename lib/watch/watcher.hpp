@@ -1,5 +1,5 @@
 #pragma once
-// The digest watcher (SPEC §4): every runtime's tag digest is checked every interval (+ jitter)
+// The digest watcher (docs/watching.md): every runtime's tag digest is checked every interval (+ jitter)
 // on the io_context; the tracker decides and the refresh_queue refreshes. A sleeping runtime is an
 // entry in a schedule, a due one gets a coroutine for its check. One slow, dead or rate-limiting
 // registry only delays its own runtimes.
@@ -63,6 +63,8 @@ public:
     const runtime_status* status_of(const std::string& runtime) const;
     // Watched runtimes (after stop(): those still in a check), plus removed ones finishing a check.
     std::size_t tasks() const;
+    // After stop(): no check and no scheduler coroutine is left, so the watcher may be destroyed.
+    bool drained() const { return !loop_running_ && tasks() == 0; }
 
 private:
     struct task;

@@ -1,70 +1,24 @@
-// The admin contract of SPEC §5 on values: auth fail-closed, status codes, query parsing.
+// The admin contract of docs/http-api.md on values: auth fail-closed, status codes, query parsing.
 #include "admin/auth.hpp"
 #include "admin/routes.hpp"
 #include "core/metrics.hpp"
 #include "core/text.hpp"
 #include "hooks/signature.hpp"
+#include "support/fake_admin_backend.hpp"
 #include "support/run_coro.hpp"
+#include "support/runtimes.hpp"
+#include "support/test_data.hpp"
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 using namespace imagewatch;
 using namespace imagewatch::admin;
 
 namespace {
 
-struct fake_backend : backend
-{
-    std::optional<std::string> token = "s3cret";
-    bool public_metrics = true;
-    std::vector<std::string> names{"claude-code", "hermes"};
-    std::vector<std::pair<std::optional<std::string>, bool>> calls;
-    bool fatal = false;
-
-    std::optional<std::string> admin_token() override { return token; }
-    bool metrics_public() override { return public_metrics; }
-    std::vector<std::string> runtime_names() override { return names; }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> rt, bool recreate) override
-    {
-        calls.emplace_back(rt, recreate);
-        refresh::outcome o;
-        o.result.pulled = {"claude-code"};
-        if (fatal)
-            o.fatal = "container list: cannot reach the Docker daemon";
-        co_return o;
-    }
-    awaitable<std::string> status_json() override { co_return "{}"; }
-    bool ready() override { return false; }
-    std::string not_ready_reason() override { return "docker: cannot reach the Docker daemon at unix:///x.sock"; }
-    std::string metrics_text() override { return "m 1\n"; }
-
-    std::map<hook_kind, std::optional<std::string>> secrets;
-    std::vector<config::runtime> rts;
-    std::vector<std::vector<std::string>> scheduled;  // one entry per schedule_checks call
-    std::vector<std::string> not_running;             // names schedule_checks leaves out
-    std::vector<std::string> digests;                 // announced digests, in call order
-
-    std::optional<std::string> hook_secret(hook_kind k) override { return secrets[k]; }
-    std::vector<config::runtime> runtimes() override { return rts; }
-    std::vector<std::string> schedule_checks(std::vector<hooks::check_request> checks) override
-    {
-        std::vector<std::string> n;
-        for (const auto& c : checks)
-        {
-            n.push_back(c.runtime);
-            digests.push_back(c.digest);
-        }
-        scheduled.push_back(n);
-        std::erase_if(n, [&](const std::string& x) {
-            return std::find(not_running.begin(), not_running.end(), x) != not_running.end();
-        });
-        return n;
-    }
-};
+using fake_backend = test::fake_admin_backend;
 
 response call(fake_backend& b, std::string method, std::string target, std::string auth = "Bearer s3cret")
 {
@@ -84,19 +38,9 @@ response call(fake_backend& b, request req)
     return out;
 }
 
-std::string hook_data(const std::string& name)
-{
-    std::ifstream in(std::string(IMAGEWATCH_TEST_DATA) + "/hooks/" + name, std::ios::binary);
-    REQUIRE(in);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::rt;
 
-config::runtime rt(std::string name, std::string image)
-{
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
-}
+std::string hook_data(const std::string& name) { return test::test_data("hooks/" + name); }
 
 // A backend with both hooks configured and runtimes matching the recorded payloads.
 fake_backend hooks_backend()
@@ -171,7 +115,7 @@ TEST_CASE("refresh: unknown runtime is a 400 listing the known ones, nothing run
 TEST_CASE("refresh: a failed container listing is a 500 with the partial result")
 {
     fake_backend b;
-    b.fatal = true;
+    b.fatal = "container list: cannot reach the Docker daemon";
     auto r = call(b, "POST", "/admin/workspace-images/refresh");
     CHECK(r.status == 500);
     CHECK(r.body.starts_with(R"({"error":"container list: cannot reach the Docker daemon","partial_result":{"pulled":["claude-code"])"));

@@ -1,5 +1,6 @@
 // admin.listen "unix:PATH": only a stale socket is ever removed before binding.
 #include "admin/server.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,17 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir
-{
-    fs::path path;
-    temp_dir()
-    {
-        std::string tmpl = (fs::temp_directory_path() / "iw-unix-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir() { fs::remove_all(path); }
-};
+using test::temp_dir;
 
 // A listening unix socket at path; closing the fd without unlinking leaves a stale socket file.
 int listen_at(const fs::path& path)

@@ -1,5 +1,6 @@
 #include "config/diff.hpp"
 #include "config/parse.hpp"
+#include "support/runtimes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,18 +13,15 @@ namespace {
 
 using names = std::vector<std::string>;
 
-runtime make_runtime(std::string name, std::string_view image, selector sel = {})
-{
-    return runtime{std::move(name), imagewatch::parse_image_ref(image).value(), std::move(sel)};
-}
+using imagewatch::test::rt;
 
 config base()
 {
     config c;
     c.runtimes = {
-        make_runtime("claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"),
-        make_runtime("langgraph", "ghcr.io/molecule-ai/workspace-template-langgraph:latest"),
-        make_runtime("hermes", "ghcr.io/molecule-ai/workspace-template-hermes:latest"),
+        rt("claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"),
+        rt("langgraph", "ghcr.io/molecule-ai/workspace-template-langgraph:latest"),
+        rt("hermes", "ghcr.io/molecule-ai/workspace-template-hermes:latest"),
     };
     return c;
 }
@@ -59,8 +57,8 @@ TEST_CASE("added and removed runtimes, in config order")
     auto old_cfg = base();
     auto new_cfg = base();
     new_cfg.runtimes.erase(new_cfg.runtimes.begin() + 1);  // langgraph
-    new_cfg.runtimes.push_back(make_runtime("openclaw", "ghcr.io/molecule-ai/workspace-template-openclaw:latest"));
-    new_cfg.runtimes.insert(new_cfg.runtimes.begin(), make_runtime("crewai", "ghcr.io/molecule-ai/workspace-template-crewai:latest"));
+    new_cfg.runtimes.push_back(rt("openclaw", "ghcr.io/molecule-ai/workspace-template-openclaw:latest"));
+    new_cfg.runtimes.insert(new_cfg.runtimes.begin(), rt("crewai", "ghcr.io/molecule-ai/workspace-template-crewai:latest"));
     auto d = diff(old_cfg, new_cfg);
     CHECK(d.added == names{"crewai", "openclaw"});
     CHECK(d.removed == names{"langgraph"});

@@ -1,4 +1,6 @@
 #include "config/parse.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_data.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <string>
 
 using imagewatch::env_lookup;
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string data_dir = IMAGEWATCH_TEST_DATA;
+using imagewatch::test::data_dir;
 
 env_lookup fake_env(std::map<std::string, std::string, std::less<>> vars = {})
 {
@@ -93,7 +94,7 @@ TEST_CASE("a minimal config gets every default")
     CHECK(cfg.containers.label.empty());
     CHECK(cfg.notify.webhook_url.empty());
     CHECK(cfg.hooks.github_secret_env.empty());
-    // GHCR_USER / GHCR_TOKEN defaults (SPEC §7) belong to credential resolution, not to the model.
+    // GHCR_USER / GHCR_TOKEN defaults belong to credential resolution, not to the model.
     CHECK(cfg.registries.empty());
     REQUIRE(cfg.runtimes.size() == 1);
     CHECK(cfg.runtimes[0].name == "app");
@@ -442,8 +443,8 @@ TEST_CASE("env overrides apply when set and non-empty")
 
 TEST_CASE("load_file: a FIFO, /dev/zero or a directory fails at once, without reading")
 {
-    auto dir = std::filesystem::temp_directory_path() / ("iw-config-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(dir);
+    imagewatch::test::temp_dir tmp("iw-config");
+    const auto& dir = tmp.path;
     const auto fifo = (dir / "config.json").string();
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     const std::pair<std::string, std::string> cases[] = {
@@ -463,7 +464,6 @@ TEST_CASE("load_file: a FIFO, /dev/zero or a directory fails at once, without re
     auto r = load_file(big, fake_env());
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().message == big + ": larger than 1 MiB");
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a quoted value cut in a message is cut between characters (messages end up in JSON)")
@@ -489,7 +489,7 @@ TEST_CASE("format_issue has the --check-config shapes")
           "c.json: the config must be a JSON object, got an array");
 }
 
-TEST_CASE("the shipped config parses with the eight seed runtimes in order")
+TEST_CASE("the shipped config parses with its eight runtimes in order")
 {
     auto r = load_file(data_dir + "/../../config/imagewatch.json", fake_env());
     REQUIRE_MESSAGE(r.has_value(), r.error().message);

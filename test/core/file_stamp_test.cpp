@@ -1,4 +1,5 @@
 #include "core/file_stamp.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -6,15 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 using namespace imagewatch;
 namespace fs = std::filesystem;
 
 TEST_CASE("file_stamp: changes with a rewrite of another size and with a rename over the file")
 {
-    auto dir = fs::temp_directory_path() / ("iw-stamp-" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir);
+    test::temp_dir tmp("iw-stamp");
+    const auto& dir = tmp.path;
     const auto path = (dir / "f").string();
     std::ofstream(path) << "one";
     auto a = stamp_of(path);

@@ -6,7 +6,7 @@
 
 using namespace imagewatch;
 
-TEST_CASE("short_digest keeps the algorithm and 12 hex digits (seed TestShortDigest)")
+TEST_CASE("short_digest keeps the algorithm and 12 hex digits")
 {
     CHECK(log::short_digest("sha256:abcdef0123456789") == "sha256:abcdef012345");
     CHECK(log::short_digest("sha256:short") == "sha256:short");

@@ -1,4 +1,5 @@
 #include "core/small_file.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -6,24 +7,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 using namespace imagewatch;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir
-{
-    fs::path path = fs::temp_directory_path() / ("iw-small-file-" + std::to_string(std::random_device{}()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() { fs::remove_all(path); }
-    std::string write(const std::string& name, const std::string& text) const
-    {
-        std::ofstream(path / name, std::ios::binary) << text;
-        return (path / name).string();
-    }
-};
+using test::temp_dir;
 
 }  // namespace
 

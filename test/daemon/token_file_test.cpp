@@ -1,4 +1,5 @@
 #include "daemon/token_file.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +9,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 using namespace imagewatch;
 using namespace imagewatch::daemon;
@@ -16,12 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir
-{
-    fs::path path = fs::temp_directory_path() / ("iw-token-file-" + std::to_string(std::random_device{}()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() { fs::remove_all(path); }
-};
+using test::temp_dir;
 
 // How many times a file is opened: inotify IN_OPEN events on it, drained without blocking.
 struct open_counter

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 using namespace imagewatch;
 using namespace std::chrono_literals;
@@ -36,18 +37,25 @@ std::string docker_bin()
     return it != env().end() && ::access(it->second.c_str(), X_OK) == 0 ? it->second : std::string("docker");
 }
 
-// Runs a shell command with the environment's docker CLI settings; returns stdout, fails the test on rc != 0.
-std::string sh(const std::string& cmd)
+// Runs a shell command with the environment's docker CLI settings: its exit status and output.
+std::pair<int, std::string> run_shell(const std::string& cmd)
 {
     std::string full = "DOCKER_HOST='" + env().at("DOCKER_HOST") + "' DOCKER_CONFIG='" + env().at("DOCKER_CONFIG") +
                        "' DOCKER='" + docker_bin() + "' bash -euo pipefail -c '" + cmd + "' 2>&1";
     FILE* p = ::popen(full.c_str(), "r");
-    REQUIRE(p != nullptr);
+    if (p == nullptr)
+        return {-1, "popen failed"};
     std::string out;
     char buf[4096];
     while (std::size_t n = std::fread(buf, 1, sizeof buf, p))
         out.append(buf, n);
-    int rc = ::pclose(p);
+    return {::pclose(p), out};
+}
+
+// As run_shell; returns stdout, fails the test on rc != 0.
+std::string sh(const std::string& cmd)
+{
+    auto [rc, out] = run_shell(cmd);
     REQUIRE_MESSAGE(rc == 0, "command failed: " << cmd << "\n" << out);
     return out;
 }
@@ -85,6 +93,14 @@ void push_images_once()
     }
     done = true;
 }
+
+// A case that uses the pushed images starts with them in the registry and leaves no local copy
+// behind (one a container still uses stays), so a pull in any case, in any order, really pulls.
+struct pushed_images
+{
+    pushed_images() { push_images_once(); }
+    ~pushed_images() { run_shell("\"$DOCKER\" rmi " + image("v1") + " " + image("v2") + " >/dev/null 2>&1 || true"); }
+};
 
 std::unique_ptr<docker::api> make(asio::io_context& ioc)
 {
@@ -130,9 +146,8 @@ TEST_CASE("e2e docker: ping negotiates a version")
 }
 
 // Anonymous pull through the registry's token auth, then with X-Registry-Auth; a missing tag fails clearly.
-TEST_CASE("e2e docker: pull")
+TEST_CASE_FIXTURE(pushed_images, "e2e docker: pull")
 {
-    push_images_once();
     test::run_coro(
         [](asio::io_context& ioc) -> awaitable<void> {
             auto c = make(ioc);
@@ -180,9 +195,8 @@ TEST_CASE("e2e docker: pull")
 }
 
 // Create/start/inspect/stop/rename/remove with NetworkMode none; 304s are success; 404 after removal.
-TEST_CASE("e2e docker: container lifecycle")
+TEST_CASE_FIXTURE(pushed_images, "e2e docker: container lifecycle")
 {
-    push_images_once();
     test::run_coro(
         [](asio::io_context& ioc) -> awaitable<void> {
             auto c = make(ioc);
@@ -240,9 +254,8 @@ TEST_CASE("e2e docker: container lifecycle")
 // The recreate spec round trip on a real engine: the create request it builds is accepted, the new
 // image's defaults apply where the container only inherited the old ones, and the user's settings
 // (env, label, restart policy, memory, anonymous volume) carry over.
-TEST_CASE("e2e docker: recreate spec is accepted and faithful")
+TEST_CASE_FIXTURE(pushed_images, "e2e docker: recreate spec is accepted and faithful")
 {
-    push_images_once();
     test::run_coro(
         [](asio::io_context& ioc) -> awaitable<void> {
             auto c = make(ioc);
@@ -327,11 +340,4 @@ TEST_CASE("e2e docker: unreachable socket")
         CHECK(r.error().code == errc::unreachable);
         CHECK(r.error().message.find("no such socket; start dockerd, or set docker.host or DOCKER_HOST") != std::string::npos);
     });
-}
-
-// Last (doctest runs cases in file order): drop this run's local images; the registry keeps its tags.
-TEST_CASE("e2e docker: remove local test images")
-{
-    push_images_once();
-    sh("\"$DOCKER\" rmi " + image("v1") + " " + image("v2") + " >/dev/null 2>&1 || true");
 }

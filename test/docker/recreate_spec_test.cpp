@@ -1,11 +1,10 @@
 #include "docker/recreate_spec.hpp"
+#include "support/test_data.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 using namespace imagewatch;
@@ -20,11 +19,7 @@ namespace {
 
 json::object load(const std::string& name)
 {
-    std::ifstream in(std::string(IMAGEWATCH_TEST_DATA) + "/docker/" + name);
-    REQUIRE_MESSAGE(in.good(), "missing fixture " << name);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return json::parse(ss.str()).as_object();
+    return json::parse(test::test_data("docker/" + name)).as_object();
 }
 
 struct fixture

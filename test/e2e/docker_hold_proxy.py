@@ -83,6 +83,10 @@ class HoldProxy:
             conns, self._conns = self._conns, []
         for c in conns:
             try:
+                c.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked on it; close() alone would not
+            except OSError:
+                pass
+            try:
                 c.close()
             except OSError:
                 pass

@@ -6,7 +6,7 @@
 # Several environments can run side by side (the demo runs beside the tests): each needs its own
 # state dir and ports, IMAGEWATCH_E2E_REG_PORT (default 5443) and IMAGEWATCH_E2E_TOKEN_PORT (5001).
 # Nothing here touches /var/run/docker.sock or creates a bridge: containers run with --network none|host.
-# See /work/shared/notes/test-env.md for the verified recipe this follows.
+# The README's "Test environment" section says what this sets up and how tests use it.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

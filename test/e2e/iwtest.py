@@ -365,7 +365,7 @@ def free_port():
 
 
 def base_config(runtimes):
-    """A config dict (SPEC §3) for the e2e environment. runtimes: list of {"name", "image", ...}
+    """A config dict (docs/configuration.md) for the e2e environment. runtimes: list of {"name", "image", ...}
     or a dict name -> image."""
     e = _env()
     if isinstance(runtimes, dict):

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 5 end to end: the admin listener under hostile clients. 1000 idle connections do not stop
+"""End to end: the admin listener under hostile clients. 1000 idle connections do not stop
 /healthz from answering; a client dribbling its header is cut off after 10 s; a 70 KiB body is a
 413 (declared or chunked), checked before auth. 1100 clients trickling request bodies do not lock
 out /healthz or an authenticated /admin/status, and a request still incomplete 10 s after it

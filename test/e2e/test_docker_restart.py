@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 5 end to end: the Docker daemon goes away in the middle of a swap (SIGTERM to dockerd,
+"""End to end: the Docker daemon goes away in the middle of a swap (SIGTERM to dockerd,
 which stops every container on its way out). The refresh fails cleanly, nothing is lost (the
 container comes back under its name, no parked leftover) and the update applies on a later try
 once the daemon is back. Restarts the environment's dockerd through test/e2e/env.sh up; runs

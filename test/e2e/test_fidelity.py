@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 5 end to end: recreate fidelity. Containers with every setting this machine can run are
+"""End to end: recreate fidelity. Containers with every setting this machine can run are
 replaced on the real engine, and `docker inspect` before/after is compared field by field,
 ignoring only what must differ (IDs, timestamps, runtime state, the image, our label).
 Multi-network and static-IP cases are unit tests on recorded fixtures (no bridges here)."""

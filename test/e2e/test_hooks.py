@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 8 end to end: push, not poll.
+"""End to end: push, not poll.
 
 (a) A second, real distribution registry (same storage, TLS and token auth as the shared one) is
 configured with a notifications endpoint pointing at the daemon's /hooks/registry with the bearer

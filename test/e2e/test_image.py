@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 7 end to end: the container image, built and run the way an operator would.
+"""End to end: the container image, built and run the way an operator would.
 
 There is no registry for base images here, so test/e2e/image/base-image.sh debootstraps a
 `debian:bookworm-slim` stand-in from this machine's Debian mirror (cached between runs) into the
@@ -31,7 +31,7 @@ IMAGE = "imagewatch:test"
 REFRESH = "/admin/workspace-images/refresh"
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = iwtest.REPO_ROOT
-MAX_IMAGE_BYTES = 120_000_000  # issue 7: runtime image <= 120 MB including the Debian base
+MAX_IMAGE_BYTES = 120_000_000  # the runtime image's budget, Debian base included
 
 
 def project_version():

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 2 end to end: the manual refresh path against the real dockerd and the TLS + token registry.
+"""End to end: the manual refresh path against the real dockerd and the TLS + token registry.
 
 POST /admin/workspace-images/refresh pulls and safely swaps containers, keeping their settings;
 a replacement that dies is rolled back; pull failures, auth and unknown runtimes are reported;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 4 end to end: live config edits on the running daemon (real file, real inotify).
+"""End to end: live config edits on the running daemon (real file, real inotify).
 
 Rename-over, in-place and symlink-swap edits apply within 2 s; an invalid edit keeps the running
 config and shows its error until the next good edit; SIGHUP reloads; token and listen changes take

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 3 end to end: the digest watcher against the real dockerd and TLS + token registry.
+"""End to end: the digest watcher against the real dockerd and TLS + token registry.
 
 With watch.interval 2s: a pushed tag is applied with no POST; a restart with nothing new changes
 nothing; an update published while imagewatch was down is applied at start (apply_on_start); a

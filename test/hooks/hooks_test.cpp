@@ -1,32 +1,22 @@
-// Inbound webhooks, pure parts (SPEC §5.5): GitHub signatures, payload parsing of recorded
+// Inbound webhooks, pure parts (docs/http-api.md "Inbound webhooks"): GitHub signatures, payload parsing of recorded
 // deliveries (test/data/hooks/), and matching pushed tags to runtimes.
 #include "hooks/events.hpp"
 #include "hooks/match.hpp"
 #include "hooks/signature.hpp"
+#include "support/runtimes.hpp"
+#include "support/test_data.hpp"
 
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 
 using namespace imagewatch;
 using namespace imagewatch::hooks;
 
 namespace {
 
-std::string data(const std::string& name)
-{
-    std::ifstream in(std::string(IMAGEWATCH_TEST_DATA) + "/hooks/" + name, std::ios::binary);
-    REQUIRE(in);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::rt;
 
-config::runtime rt(std::string name, std::string image)
-{
-    return config::runtime{std::move(name), parse_image_ref(image).value(), {}};
-}
+std::string data(const std::string& name) { return test::test_data("hooks/" + name); }
 
 std::string url_encode(std::string_view s)
 {
@@ -198,14 +188,4 @@ TEST_CASE("match: GitHub deliveries match ghcr.io runtimes by owner/name and tag
     auto cc = parse_github_event("package", "application/json", data("github_package_updated.json")).value();
     REQUIRE(match_runtimes(rts, cc).size() == 1);
     CHECK(match_runtimes(rts, cc)[0].runtime == "claude-code");
-}
-
-TEST_CASE("same_registry: case, default port, Docker Hub aliases")
-{
-    CHECK(same_registry("Registry.Test:5443", "registry.test:5443"));
-    CHECK(same_registry("ghcr.io:443", "ghcr.io"));
-    CHECK(same_registry("registry-1.docker.io", "docker.io"));
-    CHECK(same_registry("index.docker.io", "docker.io"));
-    CHECK_FALSE(same_registry("registry.test:5443", "registry.test"));
-    CHECK_FALSE(same_registry("registry.test:5443", "registry.test:5444"));
 }

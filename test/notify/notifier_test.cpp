@@ -1,4 +1,4 @@
-// Outbound notifications (issue 8): the event JSON, one POST per outcome, retries with backoff,
+// Outbound notifications: the event JSON, one POST per outcome, retries with backoff,
 // the bounded queue, and that a dead or hanging receiver never slows a refresh.
 #include "notify/notifier.hpp"
 
@@ -7,6 +7,7 @@
 #include "refresh/fake_docker.hpp"
 #include "refresh/service.hpp"
 #include "support/run_coro.hpp"
+#include "support/runtimes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -64,7 +65,7 @@ unsigned short dead_port(asio::io_context& ioc)
 
 }  // namespace
 
-TEST_CASE("event JSON: runtime, digests, the §5.1 arrays, ok flag and fatal error")
+TEST_CASE("event JSON: runtime, digests, the refresh result arrays, ok flag and fatal error")
 {
     auto e = make_event("app");
     e.at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1714658738104));
@@ -234,7 +235,7 @@ TEST_CASE("a down or hanging receiver does not slow refreshes (relative to notif
     };
     std::map<std::string, timing> by_mode;
     const std::string image = "registry.test:5443/team/app:latest";
-    const std::vector<config::runtime> rts{config::runtime{"app", parse_image_ref(image).value(), config::selector{"ws-", ""}}};
+    const std::vector<config::runtime> rts{test::rt("app", image)};
     test::run_coro(
         [&](asio::io_context& ioc) -> awaitable<void> {
             test::receiver hanging(ioc.get_executor());

@@ -33,6 +33,7 @@ public:
     std::map<std::string, int> calls;                    // op -> count so far
     std::map<std::string, int> fail_on;                  // op -> occurrence that fails
     bool list_fails = false;
+    int ping_failures = 0;  // the first pings fail, as before dockerd is up
     int next_id = 1;
 
     std::string add_image(const std::string& ref, image_spec spec)
@@ -99,6 +100,8 @@ public:
 
     awaitable<result<docker::version_info>> ping() override
     {
+        if (++calls["ping"] <= ping_failures)
+            co_return make_error(errc::unreachable, "connect: connection refused");
         co_return docker::version_info{"1.41", "20.10.24", "linux", "amd64"};
     }
     awaitable<result<std::vector<docker::container_summary>>> list_containers() override

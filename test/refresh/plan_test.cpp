@@ -1,4 +1,4 @@
-// Swap ordering for container:<parent> network mode (issue 5, anchors pain point 3).
+// Swap ordering for container:<parent> network mode: parents first, dependents of a replaced parent too.
 #include "refresh/plan.hpp"
 
 #include <doctest/doctest.h>

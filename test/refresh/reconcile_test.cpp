@@ -1,9 +1,10 @@
-// Crash reconciliation (SPEC §6) over the in-memory engine: every interrupted state resolves to
+// Crash reconciliation (docs/swap.md "Recovery after a crash") over the in-memory engine: every interrupted state resolves to
 // exactly one container under the original name.
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
 #include "fake_docker.hpp"
 #include "support/run_coro.hpp"
+#include "support/runtimes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -17,7 +18,7 @@ const std::string A = "registry.test:5443/test/a:latest";
 refresh::reconcile_report run(fake_docker& d)
 {
     refresh::reconcile_report rep;
-    std::vector<config::runtime> rts{config::runtime{"a", parse_image_ref(A).value(), config::selector{"ws-", ""}}};
+    std::vector<config::runtime> rts{test::rt("a", A)};
     test::run_coro([&](asio::io_context&) -> awaitable<void> { rep = co_await refresh::reconcile(d, rts); });
     return rep;
 }

@@ -1,9 +1,10 @@
 // The refresh service over a fake engine: result shape, staleness, selection, and rollback at
-// every step of the swap (SPEC §5.1, §6).
+// every step of the swap (docs/http-api.md, docs/swap.md).
 #include "refresh/service.hpp"
 #include "refresh/select.hpp"
 #include "fake_docker.hpp"
 #include "support/run_coro.hpp"
+#include "support/runtimes.hpp"
 #include "core/log.hpp"
 
 #include <doctest/doctest.h>
@@ -20,10 +21,7 @@ using test::fake_docker;
 
 namespace {
 
-config::runtime rt(std::string name, std::string image)
-{
-    return config::runtime{std::move(name), parse_image_ref(image).value(), config::selector{"ws-", ""}};
-}
+using test::rt;
 
 refresh::settings fast()
 {

@@ -464,7 +464,7 @@ TEST_CASE("client TLS: verified with the host's ca_file, SNI and host name")
     });
 }
 
-TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's (SPEC §3)")
+TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's")
 {
     tls_server_context tls;
     test::run_coro([&tls](asio::io_context& ioc) -> awaitable<void> {

@@ -140,6 +140,22 @@ TEST_CASE("credentials: docker config auths entry, by explicit docker_config pat
     CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
 }
 
+TEST_CASE("credentials: a docker config key names its registry as image references do (case, :443)")
+{
+    temp_dir d;
+    config::config cfg;
+    cfg.docker_config = d.write("cfg/config.json", R"({"auths":{
+        "https://Registry.Test/v1/": {"username": "u1", "password": "p1"},
+        "ghcr.io:443": {"username": "u2", "password": "p2"}}})");
+    auto c = resolve_credentials(cfg, "registry.test", env_of({}));
+    REQUIRE(c.has_value());
+    CHECK(c->username == "u1");
+    c = resolve_credentials(cfg, "ghcr.io", env_of({}));
+    REQUIRE(c.has_value());
+    CHECK(c->username == "u2");
+    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({})));  // another port, another registry
+}
+
 TEST_CASE("credentials: $DOCKER_CONFIG, then $HOME/.docker, with Docker Hub aliases")
 {
     temp_dir d;

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 
 using namespace imagewatch;
@@ -125,10 +126,36 @@ TEST_CASE("detect: cgroup first, then mountinfo, then the hostname inside a cont
     CHECK(none.source == "");
 }
 
-TEST_CASE("detect on this machine does not throw")
+// The real reader on the real /proc: the files come back whole (they report size 0, so a reader
+// that trusts st_size returns nothing), and detect() answers what the parsers find in them.
+TEST_CASE("detect on this machine reads /proc and agrees with the parsers")
 {
-    auto id = self::detect();
-    CHECK((id.id.empty() || id.id.size() == 12 || id.id.size() == 64));
+    const auto read = self::real_files();
+    const auto cgroup = read("/proc/self/cgroup");
+    const auto mountinfo = read("/proc/self/mountinfo");
+    REQUIRE(cgroup.has_value());
+    REQUIRE(mountinfo.has_value());
+    CHECK(cgroup->find(":/") != std::string::npos);        // a cgroup line ("0::/..." in v2)
+    CHECK(mountinfo->find(" / / ") != std::string::npos);  // and a root mount
+
+    const auto id = self::detect();
+    CHECK(id.id.empty() == id.source.empty());
+    CHECK(std::all_of(id.id.begin(), id.id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }));
+    if (auto c = self::id_from_cgroup(*cgroup); !c.empty())
+    {
+        CHECK(id.id == c);
+        CHECK(id.source == "cgroup");
+    }
+    else if (auto m = self::id_from_mountinfo(*mountinfo); !m.empty())
+    {
+        CHECK(id.id == m);
+        CHECK(id.source == "mountinfo");
+    }
+    else
+    {
+        CHECK((id.source.empty() || id.source == "hostname"));
+        CHECK((id.id.empty() || id.id.size() == 12));
+    }
 }
 
 TEST_CASE("is_self: full or short IDs, at least 12 digits")

@@ -1,7 +1,7 @@
 #pragma once
 // Access to the real test environment (test/e2e/env.sh up) from C++ e2e tests.
 // Without the environment: exit 77 (ctest SKIP) with a one-line reason, unless IMAGEWATCH_E2E=1,
-// in which case a missing environment is a failure (SPEC §9).
+// in which case a missing environment is a failure: the full test run must not pass by skipping.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

@@ -1,4 +1,4 @@
-// Per-runtime coalescing (SPEC §4): triggers during a refresh merge into one follow-up run.
+// Per-runtime coalescing (docs/watching.md "Refresh queue"): triggers during a refresh merge into one follow-up run.
 #include "watch/refresh_queue.hpp"
 #include "refresh/fake_docker.hpp"
 #include "support/run_coro.hpp"

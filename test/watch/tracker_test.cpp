@@ -1,4 +1,5 @@
-// Digest bookkeeping (SPEC §4), the seed's watch_test cases plus its fixed weaknesses.
+// Digest bookkeeping (docs/watching.md "Decisions"): first observation, changes, rollback after a
+// failed refresh, fetch errors, index digests.
 #include "watch/tracker.hpp"
 
 #include <doctest/doctest.h>
@@ -30,7 +31,7 @@ TEST_CASE("apply_on_start: stale containers at the first observation are refresh
     CHECK(t.observe("a", obs("sha256:new", true)) == decision::unchanged);
 }
 
-TEST_CASE("apply_on_start off: the first observation only records (seed behaviour)")
+TEST_CASE("apply_on_start off: the first observation only records the digest")
 {
     tracker t(false);
     CHECK(t.observe("a", obs("sha256:new", true)) == decision::seed);

@@ -1,6 +1,6 @@
 // The watcher against in-process fake registries on loopback (real registry client, real sockets)
 // and an in-memory engine: isolation of a dead host, shared checks, backoff, Retry-After,
-// refresh on a moved digest with rollback on failure (SPEC §4).
+// refresh on a moved digest with rollback on failure (docs/watching.md).
 #include "watch/watcher.hpp"
 
 #include "core/metrics.hpp"
@@ -9,6 +9,7 @@
 #include "refresh/fake_docker.hpp"
 #include "registry/fake_registry_server.hpp"
 #include "support/run_coro.hpp"
+#include "support/runtimes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -109,7 +110,7 @@ config::config make_config(std::vector<std::pair<std::string, std::string>> runt
     c.timeouts.connect = 1s;
     c.timeouts.request = 1s;
     for (auto& [n, img] : runtimes)
-        c.runtimes.push_back(config::runtime{n, parse_image_ref(img).value(), config::selector{"ws-", ""}});
+        c.runtimes.push_back(test::rt(n, img));
     return c;
 }
 
@@ -155,9 +156,8 @@ TEST_CASE("a black-hole registry delays only its own runtime")
                                     {"b", healthy.authority() + "/team/b"}});
             // More dead runtimes than a host's check slots: they must not hold the healthy host back.
             for (int i = 0; i < 40; ++i)
-                cfg.runtimes.insert(cfg.runtimes.begin(), config::runtime{"dead" + std::to_string(i),
-                                                       parse_image_ref(hole.authority() + "/team/d" + std::to_string(i)).value(),
-                                                       config::selector{"ws-", ""}});
+                cfg.runtimes.insert(cfg.runtimes.begin(), test::rt("dead" + std::to_string(i),
+                                                                  hole.authority() + "/team/d" + std::to_string(i)));
             r.w->apply(cfg);
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded" && r.st("b").last_result == "seeded"; }, 3s));
             // Both healthy checks completed while the dead host's request was still waiting for its timeout.

@@ -1,6 +1,8 @@
 #pragma once
-// HTTP/1.1 connections of the registry client, plain or TLS, and the per-host keep-alive pool.
-// I/O. Internal to lib/registry: Beast and OpenSSL are in here, so include it from .cpp files only.
+// HTTP/1.1 client connections, plain or TLS, and the per-endpoint keep-alive pool: the one place
+// that writes requests, reads answers within size limits, maps a failed step to an error and
+// builds TLS contexts.
+// I/O. Beast and OpenSSL are in here: include it from .cpp files only, never from a header.
 #include "core/awaitable.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -20,10 +22,9 @@
 #include <string_view>
 #include <vector>
 
-namespace imagewatch::registry::detail {
+namespace imagewatch::http {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
 
 // Where one request goes. `authority` is the Host header and the name in messages.
 struct endpoint
@@ -33,22 +34,27 @@ struct endpoint
     std::string port;
     std::string authority;  // "registry.test:5443"
     std::string ca_file;
+    // Appended to a TLS handshake error that looks like a plain-HTTP server: how to allow that.
+    std::string plain_http_hint;
 
     // Connections are shared only between requests with equal keys (set by make_endpoint).
     std::string pool_key;
 };
 
-// "host", "host:port", "[v6]:port" -> endpoint with the scheme's default port.
+// A registry's "host", "host:port", "[v6]:port" -> endpoint with the scheme's default port.
 result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string ca_file);
 
-using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
+using request = beast::http::request<beast::http::string_body>;
+using response = beast::http::response<beast::http::string_body>;
 
 // A request as the bytes sent (one buffer: one TLS record for a small request) and its method.
 struct outgoing
 {
-    http::verb method = http::verb::get;
+    beast::http::verb method = beast::http::verb::get;
     std::string wire;
+    // Read the answer's status and fields only (a webhook's body is of no interest); the
+    // connection is not reusable afterwards.
+    bool headers_only = false;
 };
 
 // req as HTTP/1.1 bytes: start line, fields and body as they are (no Content-Length is added:
@@ -58,7 +64,7 @@ outgoing serialize(const request& req);
 // A request without a body, written directly: "METHOD target HTTP/1.1", Host, then fields in
 // order; a field with an empty value is left out (an absent Authorization, say). Fails (errc::bad_response) when a value holds CR or LF, e.g. a token from a hostile
 // token server, which would otherwise add header lines of its choosing.
-result<outgoing> make_request(http::verb method, std::string_view target, std::string_view host,
+result<outgoing> make_request(beast::http::verb method, std::string_view target, std::string_view host,
                               std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
 
 // Each step (connect, TLS handshake, write, read) gets its own Beast deadline, never later than
@@ -163,4 +169,4 @@ private:
 error io_error(const endpoint& ep, std::string_view step, const boost::system::error_code& ec,
                std::chrono::milliseconds step_timeout);
 
-}  // namespace imagewatch::registry::detail
+}  // namespace imagewatch::http

@@ -1,8 +1,9 @@
-#include "registry/connection.hpp"
+#include "http/connection.hpp"
 
 #include <doctest/doctest.h>
 
-using namespace imagewatch::registry::detail;
+using namespace imagewatch::http;
+namespace http = boost::beast::http;
 
 TEST_CASE("connection: a request is written as its start line, its fields in order, then the body")
 {

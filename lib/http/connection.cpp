@@ -1,7 +1,8 @@
-#include "registry/connection.hpp"
+#include "http/connection.hpp"
 
 #include "core/duration.hpp"
 #include "core/file_stamp.hpp"
+#include "core/host_port.hpp"
 #include "net/dns.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,7 +20,7 @@
 
 #include <sys/socket.h>
 
-namespace imagewatch::registry::detail {
+namespace imagewatch::http {
 
 namespace {
 
@@ -79,33 +80,17 @@ bool is_transport_failure(const boost::system::error_code& ec)
 
 result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string ca_file)
 {
+    auto hp = split_host_port(authority);
+    if (!hp || hp->host.empty())
+        return make_error(errc::invalid_argument, "bad registry host \"" + std::string(authority) + "\"");
     endpoint ep;
     ep.tls = tls;
     ep.authority = std::string(authority);
     ep.ca_file = std::move(ca_file);
-    std::string_view host = authority, port;
-    if (!authority.empty() && authority.front() == '[')
-    {
-        auto close = authority.find(']');
-        if (close == std::string_view::npos)
-            return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
-        host = authority.substr(1, close - 1);
-        auto rest = authority.substr(close + 1);
-        if (!rest.empty() && rest.front() == ':')
-            port = rest.substr(1);
-        else if (!rest.empty())
-            return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
-    }
-    else if (auto colon = authority.rfind(':'); colon != std::string_view::npos)
-    {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-    }
-    if (host.empty())
-        return make_error(errc::invalid_argument, "bad registry host \"" + ep.authority + "\"");
-    ep.host = std::string(host);
-    ep.port = port.empty() ? (tls ? "443" : "80") : std::string(port);
+    ep.host = std::string(hp->host);
+    ep.port = hp->port.empty() ? (tls ? "443" : "80") : std::string(hp->port);
     ep.pool_key = (tls ? "https://" : "http://") + ep.authority + "|" + ep.ca_file;
+    ep.plain_http_hint = "set registries.\"" + ep.authority + "\".insecure_http";
     return ep;
 }
 
@@ -120,7 +105,7 @@ outgoing serialize(const request& req)
     return out;
 }
 
-result<outgoing> make_request(http::verb method, std::string_view target, std::string_view host,
+result<outgoing> make_request(beast::http::verb method, std::string_view target, std::string_view host,
                               std::initializer_list<std::pair<std::string_view, std::string_view>> fields)
 {
     outgoing out{method, {}};
@@ -128,7 +113,7 @@ result<outgoing> make_request(http::verb method, std::string_view target, std::s
     for (const auto& [name, value] : fields)
         size += name.size() + value.size() + 4;
     out.wire.reserve(size);
-    out.wire.append(http::to_string(method)).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
+    out.wire.append(beast::http::to_string(method)).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
     for (const auto& [name, value] : fields)
     {
         if (value.empty())
@@ -150,9 +135,9 @@ error io_error(const endpoint& ep, std::string_view step, const boost::system::e
         return make_error(errc::timed_out, where + "no answer within " + format_duration(step_timeout));
     if (ec == asio::error::operation_aborted)
         return make_error(errc::cancelled, where + "cancelled");
-    if (ec == http::error::end_of_stream)
+    if (ec == beast::http::error::end_of_stream)
         return make_error(errc::unreachable, where + "connection closed before an answer");
-    if (ec.category() == http::make_error_code(http::error::end_of_stream).category())
+    if (ec.category() == beast::http::make_error_code(beast::http::error::end_of_stream).category())
         return make_error(errc::bad_response, where + "malformed HTTP response: " + ec.message());
     return make_error(errc::unreachable, where + ec.message());
 }
@@ -256,9 +241,8 @@ error connection::handshake_error(const boost::system::error_code& ec, std::chro
         bool looks_plain = ec == ssl::error::stream_truncated ||
                            (ec.category() == asio::error::get_ssl_category() &&
                             ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER);
-        if (looks_plain)
-            e.message += " (if " + ep_.authority + " serves plain HTTP, set registries.\"" + ep_.authority +
-                         "\".insecure_http)";
+        if (looks_plain && !ep_.plain_http_hint.empty())
+            e.message += " (if " + ep_.authority + " serves plain HTTP, " + ep_.plain_http_hint + ")";
         return e;
     }
     std::string reason = X509_verify_cert_error_string(verify);
@@ -281,7 +265,7 @@ template <class Stream>
 awaitable<result<response>>
 connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit, step_timeouts t)
 {
-    bool head = req.method == http::verb::head;
+    bool head = req.method == beast::http::verb::head || req.headers_only;
     reusable_ = false;
     stale_ = false;
     arm(t.request, t);
@@ -295,12 +279,12 @@ connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_
         co_return io_error(ep_, "write", wec, t.request);
     }
 
-    http::response_parser<http::string_body> parser;
+    beast::http::response_parser<beast::http::string_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(body_limit);
     parser.skip(head);  // a HEAD answer announces a Content-Length it never sends
     arm(t.request, t);
-    auto [rec, read] = co_await http::async_read(stream, buffer_, parser, nothrow_awaitable);
+    auto [rec, read] = co_await beast::http::async_read(stream, buffer_, parser, nothrow_awaitable);
     (void)read;
     if (rec)
     {
@@ -309,7 +293,7 @@ connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_
     }
     lowest().expires_never();
     ++exchanges_;
-    reusable_ = parser.keep_alive() && !parser.need_eof() && buffer_.size() == 0;
+    reusable_ = !req.headers_only && parser.keep_alive() && !parser.need_eof() && buffer_.size() == 0;
     co_return parser.release();
 }
 
@@ -416,4 +400,4 @@ awaitable<void> connection_pool::sweep(std::shared_ptr<state> st, std::chrono::m
     st->sweeping = false;
 }
 
-}  // namespace imagewatch::registry::detail
+}  // namespace imagewatch::http

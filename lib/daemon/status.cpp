@@ -1,0 +1,91 @@
+#include "daemon/status.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <ctime>
+
+namespace imagewatch::daemon {
+
+namespace json = boost::json;
+
+std::string rfc3339_seconds(std::chrono::system_clock::time_point tp)
+{
+    std::time_t t = std::chrono::system_clock::to_time_t(tp);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::vector<watch::runtime_status> status_rows(
+    std::vector<watch::runtime_status> watched, const std::vector<config::runtime>& configured,
+    const std::map<std::string, int>& counted
+)
+{
+    if (watched.empty())
+        for (const auto& r : configured)
+        {
+            watch::runtime_status st;
+            st.name = r.name;
+            st.image = r.image.str();
+            watched.push_back(std::move(st));
+        }
+    for (auto& st : watched)
+        if (auto it = counted.find(st.name); it != counted.end())
+            st.containers = it->second;
+    return watched;
+}
+
+namespace {
+
+json::value or_null(const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value or_null(const std::optional<std::chrono::system_clock::time_point>& v)
+{
+    return v ? json::value(rfc3339_seconds(*v)) : json::value(nullptr);
+}
+
+}  // namespace
+
+json::object status_object(const status_snapshot& s)
+{
+    json::object o;
+    o["version"] = s.version;
+    json::object c;
+    c["path"] = s.config_path;
+    c["loaded_at"] = rfc3339_seconds(s.loaded_at);
+    c["hash"] = s.config_hash;
+    c["last_error"] = or_null(s.last_reload_error);
+    o["config"] = std::move(c);
+    o["watch_enabled"] = s.watch_enabled;
+    json::array rts;
+    for (const auto& st : s.runtimes)
+    {
+        json::object ro;
+        ro["name"] = st.name;
+        ro["image"] = st.image;
+        ro["digest"] = or_null(st.digest);
+        ro["last_check"] = or_null(st.last_check);
+        ro["last_result"] = st.last_result;
+        ro["last_error"] = or_null(st.last_error);
+        ro["next_check"] = or_null(st.next_check);
+        ro["containers"] = st.containers;
+        if (auto sv = s.services.find(st.name); sv != s.services.end())
+        {
+            json::array services;
+            for (const auto& r : sv->second)
+                services.emplace_back(json::object{
+                    {"service", r.service}, {"result", r.result}, {"image", r.image}, {"message", r.message}});
+            ro["services"] = std::move(services);
+        }
+        rts.emplace_back(std::move(ro));
+    }
+    o["runtimes"] = std::move(rts);
+    o["watch_tasks"] = s.watch_tasks;
+    return o;
+}
+
+std::string render_status(const status_snapshot& s) { return json::serialize(status_object(s)); }
+
+}  // namespace imagewatch::daemon
