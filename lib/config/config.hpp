@@ -47,6 +47,9 @@ struct runtime
     image_ref image;
     selector containers;  // the top-level "containers" unless the runtime sets its own
     rollout_settings rollout;  // the top-level defaults with the runtime's own keys applied
+    // Swarm services running the image, updated through Swarm's rolling update; nullopt = none.
+    // The top-level "services" unless the runtime sets its own.
+    std::optional<selector> services = std::nullopt;  // (initialised: runtimes are brace-built without it)
     friend bool operator==(const runtime&, const runtime&) = default;
 };
 
@@ -92,6 +95,7 @@ struct timeouts
     duration stop_default = 10s;
     duration health = 60s;
     duration shutdown = 60s;
+    duration service_update = 10min;  // one Swarm service's rolling update, to its end state
     friend bool operator==(const timeouts&, const timeouts&) = default;
 };
 
@@ -118,6 +122,7 @@ struct config
     std::string docker_config;  // path of a docker config.json ("" = $DOCKER_CONFIG or ~/.docker)
     selector containers;
     rollout_settings rollout;  // defaults of every runtime
+    std::optional<selector> services;  // default for runtimes; nullopt = no services
     std::vector<runtime> runtimes;
     notify_settings notify;
     hooks_settings hooks;

@@ -387,13 +387,14 @@ public:
         const auto* o = as_object(v, path);
         if (!o)
             return;
-        known_keys(*o, path, {"connect", "request", "pull", "stop_default", "health", "shutdown"});
+        known_keys(*o, path, {"connect", "request", "pull", "stop_default", "health", "shutdown", "service_update"});
         read_duration(*o, path, "connect", out.connect, false);
         read_duration(*o, path, "request", out.request, false);
         read_duration(*o, path, "pull", out.pull, false);
         read_duration(*o, path, "stop_default", out.stop_default, false);
         read_duration(*o, path, "health", out.health, false);
         read_duration(*o, path, "shutdown", out.shutdown, false);
+        read_duration(*o, path, "service_update", out.service_update, false);
     }
 
     void read_registries(const json::value& v, std::map<std::string, registry_settings, std::less<>>& out)
@@ -502,7 +503,19 @@ public:
             read_rollout(*r, join(path, "rollout"), out);
     }
 
-    void read_runtimes(const json::value& v, const selector& defaults, const rollout_settings& rollout, std::vector<runtime>& out)
+    // A services selector: the container selector's shape, but an unset name_prefix means any
+    // name (which services exist is Swarm's business; no naming convention is assumed).
+    void read_services(const json::value& v, const std::string& path, std::optional<selector>& out)
+    {
+        if (!out)
+            out = selector{.name_prefix = "", .label = ""};
+        read_selector(v, path, *out);
+    }
+
+    void read_runtimes(
+        const json::value& v, const selector& defaults, const std::optional<selector>& service_defaults,
+        const rollout_settings& rollout, std::vector<runtime>& out
+    )
     {
         const auto* a = v.if_array();
         if (!a)
@@ -517,9 +530,10 @@ public:
             const auto* o = as_object((*a)[i], path);
             if (!o)
                 continue;
-            known_keys(*o, path, {"name", "image", "containers", "rollout", "min_age", "mode"});
+            known_keys(*o, path, {"name", "image", "containers", "services", "rollout", "min_age", "mode"});
             runtime rt;
             rt.containers = defaults;
+            rt.services = service_defaults;
             rt.rollout = rollout;
             read_rollout_keys(*o, path, rt.rollout);
             if (!o->contains("name"))
@@ -547,6 +561,8 @@ public:
             }
             if (const auto* c = o->if_contains("containers"))
                 read_selector(*c, join(path, "containers"), rt.containers);
+            if (const auto* c = o->if_contains("services"))
+                read_services(*c, join(path, "services"), rt.services);
             out.push_back(std::move(rt));
         }
     }
@@ -585,7 +601,7 @@ public:
         known_keys(
             *o,
             "",
-            {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "runtimes", "notify", "hooks",
+            {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "services", "runtimes", "notify", "hooks",
              "rollout", "min_age", "mode"}
         );
         if (const auto* v = o->if_contains("watch"))
@@ -602,10 +618,12 @@ public:
         // The top-level selector first: every runtime's selector starts as a copy of it.
         if (const auto* v = o->if_contains("containers"))
             read_selector(*v, "containers", cfg.containers);
+        if (const auto* v = o->if_contains("services"))
+            read_services(*v, "services", cfg.services);
         // Likewise the rollout defaults: every runtime's rollout starts as a copy of them.
         read_rollout_keys(*o, "", cfg.rollout);
         if (const auto* v = o->if_contains("runtimes"))
-            read_runtimes(*v, cfg.containers, cfg.rollout, cfg.runtimes);
+            read_runtimes(*v, cfg.containers, cfg.services, cfg.rollout, cfg.runtimes);
         if (const auto* v = o->if_contains("notify"))
             read_notify(*v, cfg.notify);
         if (const auto* v = o->if_contains("hooks"))

@@ -64,6 +64,7 @@ void describe_metrics()
     m.describe("imagewatch_last_check_timestamp_seconds", "gauge", "Unix time of the last digest check per runtime.");
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
     m.describe("imagewatch_webhooks_total", "counter", "Inbound webhook deliveries by hook and result.");
+    m.describe("imagewatch_services_updated_total", "counter", "Swarm service updates by runtime and result (updated, skipped, rolled_back, paused, failed).");
     m.describe("imagewatch_notify_total", "counter", "Outbound refresh notifications by result (ok, error, dropped).");
     m.describe("imagewatch_rollouts_total", "counter", "Rollouts by runtime and result (started, halted, done).");
     m.describe("imagewatch_swaps_in_flight", "gauge", "Container swaps in progress, all runtimes.");
@@ -139,7 +140,11 @@ public:
         });
         // Every refresh (watcher, admin, webhook) passes through the queue: one notification each.
         notifier_ = std::make_unique<notify::notifier>(ioc_.get_executor(), [this] { return cfg_.notify.webhook_url; });
-        queue_->on_outcome([this](const config::runtime& rt, const refresh::outcome& out) { notify_outcome(rt, out); });
+        queue_->on_outcome([this](const config::runtime& rt, const refresh::outcome& out) {
+            if (!out.result.services.empty())
+                last_services_[rt.name] = out.result.services;
+            notify_outcome(rt, out);
+        });
 
         registry::client_settings rs;
         rs.connect_timeout = cfg_.timeouts.connect;
@@ -316,6 +321,7 @@ public:
         for (auto& row : snap.runtimes)
             row.rollout = service_->rollout_of(row.name);
         snap.watch_tasks = watcher_->tasks();
+        snap.services = last_services_;
         co_return render_status(snap);
     }
     bool ready() override { return readiness_.ready(); }
@@ -571,6 +577,7 @@ private:
     std::unique_ptr<notify::notifier> notifier_;
     watch::container_census census_;
     std::map<std::string, int> last_counts_;  // runtime -> containers at the last successful count
+    std::map<std::string, std::vector<refresh::service_report>> last_services_;  // runtime -> its last refresh's services
     static constexpr auto status_docker_timeout = std::chrono::seconds(2);
     registry::options_cache registry_options_;
     metrics::bounded_label request_series_{max_request_series};  // "<host> <code>" pairs named in metrics

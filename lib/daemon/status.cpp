@@ -84,6 +84,14 @@ json::object status_object(const status_snapshot& s)
         }
         else
             ro["rollout"] = nullptr;
+        if (auto sv = s.services.find(st.name); sv != s.services.end())
+        {
+            json::array services;
+            for (const auto& r : sv->second)
+                services.emplace_back(json::object{
+                    {"service", r.service}, {"result", r.result}, {"image", r.image}, {"message", r.message}});
+            ro["services"] = std::move(services);
+        }
         rts.emplace_back(std::move(ro));
     }
     o["runtimes"] = std::move(rts);

@@ -2,6 +2,7 @@
 // GET /admin/status: the JSON body as a pure function of a snapshot the daemon takes. Pure.
 // New per-runtime facts go into status_row and one line of render_status, nothing else.
 #include "config/config.hpp"
+#include "refresh/result.hpp"
 #include "watch/watcher.hpp"
 
 #include <boost/json/object.hpp>
@@ -25,6 +26,8 @@ struct status_snapshot
     bool watch_enabled = false;
     std::vector<watch::runtime_status> runtimes;  // config order, containers already counted
     std::size_t watch_tasks = 0;
+    // runtime -> the Swarm services of its last refresh that looked at any (absent: none yet)
+    std::map<std::string, std::vector<refresh::service_report>> services;
 };
 
 // The runtime rows: the watcher's, or every configured runtime "pending" before the watcher first

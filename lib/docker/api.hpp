@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,6 +34,14 @@ struct version_info
     std::string engine_version;
     std::string os;    // "linux"
     std::string arch;  // "amd64"
+};
+
+// Where this engine stands in a Swarm (GET /info, its "Swarm" object).
+struct swarm_info
+{
+    std::string local_node_state;  // "inactive", "pending", "active", "error", "locked"
+    bool control_available = false;  // true on a manager
+    std::string error;               // Swarm's own error text, if any
 };
 
 // The longest stop timeout ever used. A container may carry any int64 StopTimeout (docker create
@@ -87,6 +96,32 @@ public:
     virtual awaitable<result<void>> rename_container(std::string id, std::string new_name) = 0;
     // DELETE /containers/{id}?force=..; volumes are always kept (no v=1). errc::not_found if already gone.
     virtual awaitable<result<void>> remove_container(std::string id, bool force) = 0;
+
+    // Swarm services. Only a manager answers the /services calls; the defaults fail so that an
+    // engine double that knows nothing of Swarm needs no change.
+    // GET /info: the Swarm part.
+    virtual awaitable<result<swarm_info>> swarm_state() { co_return unsupported("GET /info"); }
+    // GET /services (filters: a JSON filters object, "" = all): the raw service objects.
+    virtual awaitable<result<std::vector<boost::json::object>>> list_services(std::string /*filters*/)
+    {
+        co_return unsupported("GET /services");
+    }
+    // GET /services/{id}: the raw service object (ID, Version.Index, Spec, PreviousSpec, UpdateStatus).
+    virtual awaitable<result<boost::json::object>> inspect_service(std::string /*id*/)
+    {
+        co_return unsupported("GET /services/{id}");
+    }
+    // POST /services/{id}/update?version=N with the whole new spec and X-Registry-Auth (when
+    // non-empty) so that every node can pull. A stale version is Swarm's "update out of sequence".
+    virtual awaitable<result<void>> update_service(
+        std::string /*id*/, std::uint64_t /*version*/, boost::json::object /*spec*/, std::string /*registry_auth*/
+    )
+    {
+        co_return unsupported("POST /services/{id}/update");
+    }
+
+private:
+    static error unsupported(std::string_view what) { return make_error(std::string(what) + ": not supported by this engine client"); }
 };
 
 }  // namespace imagewatch::docker

@@ -1,6 +1,7 @@
 #include "docker/client.hpp"
 
 #include "core/host_port.hpp"
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/pace.hpp"
 #include "core/text.hpp"
@@ -216,6 +217,11 @@ public:
     awaitable<result<void>> stop_container(std::string id, std::chrono::seconds stop_timeout) override;
     awaitable<result<void>> rename_container(std::string id, std::string new_name) override;
     awaitable<result<void>> remove_container(std::string id, bool force) override;
+    awaitable<result<swarm_info>> swarm_state() override;
+    awaitable<result<std::vector<json::object>>> list_services(std::string filters) override;
+    awaitable<result<json::object>> inspect_service(std::string id) override;
+    awaitable<result<void>>
+    update_service(std::string id, std::uint64_t version, json::object spec, std::string registry_auth) override;
 
 private:
     awaitable<result<void>> negotiate();
@@ -588,6 +594,72 @@ awaitable<result<void>> client::remove_container(std::string id, bool force)
     );
     if (!r)
         co_return r.error();
+    co_return result<void>{};
+}
+
+awaitable<result<swarm_info>> client::swarm_state()
+{
+    auto v = co_await call_json(http::verb::get, "/info", "GET /info");
+    if (!v)
+        co_return v.error();
+    const json::object* o = v->if_object();
+    if (!o)
+        co_return make_error(errc::bad_response, "GET /info: expected a JSON object");
+    swarm_info info;
+    if (const auto* sw = object_field(*o, "Swarm"))
+    {
+        info.local_node_state = string_field(*sw, "LocalNodeState");
+        info.control_available = bool_field(sw, "ControlAvailable");
+        info.error = string_field(*sw, "Error");
+    }
+    co_return info;
+}
+
+awaitable<result<std::vector<json::object>>> client::list_services(std::string filters)
+{
+    std::string path = "/services";
+    if (!filters.empty())
+        path += "?filters=" + pct_encode(filters);
+    auto v = co_await call_json(http::verb::get, path, "list services");
+    if (!v)
+        co_return v.error();
+    const json::array* arr = v->if_array();
+    if (!arr)
+        co_return make_error(errc::bad_response, "list services: expected a JSON array");
+    std::vector<json::object> out;
+    for (const auto& item : *arr)
+        if (const auto* o = item.if_object())
+            out.push_back(*o);
+    co_return out;
+}
+
+awaitable<result<json::object>> client::inspect_service(std::string id)
+{
+    auto v = co_await call_json(http::verb::get, "/services/" + pct_encode(id), "inspect service " + id);
+    if (!v)
+        co_return v.error();
+    if (!v->is_object())
+        co_return make_error(errc::bad_response, "inspect service " + id + ": expected a JSON object");
+    co_return std::move(v->get_object());
+}
+
+awaitable<result<void>>
+client::update_service(std::string id, std::uint64_t version, json::object spec, std::string registry_auth)
+{
+    // Not through call(): the request carries X-Registry-Auth, which call() has no place for.
+    if (auto n = co_await negotiate(); !n)
+        co_return n.error();
+    request_spec rq;
+    rq.method = http::verb::post;
+    rq.target = prefix_ + "/services/" + pct_encode(id) + "/update?version=" + std::to_string(version);
+    rq.body = json::serialize(spec);
+    rq.registry_auth = std::move(registry_auth);
+    rq.what = "update service " + id;
+    auto r = co_await exchange(rq);
+    if (!r)
+        co_return r.error();
+    if (r->status < 200 || r->status >= 300)
+        co_return status_error(rq.what, r->status, r->body);
     co_return result<void>{};
 }
 

@@ -36,6 +36,15 @@ boost::json::object to_object(const refresh_result& r)
     for (auto [key, v] : {std::pair{"halted", &r.halted}, std::pair{"deferred", &r.deferred}, std::pair{"notified", &r.notified}})
         if (!v->empty())
             o[key] = strings(*v);
+    if (!r.services.empty())
+    {
+        boost::json::array services;
+        for (const auto& sr : r.services)
+            services.emplace_back(boost::json::object{
+                {"runtime", sr.runtime}, {"service", sr.service}, {"result", sr.result}, {"image", sr.image},
+                {"message", sr.message}});
+        o["services"] = std::move(services);
+    }
     return o;
 }
 
@@ -64,6 +73,7 @@ void merge(outcome& into, const outcome& part)
     append(into.result.halted, part.result.halted);
     append(into.result.deferred, part.result.deferred);
     append(into.result.notified, part.result.notified);
+    append(into.result.services, part.result.services);
     if (part.fatal && !into.fatal)
         into.fatal = part.fatal;
 }

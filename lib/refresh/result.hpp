@@ -13,6 +13,16 @@ struct failure
     std::string error;
 };
 
+// One Swarm service a refresh looked at.
+struct service_report
+{
+    std::string runtime;
+    std::string service;  // Spec.Name
+    std::string result;   // updated | skipped | rolled_back | paused | failed
+    std::string image;    // the pinned image written (updated, rolled_back, paused) or found (skipped)
+    std::string message;  // Swarm's UpdateStatus message, or why it failed; may be empty
+};
+
 struct refresh_result
 {
     std::vector<std::string> pulled;     // runtime names, config order
@@ -24,6 +34,7 @@ struct refresh_result
     std::vector<std::string> halted;    // a canary or batch failed, or the image is marked bad
     std::vector<std::string> deferred;  // an automatic rollout waits (rollout.window, min_age)
     std::vector<std::string> notified;  // mode "notify": checked and notified, never pulled
+    std::vector<service_report> services;  // Swarm services, in the order they were handled
 
     // True when nothing failed: every runtime pulled and no container error.
     bool ok() const { return failed.empty() && errors.empty(); }
@@ -38,7 +49,9 @@ struct outcome
 };
 
 // {"pulled":[..],"failed":[..],"recreated":[..],"skipped":[..],"errors":[..]}: stable key order,
-// arrays never null; errors carry "container" only when set.
+// arrays never null; errors carry "container" only when set. "services":[{"runtime","service",
+// "result","image","message"}] follows only when a refresh looked at a Swarm service, so the
+// answer of a container-only setup keeps its shape.
 std::string to_json(const refresh_result& r);
 
 // The body the admin endpoint and --once print: the result, or for a fatal outcome

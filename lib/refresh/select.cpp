@@ -10,11 +10,20 @@ constexpr std::string_view stopped_suffix = "-imagewatch-old-stopped";
 
 }  // namespace
 
+bool is_swarm_task(const std::map<std::string, std::string>& labels)
+{
+    constexpr std::string_view prefix = "com.docker.swarm.";
+    auto it = labels.lower_bound(std::string(prefix));
+    return it != labels.end() && it->first.starts_with(prefix);
+}
+
 bool name_and_labels_match(
     const config::selector& sel, std::string_view name, const std::map<std::string, std::string>& labels
 )
 {
     if (auto it = labels.find("imagewatch.enable"); it != labels.end() && it->second == "false")
+        return false;
+    if (is_swarm_task(labels))
         return false;
     if (!sel.name_prefix.empty() && !name.starts_with(sel.name_prefix))
         return false;

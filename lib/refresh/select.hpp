@@ -9,11 +9,16 @@
 
 namespace imagewatch::refresh {
 
-// Cheap pre-filter on what the container list gives: name prefix, selector label, and the
-// opt-out label imagewatch.enable=false. The image is checked after inspect (list may show an ID).
+// Cheap pre-filter on what the container list gives: name prefix, selector label, the opt-out
+// label imagewatch.enable=false, and never a Swarm task (is_swarm_task). The image is checked
+// after inspect (list may show an ID).
 bool name_and_labels_match(
     const config::selector& sel, std::string_view name, const std::map<std::string, std::string>& labels
 );
+
+// A container Swarm runs for a service (it carries com.docker.swarm.* labels). Swarm owns it:
+// replacing it directly would be undone by Swarm, so only its service is ever updated.
+bool is_swarm_task(const std::map<std::string, std::string>& labels);
 
 // Full rule: the container's Config.Image normalises to exactly the runtime's image reference
 // (not a substring), plus name_and_labels_match.

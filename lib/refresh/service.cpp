@@ -85,6 +85,7 @@ settings settings_from(const config::config& cfg)
     s.swap.stop_default = std::chrono::duration_cast<std::chrono::seconds>(cfg.timeouts.stop_default);
     s.swap.health_timeout = cfg.timeouts.health;
     s.swap.grace = std::min<std::chrono::milliseconds>(s.swap.grace, cfg.timeouts.health);
+    s.swarm.timeout = cfg.timeouts.service_update;
     return s;
 }
 
@@ -207,6 +208,10 @@ awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, s
                                   " failed verification; it is retried when a newer image appears or with force=true"});
         co_return out;
     }
+
+    // Swarm services are Swarm's to roll out: only their spec is written (swarm_update.hpp).
+    std::vector<const config::runtime*> this_runtime{&rt};
+    co_await update_services(docker_, registry_auth_, std::move(this_runtime), s.swarm, res);
 
     auto plan = co_await select(rt, image_id, *listed, s, res);
     // The containers this rollout touches, and the network parents its dependants follow (they may

@@ -17,6 +17,7 @@
 #include "refresh/rollout.hpp"
 #include "refresh/selection.hpp"
 #include "refresh/swap.hpp"
+#include "refresh/swarm_update.hpp"
 
 #include <functional>
 #include <map>
@@ -31,6 +32,7 @@ struct settings
     std::string platform;                     // "" = daemon default
     std::chrono::milliseconds pull_timeout{600'000};
     swap_settings swap;
+    swarm_update_settings swarm;
     std::string self_id;                      // imagewatch's own container (self::detect()); never replaced
 };
 

@@ -571,3 +571,47 @@ TEST_CASE("process_env reads the real environment")
     CHECK(env("PATH").has_value());
     CHECK_FALSE(env("IMAGEWATCH_SURELY_UNSET_VARIABLE_42").has_value());
 }
+
+TEST_CASE("services: absent selects none; top-level default, per-runtime override key by key")
+{
+    SUBCASE("absent everywhere")
+    {
+        auto cfg = parse_ok(R"({"runtimes": [{"name": "a", "image": "ghcr.io/org/a"}]})");
+        CHECK_FALSE(cfg.services.has_value());
+        CHECK_FALSE(cfg.runtimes[0].services.has_value());
+    }
+    SUBCASE("top-level default, inherited and overridden")
+    {
+        auto cfg = parse_ok(R"({
+          "services": {"label": "fleet=1"},
+          "timeouts": {"service_update": "90s"},
+          "runtimes": [
+            {"name": "plain", "image": "ghcr.io/org/a"},
+            {"name": "own", "image": "ghcr.io/org/b", "services": {"name_prefix": "web-"}}
+          ]
+        })");
+        // An unset name_prefix means any service name (no "ws-" convention for services).
+        CHECK(cfg.services == selector{"", "fleet=1"});
+        CHECK(cfg.runtimes[0].services == selector{"", "fleet=1"});
+        CHECK(cfg.runtimes[1].services == selector{"web-", "fleet=1"});
+        CHECK(cfg.timeouts.service_update == 90s);
+        // The container selector is untouched by the services one.
+        CHECK(cfg.runtimes[0].containers == selector{"ws-", ""});
+    }
+    SUBCASE("only one runtime selects services")
+    {
+        auto cfg = parse_ok(R"({"runtimes": [
+            {"name": "a", "image": "ghcr.io/org/a", "services": {}},
+            {"name": "b", "image": "ghcr.io/org/b"}]})");
+        CHECK(cfg.runtimes[0].services == selector{"", ""});
+        CHECK_FALSE(cfg.runtimes[1].services.has_value());
+    }
+    SUBCASE("validated like the container selector")
+    {
+        auto all = issues_of(R"({"services": {"label": "=x", "color": 1},
+            "runtimes": [{"name": "a", "image": "ghcr.io/org/a", "services": 3}]})");
+        CHECK(has_issue(all, "services.label", "expected"));
+        CHECK(has_issue(all, "services.color", ""));
+        CHECK(has_issue(all, "runtimes[0].services", "expected"));
+    }
+}

@@ -100,3 +100,18 @@ TEST_CASE("a failed reload shows in config.last_error")
     CHECK(v.at("config").at("last_error") == "config.json:3:5: watch.interval: not a duration");
     CHECK(v.at("runtimes").as_array().empty());
 }
+
+TEST_CASE("a runtime's Swarm services of its last refresh show under it; others have no services key")
+{
+    status_snapshot s;
+    watch::runtime_status web;
+    web.name = "web";
+    watch::runtime_status api;
+    api.name = "api";
+    s.runtimes = {web, api};
+    s.services["web"] = {{"web", "front", "rolled_back", "reg/web:v1@sha256:ee", "rollback completed"}};
+    const auto v = json::parse(render_status(s));
+    CHECK(v.at("runtimes").at(0).at("services") == json::parse(
+        R"([{"service":"front","result":"rolled_back","image":"reg/web:v1@sha256:ee","message":"rollback completed"}])"));
+    CHECK_FALSE(v.at("runtimes").at(1).as_object().contains("services"));
+}

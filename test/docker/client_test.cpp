@@ -581,3 +581,46 @@ TEST_CASE("client: DOCKER_HOST forms")
         CHECK(r.error().code == errc::invalid_argument);
     }
 }
+
+TEST_CASE("client: Swarm calls: /info's Swarm part, services listed and read, update with version and credentials")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("GET /v1.41/info", {json_response(200, "OK", R"({"ID":"x","Swarm":{"LocalNodeState":"active","ControlAvailable":false,"Error":""}})")});
+        d.route("GET /v1.41/services?filters=%7B%22name%22%3A%5B%22web%22%5D%7D",
+                {json_response(200, "OK", R"([{"ID":"s1","Version":{"Index":7}},"junk"])")});
+        d.route("GET /v1.41/services/s1", {json_response(200, "OK", R"({"ID":"s1","Version":{"Index":7}})")});
+        d.route("POST /v1.41/services/s1/update?version=7", {json_response(200, "OK", R"({"Warnings":null})")});
+        d.route("POST /v1.41/services/s1/update?version=6",
+                {json_response(500, "Internal Server Error", R"({"message":"rpc error: code = Unknown desc = update out of sequence"})")});
+        asio::co_spawn(ioc, serve(&d), asio::detached);
+        auto c = client_for(ioc, d);
+
+        auto info = co_await c->swarm_state();
+        REQUIRE(info.has_value());
+        CHECK(info->local_node_state == "active");
+        CHECK_FALSE(info->control_available);
+
+        auto listed = co_await c->list_services(R"({"name":["web"]})");
+        REQUIRE(listed.has_value());
+        CHECK(listed->size() == 1);  // a non-object entry is dropped
+        auto one = co_await c->inspect_service("s1");
+        REQUIRE(one.has_value());
+        CHECK(one->at("ID").as_string() == "s1");
+
+        boost::json::object spec{{"Name", "web"}};
+        auto ok = co_await c->update_service("s1", 7, spec, "c2VjcmV0");
+        CHECK(ok.has_value());
+        const auto& req = d.requests.back();
+        CHECK(req["X-Registry-Auth"] == "c2VjcmV0");
+        CHECK(req.body() == R"({"Name":"web"})");
+        CHECK(req[http::field::content_type] == "application/json");
+
+        auto stale = co_await c->update_service("s1", 6, spec, "");
+        REQUIRE_FALSE(stale.has_value());
+        CHECK(stale.error().message.find("update out of sequence") != std::string::npos);
+        CHECK(d.requests.back().find("X-Registry-Auth") == d.requests.back().end());
+        d.stop();
+    });
+}
