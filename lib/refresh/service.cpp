@@ -241,8 +241,18 @@ awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, s
                                   {"canary", std::to_string(ro.canary)},
                                   {"parallelism", std::to_string(ro.parallelism)},
                                   {"forced", rq.force ? "true" : "false"}});
-    const bool halted = co_await execute(plan, rt, s, st, res);
-    if (halted)
+    const auto end = co_await execute(plan, rt, s, st, res);
+    if (end == rollout_end::interrupted)
+    {
+        // The swap's own error says what Docker did; the next refresh retries this image.
+        log::error("rollout stopped: Docker failed under a swap; the image is retried at the next refresh",
+                   {{"runtime", rt.name},
+                    {"digest", log::short_digest(digest)},
+                    {"replaced", std::to_string(st.replaced)},
+                    {"failed", std::to_string(st.failed)},
+                    {"untouched", std::to_string(st.remaining)}});
+    }
+    else if (end == rollout_end::halted)
     {
         bad_.mark(rt.name, image_id);
         st.state = rollout_state::halted;
@@ -369,7 +379,7 @@ awaitable<swap_plan> service::select(
     co_return p;
 }
 
-awaitable<bool> service::execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res)
+awaitable<service::rollout_end> service::execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res)
 {
     std::vector<bool> planned(p.candidates.size());
     for (const auto& step : p.steps)
@@ -387,20 +397,21 @@ awaitable<bool> service::execute(swap_plan& p, const config::runtime& rt, const 
     for (const auto& w : waves)
     {
         std::size_t failed = 0;
+        bool docker_failed = false;
         task_group g(ex_);
         for (auto step_no : w.steps)
         {
             const auto& step = p.steps[step_no];
             // "2 of 5": a rollout of many containers takes a while; say how far it has come.
             g.spawn([](service& self, selected_container& c, bool forced, std::string n_of_m, const settings& set,
-                       refresh_result& out, rollout_status& status, std::size_t& failures) -> awaitable<void> {
+                       refresh_result& out, rollout_status& status, std::size_t& failures, bool& docker_gone) -> awaitable<void> {
                 const std::string name = c.listed.name;
                 self.swapping_.insert(name);
                 set_swaps_gauge(self.swapping_.size());
-                bool ok = false;
+                swap_end end = swap_end::failed;
                 try
                 {
-                    ok = co_await self.swap_one(c, forced, n_of_m, set, out);
+                    end = co_await self.swap_one(c, forced, n_of_m, set, out);
                 }
                 catch (...)
                 {
@@ -411,9 +422,10 @@ awaitable<bool> service::execute(swap_plan& p, const config::runtime& rt, const 
                 self.swapping_.erase(name);
                 set_swaps_gauge(self.swapping_.size());
                 --status.remaining;
-                ++(ok ? status.replaced : status.failed);
-                failures += ok ? 0 : 1;
-            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, failed));
+                ++(end == swap_end::replaced ? status.replaced : status.failed);
+                failures += end == swap_end::failed ? 1 : 0;
+                docker_gone = docker_gone || end == swap_end::docker_failed;
+            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, failed, docker_failed));
         }
         co_await g.wait();
         log::info(w.canary ? "canary verified" : "rollout progress",
@@ -422,12 +434,14 @@ awaitable<bool> service::execute(swap_plan& p, const config::runtime& rt, const 
                    {"replaced", std::to_string(st.replaced)},
                    {"failed", std::to_string(st.failed)}});
         if (wave_halts(w, failed, rt.rollout.max_failures))
-            co_return true;
+            co_return rollout_end::halted;
+        if (docker_failed)
+            co_return rollout_end::interrupted;
     }
-    co_return false;
+    co_return rollout_end::done;
 }
 
-awaitable<bool> service::swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res)
+awaitable<service::swap_end> service::swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res)
 {
     const auto& owner = *c.owner;
     const std::string name = c.listed.name;
@@ -444,12 +458,13 @@ awaitable<bool> service::swap_one(selected_container& c, bool forced, const std:
         );
         res.errors.push_back({owner.name, name, swapped.error().message});
         metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner.name}, {"result", "error"}});
-        co_return false;
+        const auto code = swapped.error().code;
+        co_return code == errc::unreachable || code == errc::cancelled ? swap_end::docker_failed : swap_end::failed;
     }
     log::info("container replaced", {{"runtime", owner.name}, {"container", name}, {"step", n_of_m}});
     metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner.name}, {"result", "ok"}});
     res.recreated.push_back(name);
-    co_return true;
+    co_return swap_end::replaced;
 }
 
 void count(const std::vector<config::runtime>& runtimes, const outcome& out)

@@ -99,8 +99,12 @@ private:
         const settings& s, refresh_result& res
     );
     // The swaps of a plan, wave by wave; true when a wave halted the rollout.
-    awaitable<bool> execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res);
-    awaitable<bool> swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res);
+    // How a rollout ended: every wave ran, a wave's failures halted it (the image is blamed), or
+    // Docker itself failed under a swap (unreachable, cancelled: the image is not blamed).
+    enum class rollout_end { done, halted, interrupted };
+    enum class swap_end { replaced, failed, docker_failed };
+    awaitable<rollout_end> execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res);
+    awaitable<swap_end> swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res);
 
     asio::any_io_executor ex_;
     docker::api& docker_;

@@ -32,6 +32,7 @@ public:
     std::vector<docker::pull_totals> pull_reports;        // each pull reports these, then returns the last
     std::map<std::string, int> calls;                    // op -> count so far
     std::map<std::string, int> fail_on;                  // op -> occurrence that fails
+    std::map<std::string, int> unreachable_on;           // op -> occurrence that finds Docker gone
     bool list_fails = false;
     int ping_failures = 0;  // the first pings fail, as before dockerd is up
     int next_id = 1;
@@ -258,6 +259,8 @@ private:
         int n = ++calls[op];
         if (auto it = fail_on.find(op); it != fail_on.end() && it->second == n)
             return make_error("injected failure: " + op);
+        if (auto it = unreachable_on.find(op); it != unreachable_on.end() && it->second == n)
+            return make_error(errc::unreachable, "cannot reach the Docker daemon (injected): " + op);
         return std::nullopt;
     }
 };

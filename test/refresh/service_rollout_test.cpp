@@ -214,3 +214,29 @@ TEST_CASE("min_age defers an automatic rollout of a young image, applies an old 
     h.run({{rt(ro), automatic}});
     CHECK(h.outs[1].result.recreated == std::vector<std::string>{"ws-0"});
 }
+
+TEST_CASE("a swap that fails because Docker is gone stops the rollout without marking the image bad")
+{
+    // Not the image's fault: the next refresh (Docker back) must roll it out, not call it halted.
+    harness h;
+    h.d.add_image(A, {});
+    for (int i = 0; i < 3; ++i)
+        h.d.add_container("ws-" + std::to_string(i), A);
+    auto v2 = h.d.next_image(A, {});
+    h.d.unreachable_on["create"] = 1;
+    config::rollout_settings ro;
+    ro.canary = 1;
+    ro.parallelism = 2;
+    h.run({{rt(ro), {}}, {rt(ro), {}}});
+    const auto& first = h.outs[0].result;
+    CHECK(first.halted.empty());
+    CHECK(first.recreated.empty());
+    CHECK(first.errors.size() == 1);  // the canary's own: the rollout stopped there
+    CHECK(h.d.calls["create"] == 4);  // that one, then all three in the second refresh
+    const auto& second = h.outs[1].result;
+    CHECK(second.halted.empty());
+    CHECK(second.recreated.size() == 3);
+    CHECK(h.ws_containers_on(v2) == 3);
+    REQUIRE(h.last);
+    CHECK(h.last->state == refresh::rollout_state::done);
+}
