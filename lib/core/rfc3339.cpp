@@ -1,6 +1,7 @@
 #include "core/rfc3339.hpp"
 
 #include <cctype>
+#include <ctime>
 
 namespace imagewatch {
 namespace {
@@ -84,6 +85,16 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
         return std::nullopt;
     auto tp = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) - offset;
     return time_point_cast<system_clock::duration>(tp + frac);
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point tp)
+{
+    std::time_t t = std::chrono::system_clock::to_time_t(tp);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 }  // namespace imagewatch

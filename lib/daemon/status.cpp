@@ -1,23 +1,14 @@
 #include "daemon/status.hpp"
 
+#include "core/rfc3339.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <ctime>
 
 namespace imagewatch::daemon {
 
 namespace json = boost::json;
-
-std::string rfc3339_seconds(std::chrono::system_clock::time_point tp)
-{
-    std::time_t t = std::chrono::system_clock::to_time_t(tp);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::vector<watch::runtime_status> status_rows(
     std::vector<watch::runtime_status> watched, const std::vector<config::runtime>& configured,
@@ -43,7 +34,7 @@ namespace {
 json::value or_null(const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); }
 json::value or_null(const std::optional<std::chrono::system_clock::time_point>& v)
 {
-    return v ? json::value(rfc3339_seconds(*v)) : json::value(nullptr);
+    return v ? json::value(format_rfc3339(*v)) : json::value(nullptr);
 }
 
 }  // namespace
@@ -54,7 +45,7 @@ json::object status_object(const status_snapshot& s)
     o["version"] = s.version;
     json::object c;
     c["path"] = s.config_path;
-    c["loaded_at"] = rfc3339_seconds(s.loaded_at);
+    c["loaded_at"] = format_rfc3339(s.loaded_at);
     c["hash"] = s.config_hash;
     c["last_error"] = or_null(s.last_reload_error);
     o["config"] = std::move(c);

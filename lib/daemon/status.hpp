@@ -41,7 +41,4 @@ std::vector<watch::runtime_status> status_rows(
 boost::json::object status_object(const status_snapshot& s);
 std::string render_status(const status_snapshot& s);
 
-// "2024-05-01T12:00:00Z": the second-precision UTC form the status fields use.
-std::string rfc3339_seconds(std::chrono::system_clock::time_point tp);
-
 }  // namespace imagewatch::daemon
