@@ -45,6 +45,15 @@ _DEFAULT = object()
 
 # ---------------------------------------------------------------------------------------- environment
 
+def skip_or_fail(why):
+    """A missing precondition: ctest's SKIP (exit 77), or a failure when IMAGEWATCH_E2E=1 demands the run."""
+    if os.environ.get("IMAGEWATCH_E2E") == "1":
+        print(f"FAIL: {why}", flush=True)
+        sys.exit(1)
+    print(f"SKIP: {why}", flush=True)
+    sys.exit(77)
+
+
 def load_env():
     """Read $IMAGEWATCH_E2E_DIR/env (written last by env.sh up). Missing: skip (77) or fail (1)."""
     path = os.path.join(E2E_DIR, "env")
@@ -61,11 +70,7 @@ def load_env():
     except FileNotFoundError:
         pass
     if not env:
-        if os.environ.get("IMAGEWATCH_E2E") == "1":
-            print(f"FAIL: test environment not up ({path} missing; run test/e2e/env.sh up)", flush=True)
-            sys.exit(1)
-        print("SKIP: test environment not up (run test/e2e/env.sh up)", flush=True)
-        sys.exit(77)
+        skip_or_fail(f"test environment not up ({path} missing; run test/e2e/env.sh up)")
     ENV.clear()
     ENV.update(env)
     return ENV

@@ -42,20 +42,12 @@ CONNECT_TIMEOUT = 2.0
 INTERVAL = 1.0
 
 
-def fail_or_skip(why):
-    if os.environ.get("IMAGEWATCH_E2E") == "1":
-        print(f"FAIL: {why}", flush=True)
-        sys.exit(1)
-    print(f"SKIP: {why}", flush=True)
-    sys.exit(77)
-
-
 def enter_namespace():
     """Run this file again in a new mount + network namespace; exit with its status."""
     if os.geteuid() != 0:
-        fail_or_skip("needs root for a private network namespace (unshare -m -n)")
+        iwtest.skip_or_fail("needs root for a private network namespace (unshare -m -n)")
     if not shutil.which("unshare") or not shutil.which("mount"):
-        fail_or_skip("unshare and mount (util-linux) are needed")
+        iwtest.skip_or_fail("unshare and mount (util-linux) are needed")
     iwtest.load_env()  # skips (77) here already when the environment is down
     env = dict(os.environ, **{NS_FLAG: "1"})
     r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private", sys.executable,

@@ -27,6 +27,8 @@ import sys
 import time
 import unittest
 
+from iwtest import skip_or_fail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENV_SH = os.path.join(HERE, "env.sh")
 NETNS = "iw-swarm-e2e"
@@ -78,14 +80,6 @@ def remove_netns():
     pids = subprocess.run(["ip", "netns", "pids", NETNS], capture_output=True, text=True).stdout.split()
     subprocess.run(["ip", "netns", "del", NETNS], check=False)
     return pids
-
-
-def skip_or_fail(why):
-    if os.environ.get("IMAGEWATCH_E2E") == "1":
-        print(f"FAIL: {why}", flush=True)
-        sys.exit(1)
-    print(f"SKIP: {why}", flush=True)
-    sys.exit(77)
 
 
 def outside():
