@@ -68,6 +68,9 @@ class Narrator:
         self.counts = collections.Counter()
         self.cond = threading.Condition()
         self.rolled_back = set()
+        # Swaps after the canary run side by side and finish in any order, so the
+        # "[k of n]" after a replacement counts finished swaps, not plan positions.
+        self.finished = 0
         self.events = queue.Queue()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -142,12 +145,16 @@ class Narrator:
         elif msg == "pulled":
             said(f"pulled: layers {ev.get('layers_done')}, {ev.get('bytes')}, in {ev.get('took')}")
         elif msg == "replacing container":
+            if str(ev.get('step', '')).startswith('1 of '):
+                self.finished = 0  # a new rollout starts counting again
             said(f"{c}: replacing ({ev.get('step')}): the old one is renamed aside, then stopped")
         elif msg == "new container verified":
             said(f"{c}: the new container is up and verified ({ev.get('check')})")
         elif msg == "container replaced":
+            total = str(ev.get('step', '')).partition(' of ')[2] or '?'
+            self.finished += 1
             said(f"{c}: replaced, verified (running {self.running_version(c)}); old container removed "
-                f"[{ev.get('step')}]")
+                f"[{self.finished} of {total}]")
         elif msg == "swap rolled back, original restored":
             self.rolled_back.add(c)
             said(f"{c}: the new container failed its check: {ev.get('error')}")
