@@ -6,6 +6,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
+#include "core/version.hpp"
 #include "config/diff.hpp"
 #include "daemon/admin_listeners.hpp"
 #include "daemon/cli.hpp"
@@ -69,7 +70,7 @@ void describe_metrics()
     m.describe("imagewatch_rollouts_total", "counter", "Rollouts by runtime and result (started, halted, done).");
     m.describe("imagewatch_swaps_in_flight", "gauge", "Container swaps in progress, all runtimes.");
     m.set("imagewatch_swaps_in_flight", {}, 0);
-    m.set("imagewatch_build_info", {{"version", IMAGEWATCH_VERSION}}, 1);
+    m.set("imagewatch_build_info", {{"version", version()}}, 1);
 }
 
 // Completion handler for spawned tasks: an exception is a bug; log it rather than lose it.
@@ -217,7 +218,7 @@ public:
         listeners_.replace(std::move(*srv));
         auto& server = *listeners_.current();
         log::info(
-            "imagewatch started", {{"version", IMAGEWATCH_VERSION},
+            "imagewatch started", {{"version", std::string(version())},
                                    {"config", config_path_},
                                    {"admin", server.local_address()},
                                    {"runtimes", std::to_string(cfg_.runtimes.size())},
@@ -311,7 +312,7 @@ public:
         else
             log::warn("status: containers not counted; showing the last count", {{"error", counted.error().message}});
         status_snapshot snap;
-        snap.version = IMAGEWATCH_VERSION;
+        snap.version = version();
         snap.config_path = config_path_;
         snap.loaded_at = loaded_at_;
         snap.config_hash = config_hash_;
@@ -624,7 +625,7 @@ int run_main(const std::vector<std::string>& args)
     }
     if (opts->version)
     {
-        std::printf("imagewatch %s\n", IMAGEWATCH_VERSION);
+        std::printf("imagewatch %.*s\n", static_cast<int>(version().size()), version().data());
         return 0;
     }
     log::configure(opts->log_level, opts->log_format);

@@ -6,6 +6,7 @@
 #include "core/pace.hpp"
 #include "core/text.hpp"
 #include "core/timeout.hpp"
+#include "core/version.hpp"
 #include "docker/pull_progress.hpp"
 #include "docker/unreachable.hpp"
 #include "http/connection.hpp"
@@ -248,7 +249,7 @@ transport::outgoing client::make_request(const request_spec& rq) const
     // Go's HTTP server rejects HTTP/1.1 without Host; over the Unix socket any name does.
     std::string host = daemon_.host.find(':') != std::string::npos ? "[" + daemon_.host + "]" : daemon_.host;
     req.set(http::field::host, daemon_.socket_path.empty() ? host + ":" + daemon_.port : std::string("docker"));
-    req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
+    req.set(http::field::user_agent, user_agent());
     req.keep_alive(false);
     if (!rq.registry_auth.empty())
         req.set("X-Registry-Auth", rq.registry_auth);

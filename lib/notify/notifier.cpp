@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
+#include "core/version.hpp"
 #include "http/connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -129,7 +130,7 @@ awaitable<result<unsigned>> post(state_ptr st, target t, std::string body)
 
     client::request req{http::verb::post, t.path, 11};
     req.set(http::field::host, t.host_header);
-    req.set(http::field::user_agent, "imagewatch/" IMAGEWATCH_VERSION);
+    req.set(http::field::user_agent, user_agent());
     req.set(http::field::content_type, "application/json");
     req.set(http::field::connection, "close");
     if (!t.authorization.empty())

@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/timeout.hpp"
+#include "core/version.hpp"
 #include "registry/challenge.hpp"
 #include "http/connection.hpp"
 #include "registry/manifest.hpp"
@@ -48,7 +49,6 @@ constexpr std::chrono::hours max_retry_after{24};  // a longer Retry-After is tr
 constexpr std::size_t body_excerpt = 200;
 constexpr std::size_t max_cached_children = 1024;
 constexpr std::size_t max_known_challenges = 1024;  // registry hosts of watched images, and past ones
-constexpr std::string_view user_agent = "imagewatch/" IMAGEWATCH_VERSION;
 
 // A short, single-line excerpt of an error body or a header value (never of a token body), valid
 // UTF-8 and cut at a character boundary: it ends up in JSON answers.
@@ -407,7 +407,7 @@ registry_client::authorized(call& c, http::verb method, std::string target, std:
     while (true)
     {
         auto req = make_request(method, target, c.ep.authority,
-                                {{"User-Agent", user_agent}, {"Accept", manifest_accept}, {"Authorization", auth}});
+                                {{"User-Agent", user_agent()}, {"Accept", manifest_accept}, {"Authorization", auth}});
         if (!req)
             co_return req.error().wrap(ref.registry);
         auto res = co_await exchange(c.ep, std::move(*req), body_limit);
@@ -515,7 +515,7 @@ outgoing registry_client::token_request(const call& c, const token_key& key, con
             req.set(http::field::authorization, basic_auth(*c.opts.creds));
     }
     req.set(http::field::host, ep.authority);
-    req.set(http::field::user_agent, user_agent);
+    req.set(http::field::user_agent, user_agent());
     req.set(http::field::accept, "application/json");
     return serialize(req);
 }
