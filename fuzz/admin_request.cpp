@@ -13,10 +13,10 @@
 #include "admin/routes.hpp"
 #include "core/log.hpp"
 #include "fuzz_support.hpp"
-#include "support/fake_admin_backend.hpp"
 #include "hooks/match.hpp"
 #include "hooks/signature.hpp"
 #include "image/image_ref.hpp"
+#include "support/fake_admin_backend.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -39,9 +39,9 @@ const std::vector<config::runtime>& runtimes()
 {
     static const std::vector<config::runtime> rts = [] {
         std::vector<config::runtime> v;
-        for (auto [name, image] : {std::pair{"claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"},
-                                   std::pair{"hermes", "localhost:5000/hermes:v1"},
-                                   std::pair{"nginx", "nginx"}})
+        for (auto [name, image] :
+             {std::pair{"claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"},
+              std::pair{"hermes", "localhost:5000/hermes:v1"}, std::pair{"nginx", "nginx"}})
         {
             config::runtime r;
             r.name = name;
@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Secrets may legitimately come back when the request carried them (an unknown runtime is
     // echoed), also percent- or JSON-escaped; and mode 1 makes the admin token arbitrary.
     check_leaks = (flags & 3) != 1 && !leaks(input) && input.find('%') == std::string_view::npos &&
-        input.find('\\') == std::string_view::npos && input.find('+') == std::string_view::npos;
+                  input.find('\\') == std::string_view::npos && input.find('+') == std::string_view::npos;
 
     static asio::io_context ioc{1};
     std::optional<response> out;

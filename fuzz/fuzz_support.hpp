@@ -8,14 +8,14 @@
 #include <vector>
 
 // An invariant the code under test must keep: a violation aborts, which libFuzzer reports as a crash.
-#define FUZZ_CHECK(cond)                                                                          \
-    do                                                                                            \
-    {                                                                                             \
-        if (!(cond))                                                                              \
-        {                                                                                         \
-            std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);   \
-            std::abort();                                                                         \
-        }                                                                                         \
+#define FUZZ_CHECK(cond)                                                                                               \
+    do                                                                                                                 \
+    {                                                                                                                  \
+        if (!(cond))                                                                                                   \
+        {                                                                                                              \
+            std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);                        \
+            std::abort();                                                                                              \
+        }                                                                                                              \
     } while (0)
 
 namespace imagewatch::fuzz {

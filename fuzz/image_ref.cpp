@@ -1,6 +1,6 @@
 // Fuzz target: image references. Whatever parses must print canonically and parse back equal.
-#include "fuzz_support.hpp"
 #include "image/image_ref.hpp"
+#include "fuzz_support.hpp"
 
 using namespace imagewatch;
 

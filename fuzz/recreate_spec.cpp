@@ -24,9 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const json::array& a = v.get_array();
     if (a.size() != 3 || !a[0].is_object() || !a[1].is_object() || !a[2].is_object())
         return 0;
-    auto spec = docker::build_recreate_spec(
-        a[0].get_object(), a[1].get_object(), a[2].get_object(), "registry.test/app:v2", "0123456789abcdef"
-    );
+    auto spec = docker::build_recreate_spec(a[0].get_object(), a[1].get_object(), a[2].get_object(),
+                                            "registry.test/app:v2", "0123456789abcdef");
     if (!spec)
         return 0;
     auto body = json::serialize(spec->body);

@@ -6,8 +6,8 @@ std::string refresh_command(std::string_view local_address, std::string_view tok
 {
     const std::string header = "-H 'Authorization: Bearer " + std::string(token_placeholder) + "' ";
     if (local_address.starts_with("unix:"))
-        return "curl -X POST " + header + "--unix-socket " + std::string(local_address.substr(5)) + " http://localhost" +
-               std::string(refresh_path);
+        return "curl -X POST " + header + "--unix-socket " + std::string(local_address.substr(5)) +
+               " http://localhost" + std::string(refresh_path);
     std::string addr(local_address);
     if (addr.starts_with("0.0.0.0:"))
         addr = "127.0.0.1" + addr.substr(7);

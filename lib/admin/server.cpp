@@ -59,8 +59,8 @@ awaitable<void> write_response(Stream& stream, const response& r, unsigned versi
 struct connection
 {
     std::function<void()> close;
-    bool handling = false;  // its request is in a handler (a refresh may take minutes)
-    bool closing = false;   // chosen for eviction; its session ends at its next step
+    bool handling = false;     // its request is in a handler (a refresh may take minutes)
+    bool closing = false;      // chosen for eviction; its session ends at its next step
     bool last_answer = false;  // the server is closing: answer the request in hand, then end
 };
 using connections = std::list<connection>;
@@ -128,7 +128,8 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
             break;  // includes the request deadline: the stream has closed the socket already
 
         const auto& req = parser.get();
-        request r{std::string(req.method_string()), std::string(req.target()), std::string(req[http::field::authorization])};
+        request r{std::string(req.method_string()), std::string(req.target()),
+                  std::string(req[http::field::authorization])};
         r.body = req.body();  // webhooks verify signatures over the exact bytes
         r.hub_signature = std::string(req["X-Hub-Signature-256"]);
         r.github_event = std::string(req["X-GitHub-Event"]);
@@ -209,8 +210,7 @@ public:
                 [](std::exception_ptr e) {
                     if (e)
                         log::error("admin session failed", {{"error", exception_message(e)}});
-                }
-            );
+                });
         }
     }
 
@@ -244,7 +244,8 @@ private:
     {
         // Remove the socket file only while it is still the one this server bound: a successor
         // bound at the same path (a reload) or anything put there since is not ours.
-        struct stat now{};
+        struct stat now
+        {};
         if (address_.starts_with("unix:") && ::lstat(address_.substr(5).c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
             now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
             ::unlink(address_.substr(5).c_str());
@@ -254,7 +255,8 @@ private:
     backend& backend_;
     server_settings settings_;
     std::string address_;
-    struct stat own_socket_{};  // the unix socket file as bound (device, inode)
+    struct stat own_socket_
+    {};  // the unix socket file as bound (device, inode)
     connections conns_;
     bool ran_ = false;      // run() was entered (it starts after co_spawn returns)
     bool running_ = false;  // run() has not returned yet
@@ -265,12 +267,12 @@ private:
 result<void> clear_stale_socket(const std::string& path)
 {
     const auto occupied = [&](std::string_view what) {
-        return make_error(
-            errc::invalid_argument, "admin.listen unix:" + path + ": " + std::string(what) +
-                                        " is already there; it is never replaced (remove it or choose another path)"
-        );
+        return make_error(errc::invalid_argument,
+                          "admin.listen unix:" + path + ": " + std::string(what) +
+                              " is already there; it is never replaced (remove it or choose another path)");
     };
-    struct stat st{};
+    struct stat st
+    {};
     if (::lstat(path.c_str(), &st) != 0)
     {
         if (errno == ENOENT)
@@ -301,18 +303,18 @@ result<void> clear_stale_socket(const std::string& path)
     if (rc == 0 || err == EAGAIN || err == EINPROGRESS)
         return occupied("a socket another process is listening on");
     if (err != ECONNREFUSED)
-        return make_error(
-            errc::invalid_argument, "admin.listen unix:" + path + ": cannot tell whether the socket there is stale: " + std::strerror(err)
-        );
+        return make_error(errc::invalid_argument,
+                          "admin.listen unix:" + path +
+                              ": cannot tell whether the socket there is stale: " + std::strerror(err));
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        return make_error(errc::failed, "admin.listen unix:" + path + ": removing the stale socket: " + std::strerror(errno));
+        return make_error(errc::failed,
+                          "admin.listen unix:" + path + ": removing the stale socket: " + std::strerror(errno));
     log::info("removed a stale admin socket", {{"path", path}});
     return {};
 }
 
-result<std::unique_ptr<server>> bind_server(
-    asio::any_io_executor ex, const std::string& listen, backend& b, server_settings s
-)
+result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const std::string& listen, backend& b,
+                                            server_settings s)
 {
     boost::system::error_code ec;
     if (listen.starts_with("unix:"))

@@ -49,8 +49,7 @@ result<void> clear_stale_socket(const std::string& path);
 // errc::invalid_argument: the address itself is wrong (malformed, or PATH is occupied, see
 // clear_stale_socket); errc::failed: binding failed (port in use, permission).
 // backend must outlive the server.
-result<std::unique_ptr<server>> bind_server(
-    asio::any_io_executor ex, const std::string& listen, backend& b, server_settings s = {}
-);
+result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const std::string& listen, backend& b,
+                                            server_settings s = {});
 
 }  // namespace imagewatch::admin

@@ -32,11 +32,11 @@ enum class rollout_mode
 // defaults; a runtime starts from them and overrides the keys it sets.
 struct rollout_settings
 {
-    int parallelism = 4;                   // swaps of one runtime in flight at once
-    int canary = 1;                        // replaced and verified first; a failure halts the rollout
-    double max_failures = 0.2;             // after the canary: a batch failure ratio above this halts
+    int parallelism = 4;                                 // swaps of one runtime in flight at once
+    int canary = 1;                                      // replaced and verified first; a failure halts the rollout
+    double max_failures = 0.2;                           // after the canary: a batch failure ratio above this halts
     std::optional<::imagewatch::config::window> window;  // automatic rollouts start only inside it
-    duration min_age = 0s;                 // a new image applies once its `created` is this old
+    duration min_age = 0s;                               // a new image applies once its `created` is this old
     rollout_mode mode = rollout_mode::update;
     friend bool operator==(const rollout_settings&, const rollout_settings&) = default;
 };
@@ -45,7 +45,7 @@ struct runtime
 {
     std::string name;
     image_ref image;
-    selector containers;  // the top-level "containers" unless the runtime sets its own
+    selector containers;       // the top-level "containers" unless the runtime sets its own
     rollout_settings rollout;  // the top-level defaults with the runtime's own keys applied
     // Swarm services running the image, updated through Swarm's rolling update; nullopt = none.
     // The top-level "services" unless the runtime sets its own.
@@ -75,7 +75,7 @@ struct admin_settings
 {
     std::string listen = "127.0.0.1:8080";  // "HOST:PORT", "[::1]:PORT" or "unix:/path"
     std::string token_env = "ADMIN_TOKEN";
-    std::string token_file;                  // wins over token_env when set
+    std::string token_file;  // wins over token_env when set
     bool metrics_public = true;
     friend bool operator==(const admin_settings&, const admin_settings&) = default;
 };
@@ -121,7 +121,7 @@ struct config
     std::map<std::string, registry_settings, std::less<>> registries;  // key: registry host[:port]
     std::string docker_config;  // path of a docker config.json ("" = $DOCKER_CONFIG or ~/.docker)
     selector containers;
-    rollout_settings rollout;  // defaults of every runtime
+    rollout_settings rollout;          // defaults of every runtime
     std::optional<selector> services;  // default for runtimes; nullopt = no services
     std::vector<runtime> runtimes;
     notify_settings notify;

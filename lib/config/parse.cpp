@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <optional>
@@ -161,10 +161,9 @@ bool valid_host(std::string_view h)
 
 bool valid_ipv6(std::string_view h)
 {
-    return !h.empty() && h.find(':') != std::string_view::npos &&
-           std::all_of(h.begin(), h.end(), [](char c) {
-               return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
-           });
+    return !h.empty() && h.find(':') != std::string_view::npos && std::all_of(h.begin(), h.end(), [](char c) {
+        return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+    });
 }
 
 // "unix:///abs/path" or "tcp://host[:port]" (what docker::client accepts). Returns the reason or empty.
@@ -208,7 +207,8 @@ bool valid_platform(std::string_view s)
         auto slash = s.find('/', start);
         auto part = s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
         ++parts;
-        if (part.empty() || !std::all_of(part.begin(), part.end(), [](char c) { return is_lower_alnum(c) || c == '_'; }))
+        if (part.empty() ||
+            !std::all_of(part.begin(), part.end(), [](char c) { return is_lower_alnum(c) || c == '_'; }))
             return false;
         if (slash == std::string_view::npos)
             break;
@@ -222,7 +222,8 @@ bool valid_runtime_name(std::string_view s)
 {
     if (s.empty() || !is_lower_alnum(s[0]))
         return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return is_lower_alnum(c) || c == '.' || c == '_' || c == '-'; });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return is_lower_alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 // Docker container names are [a-zA-Z0-9][a-zA-Z0-9_.-]*; a prefix that cannot start one never matches.
@@ -245,7 +246,10 @@ class reader
 public:
     explicit reader(issues& out) : out_(out) {}
 
-    void add(std::string field, std::string message) { out_.push_back(issue{0, 0, std::move(field), std::move(message)}); }
+    void add(std::string field, std::string message)
+    {
+        out_.push_back(issue{0, 0, std::move(field), std::move(message)});
+    }
 
     const json::object* as_object(const json::value& v, const std::string& path)
     {
@@ -299,7 +303,8 @@ public:
         return false;
     }
 
-    void read_duration(const json::object& obj, const std::string& path, std::string_view key, duration& out, bool allow_zero)
+    void read_duration(const json::object& obj, const std::string& path, std::string_view key, duration& out,
+                       bool allow_zero)
     {
         const auto* v = obj.if_contains(key);
         if (!v)
@@ -322,7 +327,8 @@ public:
     void read_env_name(const json::object& obj, const std::string& path, std::string_view key, std::string& out)
     {
         if (read(obj, path, key, out) && !out.empty() && !valid_env_name(out))
-            add(join(path, key), "invalid environment variable name " + quoted(out) + " (expected [A-Za-z_][A-Za-z0-9_]*)");
+            add(join(path, key),
+                "invalid environment variable name " + quoted(out) + " (expected [A-Za-z_][A-Za-z0-9_]*)");
     }
 
     void read_selector(const json::value& v, const std::string& path, selector& out)
@@ -413,9 +419,9 @@ public:
             bool host_ok = ref && (ref->registry == key || (key == docker_hub_index && ref->registry == docker_hub));
             if (!host_ok)
             {
-                add(entry_path,
-                    "registry key " + quoted(key) +
-                        " is not a registry host[:port] (like \"ghcr.io\", \"registry.example:5443\" or \"127.0.0.1:5000\")");
+                add(entry_path, "registry key " + quoted(key) +
+                                    " is not a registry host[:port] (like \"ghcr.io\", \"registry.example:5443\" or "
+                                    "\"127.0.0.1:5000\")");
                 continue;
             }
             registry_settings rs;
@@ -462,8 +468,8 @@ public:
         read_count(*o, path, "canary", out.canary, 0, 1000);
         if (const auto* f = o->if_contains("max_failures"))
         {
-            const double ratio = f->is_double() ? f->get_double()
-                                 : f->is_int64() ? static_cast<double>(f->get_int64())
+            const double ratio = f->is_double()   ? f->get_double()
+                                 : f->is_int64()  ? static_cast<double>(f->get_int64())
                                  : f->is_uint64() ? static_cast<double>(f->get_uint64())
                                                   : -1.0;
             if (ratio < 0.0 || ratio > 1.0)
@@ -512,10 +518,8 @@ public:
         read_selector(v, path, *out);
     }
 
-    void read_runtimes(
-        const json::value& v, const selector& defaults, const std::optional<selector>& service_defaults,
-        const rollout_settings& rollout, std::vector<runtime>& out
-    )
+    void read_runtimes(const json::value& v, const selector& defaults, const std::optional<selector>& service_defaults,
+                       const rollout_settings& rollout, std::vector<runtime>& out)
     {
         const auto* a = v.if_array();
         if (!a)
@@ -541,10 +545,11 @@ public:
             else if (read(*o, path, "name", rt.name))
             {
                 if (!valid_runtime_name(rt.name))
-                    add(join(path, "name"), "invalid runtime name " + quoted(rt.name) + " (expected [a-z0-9][a-z0-9._-]*)");
-                else if (auto [it, fresh] = seen.emplace(rt.name, i); !fresh)
                     add(join(path, "name"),
-                        "duplicate runtime name " + quoted(rt.name) + " (also runtimes[" + std::to_string(it->second) + "])");
+                        "invalid runtime name " + quoted(rt.name) + " (expected [a-z0-9][a-z0-9._-]*)");
+                else if (auto [it, fresh] = seen.emplace(rt.name, i); !fresh)
+                    add(join(path, "name"), "duplicate runtime name " + quoted(rt.name) + " (also runtimes[" +
+                                                std::to_string(it->second) + "])");
             }
             std::string image;
             if (!o->contains("image"))
@@ -598,12 +603,9 @@ public:
             add("", "the config must be a JSON object, got " + describe(root));
             return;
         }
-        known_keys(
-            *o,
-            "",
-            {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "services", "runtimes", "notify", "hooks",
-             "rollout", "min_age", "mode"}
-        );
+        known_keys(*o, "",
+                   {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "services",
+                    "runtimes", "notify", "hooks", "rollout", "min_age", "mode"});
         if (const auto* v = o->if_contains("watch"))
             read_watch(*v, cfg.watch);
         if (const auto* v = o->if_contains("admin"))
@@ -699,7 +701,8 @@ void apply_env(const env_lookup& env, config& cfg, issues& out)
     if (auto v = non_empty(env, "IMAGE_PLATFORM"))
     {
         if (!valid_platform(*v))
-            out.push_back(issue{0, 0, "IMAGE_PLATFORM", "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(*v)});
+            out.push_back(issue{0, 0, "IMAGE_PLATFORM",
+                                "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(*v)});
         else
             cfg.docker.platform = *v;
     }
@@ -729,12 +732,16 @@ boost::system::result<config, std::vector<issue>> parse(std::string_view text, c
     // write_some stops at the failing byte, which gives the error's position.
     std::size_t used = p.write_some(body.data(), body.size(), ec);
     if (ec)
-        return issues{syntax_issue(text, skipped + used, "invalid JSON: " + ec.message() + " at " + found_at(body, used))};
+        return issues{
+            syntax_issue(text, skipped + used, "invalid JSON: " + ec.message() + " at " + found_at(body, used))};
     if (p.done() && used < body.size())
-        return issues{syntax_issue(text, skipped + used, "invalid JSON: unexpected " + found_at(body, used) + " after the end of the document")};
+        return issues{
+            syntax_issue(text, skipped + used,
+                         "invalid JSON: unexpected " + found_at(body, used) + " after the end of the document")};
     p.finish(ec);
     if (ec == json::error::incomplete)
-        return issues{syntax_issue(text, text.size(), "invalid JSON: unexpected end of file (an unclosed string, object or array?)")};
+        return issues{syntax_issue(text, text.size(),
+                                   "invalid JSON: unexpected end of file (an unclosed string, object or array?)")};
     if (ec)
         return issues{syntax_issue(text, text.size(), "invalid JSON: " + ec.message() + " at end of file")};
     json::value root = p.release();
@@ -804,11 +811,9 @@ std::string default_config_path(const env_lookup& env)
 result<listen_address> parse_listen(std::string_view s)
 {
     const auto bad = [&](std::string why) {
-        return make_error(
-            errc::invalid_argument,
-            "invalid listen address " + quoted(s) + ": " + why +
-                " (expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:/absolute/path.sock\")"
-        );
+        return make_error(errc::invalid_argument,
+                          "invalid listen address " + quoted(s) + ": " + why +
+                              " (expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:/absolute/path.sock\")");
     };
     listen_address out;
     if (s.starts_with("unix:"))

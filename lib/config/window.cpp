@@ -130,7 +130,8 @@ result<window> parse_window(std::string_view text)
     auto from = clock_minutes(times.substr(0, dash));
     auto to = dash == std::string_view::npos ? std::nullopt : clock_minutes(times.substr(dash + 1));
     if (!from || !to || *from == 24 * 60)
-        return make_error(errc::invalid_argument, "invalid times \"" + std::string(times) + "\" in window" + std::string(form));
+        return make_error(errc::invalid_argument,
+                          "invalid times \"" + std::string(times) + "\" in window" + std::string(form));
     w.start = *from;
     w.end = *to;
     const auto zone = words.back();
@@ -140,8 +141,7 @@ result<window> parse_window(std::string_view text)
             errc::invalid_argument,
             "time zone \"" + std::string(zone) +
                 "\": write UTC or a fixed offset like +02:00 (named zones are not supported; an offset does not follow "
-                "daylight saving time)"
-        );
+                "daylight saving time)");
     w.offset = *off;
     return w;
 }

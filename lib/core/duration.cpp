@@ -7,10 +7,8 @@ namespace imagewatch {
 result<duration> parse_duration(std::string_view s)
 {
     const auto bad = [&](std::string why) {
-        return make_error(
-            errc::invalid_argument,
-            "invalid duration \"" + std::string(s) + "\": " + why + " (use e.g. \"250ms\", \"30s\", \"5m\", \"1h\")"
-        );
+        return make_error(errc::invalid_argument, "invalid duration \"" + std::string(s) + "\": " + why +
+                                                      " (use e.g. \"250ms\", \"30s\", \"5m\", \"1h\")");
     };
     if (s.empty())
         return bad("empty");

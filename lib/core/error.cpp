@@ -4,10 +4,7 @@
 
 namespace imagewatch {
 
-void throw_exception_from_error(const error& e, const boost::source_location&)
-{
-    throw std::runtime_error(e.message);
-}
+void throw_exception_from_error(const error& e, const boost::source_location&) { throw std::runtime_error(e.message); }
 
 std::string exception_message(const std::exception_ptr& e)
 {

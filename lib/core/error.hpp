@@ -17,16 +17,16 @@ namespace imagewatch {
 // Coarse kinds so callers can decide (retry, back off, report) without parsing messages.
 enum class errc
 {
-    failed,           // generic failure; the message says what
-    timed_out,        // a deadline passed
-    unreachable,      // could not connect (daemon or registry down)
-    not_found,        // 404 / no such container / manifest unknown
-    unauthorized,     // 401 / 403
-    rate_limited,     // 429 / 503 with Retry-After
-    bad_response,     // the peer answered something we cannot parse
-    invalid_argument, // bad input from a user (config, query, image reference)
-    not_reproducible, // a container whose state cannot be recreated faithfully
-    cancelled,        // stopped by shutdown or reload
+    failed,            // generic failure; the message says what
+    timed_out,         // a deadline passed
+    unreachable,       // could not connect (daemon or registry down)
+    not_found,         // 404 / no such container / manifest unknown
+    unauthorized,      // 401 / 403
+    rate_limited,      // 429 / 503 with Retry-After
+    bad_response,      // the peer answered something we cannot parse
+    invalid_argument,  // bad input from a user (config, query, image reference)
+    not_reproducible,  // a container whose state cannot be recreated faithfully
+    cancelled,         // stopped by shutdown or reload
 };
 
 // Messages are shown in JSON answers (status, refresh results, notifications) and logs, and often
@@ -38,10 +38,7 @@ struct error
     std::string message;
 
     // Prefixes the message with context: wrap("pull") turns "manifest unknown" into "pull: manifest unknown".
-    error wrap(std::string_view context) const&
-    {
-        return error{code, valid_utf8(context) + ": " + message};
-    }
+    error wrap(std::string_view context) const& { return error{code, valid_utf8(context) + ": " + message}; }
 };
 
 inline error make_error(errc code, std::string message)

@@ -6,7 +6,8 @@ namespace imagewatch {
 
 std::optional<file_stamp> stamp_of(const std::string& path)
 {
-    struct stat st{};
+    struct stat st
+    {};
     if (::stat(path.c_str(), &st) != 0)
         return std::nullopt;
     const auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };

@@ -10,10 +10,10 @@ namespace imagewatch {
 
 struct host_port
 {
-    std::string_view host;  // without brackets
-    std::string_view port;  // empty when there is none (or it is empty after ':')
-    bool bracketed = false; // "[...]": an IPv6 literal by intent
-    bool has_port = false;  // a ':' followed the host, even with nothing after it
+    std::string_view host;   // without brackets
+    std::string_view port;   // empty when there is none (or it is empty after ':')
+    bool bracketed = false;  // "[...]": an IPv6 literal by intent
+    bool has_port = false;   // a ':' followed the host, even with nothing after it
 };
 
 // An unbracketed host keeps everything up to the last ':' ("::1" is host ":" and port "1"; an IPv6

@@ -49,6 +49,7 @@ inline void error(std::string_view m, std::initializer_list<field> f = {}) { wri
 std::string short_digest(std::string_view digest);
 
 // Renders one line; exposed for tests.
-std::string render(format fmt, std::string_view ts, level lv, std::string_view msg, std::initializer_list<field> fields);
+std::string render(format fmt, std::string_view ts, level lv, std::string_view msg,
+                   std::initializer_list<field> fields);
 
 }  // namespace imagewatch::log

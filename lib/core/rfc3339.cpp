@@ -38,8 +38,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     using namespace std::chrono;
     std::size_t i = 0;
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-    if (!digits(s, i, 4, y) || !expect(s, i, '-') || !digits(s, i, 2, mo) || !expect(s, i, '-') ||
-        !digits(s, i, 2, d))
+    if (!digits(s, i, 4, y) || !expect(s, i, '-') || !digits(s, i, 2, mo) || !expect(s, i, '-') || !digits(s, i, 2, d))
         return std::nullopt;
     if (i >= s.size() || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
         return std::nullopt;

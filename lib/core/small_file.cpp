@@ -38,7 +38,8 @@ error sys_error(const std::string& path, int e)
 result<void> check(const std::string& path, const struct stat& st, std::size_t max_bytes)
 {
     if (!S_ISREG(st.st_mode))
-        return make_error(errc::invalid_argument, path + ": not a regular file (" + std::string(kind_of(st.st_mode)) + ")");
+        return make_error(errc::invalid_argument,
+                          path + ": not a regular file (" + std::string(kind_of(st.st_mode)) + ")");
     if (st.st_size < 0 || static_cast<std::uintmax_t>(st.st_size) > max_bytes)
         return make_error(errc::invalid_argument, path + ": larger than " + format_size(max_bytes));
     return {};
@@ -65,7 +66,8 @@ std::string format_size(std::size_t bytes)
 
 result<std::string> read_small_regular_file(const std::string& path, std::size_t max_bytes)
 {
-    struct stat st{};
+    struct stat st
+    {};
     if (::stat(path.c_str(), &st) != 0)
         return sys_error(path, errno);
     if (auto ok = check(path, st, max_bytes); !ok)

@@ -17,9 +17,8 @@ std::string ascii_lower(std::string_view s)
 
 bool iequals_ascii(std::string_view a, std::string_view b)
 {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return ascii_lower(x) == ascii_lower(y);
-    });
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 std::string hex_lower(const unsigned char* data, std::size_t n)

@@ -24,9 +24,8 @@ awaitable<result<T>> with_timeout(awaitable<result<T>> op, std::chrono::steady_c
     auto ex = co_await asio::this_coro::executor;
     asio::steady_timer timer(ex, d);
     auto [order, exc, value, timer_ec] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(ex, std::move(op), asio::deferred), timer.async_wait(asio::deferred)
-        )
+        co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, std::move(op), asio::deferred),
+                                                         timer.async_wait(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     if (order[0] == 1 && !timer_ec)
         co_return make_error(errc::timed_out, what + ": no answer within " + format_duration(d));

@@ -36,9 +36,8 @@ void admin_listeners::close_all()
 
 bool admin_listeners::finished() const
 {
-    return (!current_ || current_->finished()) && std::all_of(retired_.begin(), retired_.end(), [](const auto& s) {
-               return s->finished();
-           });
+    return (!current_ || current_->finished()) &&
+           std::all_of(retired_.begin(), retired_.end(), [](const auto& s) { return s->finished(); });
 }
 
 std::size_t admin_listeners::retired()

@@ -2,12 +2,12 @@
 
 #include "admin/refresh_command.hpp"
 #include "admin/server.hpp"
+#include "config/diff.hpp"
 #include "config/parse.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
 #include "core/version.hpp"
-#include "config/diff.hpp"
 #include "daemon/admin_listeners.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/file_watch.hpp"
@@ -41,8 +41,8 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -60,12 +60,14 @@ void describe_metrics()
     m.describe("imagewatch_checks_total", "counter", "Registry digest checks by runtime and result.");
     m.describe("imagewatch_refreshes_total", "counter", "Refreshes (pull + replace) by runtime and result.");
     m.describe("imagewatch_containers_replaced_total", "counter", "Container replacements by runtime and result.");
-    m.describe("imagewatch_registry_requests_total", "counter", "Registry HTTP requests by host, method and status code.");
+    m.describe("imagewatch_registry_requests_total", "counter",
+               "Registry HTTP requests by host, method and status code.");
     m.describe("imagewatch_check_duration_seconds", "histogram", "Duration of registry digest checks.");
     m.describe("imagewatch_last_check_timestamp_seconds", "gauge", "Unix time of the last digest check per runtime.");
     m.describe("imagewatch_config_reloads_total", "counter", "Config reloads by result.");
     m.describe("imagewatch_webhooks_total", "counter", "Inbound webhook deliveries by hook and result.");
-    m.describe("imagewatch_services_updated_total", "counter", "Swarm service updates by runtime and result (updated, skipped, rolled_back, paused, failed).");
+    m.describe("imagewatch_services_updated_total", "counter",
+               "Swarm service updates by runtime and result (updated, skipped, rolled_back, paused, failed).");
     m.describe("imagewatch_notify_total", "counter", "Outbound refresh notifications by result (ok, error, dropped).");
     m.describe("imagewatch_rollouts_total", "counter", "Rollouts by runtime and result (started, halted, done).");
     m.describe("imagewatch_swaps_in_flight", "gauge", "Container swaps in progress, all runtimes.");
@@ -107,11 +109,14 @@ class app final : public admin::backend
 {
 public:
     app(asio::io_context& ioc, options opts, std::string config_path, config::config cfg, std::string config_text)
-        : ioc_(ioc), opts_(std::move(opts)), config_path_(std::move(config_path)), cfg_(std::move(cfg)),
-          config_hash_(config::config_hash(config_text)), loaded_at_(std::chrono::system_clock::now()),
+        : ioc_(ioc),
+          opts_(std::move(opts)),
+          config_path_(std::move(config_path)),
+          cfg_(std::move(cfg)),
+          config_hash_(config::config_hash(config_text)),
+          loaded_at_(std::chrono::system_clock::now()),
           last_text_(std::move(config_text))
-    {
-    }
+    {}
 
     refresh::settings refresh_settings() const
     {
@@ -124,7 +129,8 @@ public:
     {
         self_ = self::detect();
         if (!self_.id.empty())
-            log::info("running in a container; it is never replaced", {{"container_id", self_.id.substr(0, 12)}, {"source", self_.source}});
+            log::info("running in a container; it is never replaced",
+                      {{"container_id", self_.id.substr(0, 12)}, {"source", self_.source}});
         docker::client_settings ds;
         ds.host = cfg_.docker.host;
         ds.connect_timeout = cfg_.timeouts.connect;
@@ -133,12 +139,10 @@ public:
         if (!c)
             return c.error();
         docker_ = std::move(*c);
-        service_ = std::make_unique<refresh::service>(ioc_.get_executor(), *docker_, [this](image_ref ref) {
-            return registry_auth(std::move(ref));
-        });
-        queue_ = std::make_unique<watch::refresh_queue>(ioc_.get_executor(), *service_, [this] {
-            return refresh_settings();
-        });
+        service_ = std::make_unique<refresh::service>(ioc_.get_executor(), *docker_,
+                                                      [this](image_ref ref) { return registry_auth(std::move(ref)); });
+        queue_ = std::make_unique<watch::refresh_queue>(ioc_.get_executor(), *service_,
+                                                        [this] { return refresh_settings(); });
         // Every refresh (watcher, admin, webhook) passes through the queue: one notification each.
         notifier_ = std::make_unique<notify::notifier>(ioc_.get_executor(), [this] { return cfg_.notify.webhook_url; });
         queue_->on_outcome([this](const config::runtime& rt, const refresh::outcome& out) {
@@ -156,15 +160,14 @@ public:
             // (host, code) pairs are counted as host="other", code="other".
             auto code = std::to_string(status);
             bool named = request_series_(std::string(host) + ' ' + code) != "other";
-            metrics::global().inc(
-                "imagewatch_registry_requests_total",
-                {{"host", named ? host : "other"}, {"method", method}, {"code", named ? std::string_view(code) : "other"}}
-            );
+            metrics::global().inc("imagewatch_registry_requests_total",
+                                  {{"host", named ? host : "other"},
+                                   {"method", method},
+                                   {"code", named ? std::string_view(code) : "other"}});
         };
         registry_ = registry::make_client(ioc_.get_executor(), rs);
-        watcher_ = std::make_unique<watch::watcher>(
-            ioc_.get_executor(), *registry_, *docker_, *queue_, [this] { return platform(); }
-        );
+        watcher_ = std::make_unique<watch::watcher>(ioc_.get_executor(), *registry_, *docker_, *queue_,
+                                                    [this] { return platform(); });
         return {};
     }
 
@@ -180,7 +183,8 @@ public:
                 std::string known;
                 for (const auto& r : cfg_.runtimes)
                     known += (known.empty() ? "" : ", ") + r.name;
-                std::fprintf(stderr, "imagewatch: unknown runtime: %s (known: %s)\n", opts_.runtime->c_str(), known.c_str());
+                std::fprintf(stderr, "imagewatch: unknown runtime: %s (known: %s)\n", opts_.runtime->c_str(),
+                             known.c_str());
                 return 2;
             }
             rts.push_back(*rt);
@@ -217,34 +221,33 @@ public:
         }
         listeners_.replace(std::move(*srv));
         auto& server = *listeners_.current();
-        log::info(
-            "imagewatch started", {{"version", std::string(version())},
-                                   {"config", config_path_},
-                                   {"admin", server.local_address()},
-                                   {"runtimes", std::to_string(cfg_.runtimes.size())},
-                                   {"docker", cfg_.docker.host}}
-        );
+        log::info("imagewatch started", {{"version", std::string(version())},
+                                         {"config", config_path_},
+                                         {"admin", server.local_address()},
+                                         {"runtimes", std::to_string(cfg_.runtimes.size())},
+                                         {"docker", cfg_.docker.host}});
         if (!admin_token())
-            log::warn("no admin token configured: /admin/* answers 503 until one is set", {{"token_env", cfg_.admin.token_env}});
+            log::warn("no admin token configured: /admin/* answers 503 until one is set",
+                      {{"token_env", cfg_.admin.token_env}});
         log::info(cfg_.watch.enabled ? "watching" : "watch disabled (checks run only when triggered)",
                   {{"interval", format_duration(cfg_.watch.interval)}, {"jitter", format_duration(cfg_.watch.jitter)}});
         const auto token = admin::token_placeholder(cfg_.admin.token_env, cfg_.admin.token_file);
         log::info("trigger a refresh with", {{"command", admin::refresh_command(server.local_address(), token)}});
         spawn_server(server);
         asio::co_spawn(ioc_, start_when_docker_answers(), log_exception("docker ping"));
-        signal_actions on_signal{
-            [this] { reload(reload_trigger::sighup); },
-            [this](int sig) { asio::co_spawn(ioc_, shutdown(sig), log_exception("shutdown")); },
-            [this] {
-                log::warn("second stop signal: exiting now");
-                ioc_.stop();
-            }};
+        signal_actions on_signal{[this] { reload(reload_trigger::sighup); },
+                                 [this](int sig) { asio::co_spawn(ioc_, shutdown(sig), log_exception("shutdown")); },
+                                 [this] {
+                                     log::warn("second stop signal: exiting now");
+                                     ioc_.stop();
+                                 }};
         signals_.emplace(ioc_, SIGINT, SIGTERM, SIGHUP);
         asio::co_spawn(ioc_, handle_signals(*signals_, std::move(on_signal)), log_exception("signals"));
         if (auto fw = watch_file(ioc_.get_executor(), config_path_))
         {
             file_watch_ = std::move(*fw);
-            asio::co_spawn(ioc_, file_watch_->run([this] { reload(reload_trigger::file_change); }), log_exception("config watch"));
+            asio::co_spawn(ioc_, file_watch_->run([this] { reload(reload_trigger::file_change); }),
+                           log_exception("config watch"));
         }
         else
             log::warn("config file is not watched; reload with SIGHUP", {{"error", fw.error().message}});
@@ -305,7 +308,8 @@ public:
         // Containers are counted now, from one container list: the watcher's figure is only as
         // fresh as its last check, and there is none with watch.enabled off. Docker slow or
         // unreachable: the last count stands.
-        auto counted = co_await with_timeout(census_.count(*docker_, cfg_.runtimes), status_docker_timeout, "container list");
+        auto counted =
+            co_await with_timeout(census_.count(*docker_, cfg_.runtimes), status_docker_timeout, "container list");
         if (counted)
             for (const auto& [name, n] : *counted)
                 last_counts_[name] = n;
@@ -332,7 +336,8 @@ public:
     // Webhooks. The secret is read from the environment at each delivery (rotation).
     std::optional<std::string> hook_secret(admin::hook_kind kind) override
     {
-        const auto& var = kind == admin::hook_kind::github ? cfg_.hooks.github_secret_env : cfg_.hooks.registry_token_env;
+        const auto& var =
+            kind == admin::hook_kind::github ? cfg_.hooks.github_secret_env : cfg_.hooks.registry_token_env;
         if (var.empty())
             return std::nullopt;
         auto v = process_env()(var);
@@ -350,8 +355,7 @@ public:
                 [this](const std::string& n) {
                     const auto* st = watcher_->status_of(n);
                     return st ? hooks::observed{st->last_check, st->digest} : hooks::observed{};
-                }
-            );
+                });
         for (const auto& c : checks)
             notified_.note(c.runtime, watched_digest(c.runtime));  // the notification's old_digest
         return check_scheduler_->schedule(checks);
@@ -410,14 +414,12 @@ private:
 
     static void log_outcome(const refresh::outcome& out)
     {
-        log::info(
-            out.fatal ? "refresh failed" : "refresh done",
-            {{"pulled", std::to_string(out.result.pulled.size())},
-             {"failed", std::to_string(out.result.failed.size())},
-             {"recreated", std::to_string(out.result.recreated.size())},
-             {"skipped", std::to_string(out.result.skipped.size())},
-             {"errors", std::to_string(out.result.errors.size())}}
-        );
+        log::info(out.fatal ? "refresh failed" : "refresh done",
+                  {{"pulled", std::to_string(out.result.pulled.size())},
+                   {"failed", std::to_string(out.result.failed.size())},
+                   {"recreated", std::to_string(out.result.recreated.size())},
+                   {"skipped", std::to_string(out.result.skipped.size())},
+                   {"errors", std::to_string(out.result.errors.size())}});
     }
 
     // Registry settings from the live config: CA file, plain HTTP, credentials or the credential
@@ -537,7 +539,8 @@ private:
         {
             auto srv = admin::bind_server(ioc_.get_executor(), next->admin.listen, *this);
             if (!srv)
-                return failed(srv.error().message, "config reload: cannot bind new admin.listen; keeping the running config");
+                return failed(srv.error().message,
+                              "config reload: cannot bind new admin.listen; keeping the running config");
             listeners_.replace(std::move(*srv));
             spawn_server(*listeners_.current());
         }
@@ -578,11 +581,12 @@ private:
     std::unique_ptr<notify::notifier> notifier_;
     watch::container_census census_;
     std::map<std::string, int> last_counts_;  // runtime -> containers at the last successful count
-    std::map<std::string, std::vector<refresh::service_report>> last_services_;  // runtime -> its last refresh's services
+    std::map<std::string, std::vector<refresh::service_report>>
+        last_services_;  // runtime -> its last refresh's services
     static constexpr auto status_docker_timeout = std::chrono::seconds(2);
     registry::options_cache registry_options_;
     metrics::bounded_label request_series_{max_request_series};  // "<host> <code>" pairs named in metrics
-    std::unique_ptr<hooks::check_scheduler> check_scheduler_;  // created at the first webhook
+    std::unique_ptr<hooks::check_scheduler> check_scheduler_;    // created at the first webhook
     notify::digest_book notified_;
     std::string daemon_platform_ = "linux/amd64";
     admin_listeners listeners_;
@@ -642,7 +646,8 @@ int run_main(const std::vector<std::string>& args)
         }
         if (auto t = check_token_file(*cfg); !t)
         {
-            std::fprintf(stdout, "%s\n", config::format_issue(path, {0, 0, "admin.token_file", t.error().message}).c_str());
+            std::fprintf(stdout, "%s\n",
+                         config::format_issue(path, {0, 0, "admin.token_file", t.error().message}).c_str());
             return 2;
         }
         std::puts("ok");

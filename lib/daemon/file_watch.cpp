@@ -102,7 +102,8 @@ private:
 
 }  // namespace
 
-result<std::unique_ptr<file_watch>> watch_file(asio::any_io_executor ex, std::string path, std::chrono::milliseconds debounce)
+result<std::unique_ptr<file_watch>> watch_file(asio::any_io_executor ex, std::string path,
+                                               std::chrono::milliseconds debounce)
 {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0)

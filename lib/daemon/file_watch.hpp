@@ -24,8 +24,7 @@ public:
 };
 
 // Fails when inotify is unavailable; the caller then relies on SIGHUP alone.
-result<std::unique_ptr<file_watch>> watch_file(
-    asio::any_io_executor ex, std::string path, std::chrono::milliseconds debounce = std::chrono::milliseconds(200)
-);
+result<std::unique_ptr<file_watch>> watch_file(asio::any_io_executor ex, std::string path,
+                                               std::chrono::milliseconds debounce = std::chrono::milliseconds(200));
 
 }  // namespace imagewatch::daemon

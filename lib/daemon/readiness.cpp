@@ -7,9 +7,8 @@
 
 namespace imagewatch::daemon {
 
-awaitable<std::optional<docker::version_info>> wait_for_docker(
-    docker::api& docker, asio::steady_timer& timer, readiness& r, std::string docker_host, ping_backoff b
-)
+awaitable<std::optional<docker::version_info>> wait_for_docker(docker::api& docker, asio::steady_timer& timer,
+                                                               readiness& r, std::string docker_host, ping_backoff b)
 {
     using namespace std::chrono_literals;
     repeat_filter said(10min);

@@ -38,8 +38,8 @@ struct ping_backoff
 // Pings until the Engine answers, backing off between tries (first, doubling up to max), logging
 // the error once and again when it changes or every 10 minutes, and keeping r's reason current.
 // nullopt when `timer` was cancelled (shutdown).
-awaitable<std::optional<docker::version_info>> wait_for_docker(
-    docker::api& docker, asio::steady_timer& timer, readiness& r, std::string docker_host, ping_backoff b = {}
-);
+awaitable<std::optional<docker::version_info>> wait_for_docker(docker::api& docker, asio::steady_timer& timer,
+                                                               readiness& r, std::string docker_host,
+                                                               ping_backoff b = {});
 
 }  // namespace imagewatch::daemon

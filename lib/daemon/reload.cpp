@@ -6,10 +6,8 @@ std::string_view trigger_name(reload_trigger t)
 {
     switch (t)
     {
-    case reload_trigger::file_change:
-        return "file change";
-    case reload_trigger::sighup:
-        return "SIGHUP";
+    case reload_trigger::file_change: return "file change";
+    case reload_trigger::sighup: return "SIGHUP";
     }
     return "unknown";
 }

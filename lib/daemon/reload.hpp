@@ -24,10 +24,10 @@ bool worth_parsing(reload_trigger t, bool last_failed, const std::string* read, 
 
 struct reload_plan
 {
-    bool rebind_admin = false;       // bind the new admin.listen before anything else changes
+    bool rebind_admin = false;         // bind the new admin.listen before anything else changes
     bool docker_host_ignored = false;  // docker.host changed: only a restart applies it
-    bool set_timeouts = false;       // the Docker and registry clients take the new timeouts
-    bool apply_watch = false;        // runtimes or watch.* changed: the watcher follows
+    bool set_timeouts = false;         // the Docker and registry clients take the new timeouts
+    bool apply_watch = false;          // runtimes or watch.* changed: the watcher follows
 };
 
 reload_plan plan_reload(const config::change& c);

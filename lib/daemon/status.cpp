@@ -5,15 +5,13 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-
 namespace imagewatch::daemon {
 
 namespace json = boost::json;
 
-std::vector<watch::runtime_status> status_rows(
-    std::vector<watch::runtime_status> watched, const std::vector<config::runtime>& configured,
-    const std::map<std::string, int>& counted
-)
+std::vector<watch::runtime_status> status_rows(std::vector<watch::runtime_status> watched,
+                                               const std::vector<config::runtime>& configured,
+                                               const std::map<std::string, int>& counted)
 {
     if (watched.empty())
         for (const auto& r : configured)

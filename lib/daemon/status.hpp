@@ -33,10 +33,9 @@ struct status_snapshot
 // The runtime rows: the watcher's, or every configured runtime "pending" before the watcher first
 // ran (Docker not reachable yet); containers from `counted` (the last successful container list)
 // where it names the runtime, else the watcher's figure.
-std::vector<watch::runtime_status> status_rows(
-    std::vector<watch::runtime_status> watched, const std::vector<config::runtime>& configured,
-    const std::map<std::string, int>& counted
-);
+std::vector<watch::runtime_status> status_rows(std::vector<watch::runtime_status> watched,
+                                               const std::vector<config::runtime>& configured,
+                                               const std::map<std::string, int>& counted);
 
 boost::json::object status_object(const status_snapshot& s);
 std::string render_status(const status_snapshot& s);

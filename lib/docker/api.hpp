@@ -39,7 +39,7 @@ struct version_info
 // Where this engine stands in a Swarm (GET /info, its "Swarm" object).
 struct swarm_info
 {
-    std::string local_node_state;  // "inactive", "pending", "active", "error", "locked"
+    std::string local_node_state;    // "inactive", "pending", "active", "error", "locked"
     bool control_available = false;  // true on a manager
     std::string error;               // Swarm's own error text, if any
 };
@@ -76,17 +76,15 @@ public:
     // and per-chunk stall detection (client_settings::pull_stall_timeout). A long pull calls
     // on_progress at a steady pace (client_settings::pull_progress_every); the result holds the
     // final totals (layers, downloaded bytes).
-    virtual awaitable<result<pull_totals>> pull(
-        image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout,
-        pull_observer on_progress
-    ) = 0;
+    virtual awaitable<result<pull_totals>> pull(image_ref ref, std::string platform, std::string registry_auth,
+                                                std::chrono::milliseconds timeout, pull_observer on_progress) = 0;
 
     // POST /containers/create?name=..; returns the new container's ID.
     virtual awaitable<result<std::string>> create_container(std::string name, boost::json::object body) = 0;
 
     // POST /networks/{network}/connect {"Container": id, "EndpointConfig": endpoint}.
-    virtual awaitable<result<void>>
-    connect_network(std::string network, std::string id, boost::json::object endpoint) = 0;
+    virtual awaitable<result<void>> connect_network(std::string network, std::string id,
+                                                    boost::json::object endpoint) = 0;
 
     virtual awaitable<result<void>> start_container(std::string id) = 0;  // 304 (already running) is success
     // POST /containers/{id}/stop?t=<seconds>; the daemon sends the container's own StopSignal.
@@ -113,15 +111,18 @@ public:
     }
     // POST /services/{id}/update?version=N with the whole new spec and X-Registry-Auth (when
     // non-empty) so that every node can pull. A stale version is Swarm's "update out of sequence".
-    virtual awaitable<result<void>> update_service(
-        std::string /*id*/, std::uint64_t /*version*/, boost::json::object /*spec*/, std::string /*registry_auth*/
+    virtual awaitable<result<void>> update_service(std::string /*id*/, std::uint64_t /*version*/,
+                                                   boost::json::object /*spec*/, std::string /*registry_auth*/
     )
     {
         co_return unsupported("POST /services/{id}/update");
     }
 
 private:
-    static error unsupported(std::string_view what) { return make_error(std::string(what) + ": not supported by this engine client"); }
+    static error unsupported(std::string_view what)
+    {
+        return make_error(std::string(what) + ": not supported by this engine client");
+    }
 };
 
 }  // namespace imagewatch::docker

@@ -42,7 +42,8 @@ error word_docker_failure(const transport::endpoint& ep, const transport::step_f
 {
     const auto& ec = f.ec;
     if (ec == asio::error::operation_aborted)
-        return make_error(errc::cancelled, f.step == "connect" ? "connect to the Docker daemon: cancelled" : "cancelled");
+        return make_error(errc::cancelled,
+                          f.step == "connect" ? "connect to the Docker daemon: cancelled" : "cancelled");
     if (f.step == "resolve")
         return f.generic.code == errc::cancelled
                    ? f.generic
@@ -50,19 +51,22 @@ error word_docker_failure(const transport::endpoint& ep, const transport::step_f
     if (f.step == "connect")
     {
         const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
-        std::string why = ec == beast::error::timeout ? "no connection within " + format_duration(f.timeout) : ec.message();
+        std::string why =
+            ec == beast::error::timeout ? "no connection within " + format_duration(f.timeout) : ec.message();
         return make_error(errc::unreachable, unreachable_message(ep.authority, err, why));
     }
     if (ec == beast::error::timeout)
-        return make_error(errc::timed_out, f.step == "read body"
-                                               ? "no progress from the Docker daemon for " + format_duration(f.timeout)
-                                               : "the Docker daemon did not answer within " + format_duration(f.timeout));
+        return make_error(errc::timed_out,
+                          f.step == "read body"
+                              ? "no progress from the Docker daemon for " + format_duration(f.timeout)
+                              : "the Docker daemon did not answer within " + format_duration(f.timeout));
     if (ec == http::error::body_limit)
         return make_error(errc::bad_response, "the Docker daemon's answer is larger than 8 MiB");
     if (ec.category() == beast::error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
         ec != http::error::partial_message)
         return make_error(errc::bad_response, "malformed HTTP from the Docker daemon: " + ec.message());
-    return make_error(errc::unreachable, "lost the connection to the Docker daemon at " + ep.authority + ": " + ec.message());
+    return make_error(errc::unreachable,
+                      "lost the connection to the Docker daemon at " + ep.authority + ": " + ec.message());
 }
 
 // DOCKER_HOST syntax -> where requests go; authority is the address as configured, for messages.
@@ -184,11 +188,11 @@ struct response
 struct request_spec
 {
     http::verb method = http::verb::get;
-    std::string target;         // full target, version prefix included
-    std::string body;           // JSON, or empty
-    std::string registry_auth;  // X-Registry-Auth; a secret, never logged
+    std::string target;                        // full target, version prefix included
+    std::string body;                          // JSON, or empty
+    std::string registry_auth;                 // X-Registry-Auth; a secret, never logged
     std::chrono::milliseconds read_timeout{};  // the request's steps; zero: request_timeout
-    std::string what;  // "inspect container web", for messages
+    std::string what;                          // "inspect container web", for messages
 };
 
 class client final : public api
@@ -196,8 +200,7 @@ class client final : public api
 public:
     client(asio::any_io_executor ex, client_settings settings, transport::endpoint daemon)
         : ex_(std::move(ex)), settings_(std::move(settings)), daemon_(std::move(daemon))
-    {
-    }
+    {}
 
     void set_timeouts(std::chrono::milliseconds connect, std::chrono::milliseconds request) override
     {
@@ -208,10 +211,8 @@ public:
     awaitable<result<std::vector<container_summary>>> list_containers() override;
     awaitable<result<json::object>> inspect_container(std::string id) override;
     awaitable<result<json::object>> inspect_image(std::string name_or_id) override;
-    awaitable<result<pull_totals>> pull(
-        image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout,
-        pull_observer on_progress
-    ) override;
+    awaitable<result<pull_totals>> pull(image_ref ref, std::string platform, std::string registry_auth,
+                                        std::chrono::milliseconds timeout, pull_observer on_progress) override;
     awaitable<result<std::string>> create_container(std::string name, json::object body) override;
     awaitable<result<void>> connect_network(std::string network, std::string id, json::object endpoint) override;
     awaitable<result<void>> start_container(std::string id) override;
@@ -221,8 +222,8 @@ public:
     awaitable<result<swarm_info>> swarm_state() override;
     awaitable<result<std::vector<json::object>>> list_services(std::string filters) override;
     awaitable<result<json::object>> inspect_service(std::string id) override;
-    awaitable<result<void>>
-    update_service(std::string id, std::uint64_t version, json::object spec, std::string registry_auth) override;
+    awaitable<result<void>> update_service(std::string id, std::uint64_t version, json::object spec,
+                                           std::string registry_auth) override;
 
 private:
     awaitable<result<void>> negotiate();
@@ -232,9 +233,8 @@ private:
     awaitable<result<std::unique_ptr<transport::connection>>> open(const request_spec& rq);
 
     // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
-    awaitable<result<response>>
-    call(http::verb method, std::string path, std::string what, std::string body = {}, unsigned also_ok = 0,
-         std::chrono::milliseconds read_timeout = {});
+    awaitable<result<response>> call(http::verb method, std::string path, std::string what, std::string body = {},
+                                     unsigned also_ok = 0, std::chrono::milliseconds read_timeout = {});
     awaitable<result<json::value>> call_json(http::verb method, std::string path, std::string what);
 
     asio::any_io_executor ex_;
@@ -282,10 +282,8 @@ awaitable<result<response>> client::exchange(request_spec rq)
     co_return response{msg->result_int(), std::move(msg->body()), std::string(msg->base()["API-Version"])};
 }
 
-awaitable<result<response>> client::call(
-    http::verb method, std::string path, std::string what, std::string body, unsigned also_ok,
-    std::chrono::milliseconds read_timeout
-)
+awaitable<result<response>> client::call(http::verb method, std::string path, std::string what, std::string body,
+                                         unsigned also_ok, std::chrono::milliseconds read_timeout)
 {
     if (auto n = co_await negotiate(); !n)
         co_return n.error();
@@ -363,27 +361,22 @@ awaitable<result<version_info>> client::ping()
     int daemon_minor = api_minor(daemon_api);
     int daemon_min_minor = api_minor(str("MinAPIVersion"));
     if (daemon_minor < 0)
-        co_return make_error(
-            errc::bad_response, "the Docker daemon at " + daemon_.authority + " reports no usable API version (\"" + daemon_api + "\")"
-        );
+        co_return make_error(errc::bad_response, "the Docker daemon at " + daemon_.authority +
+                                                     " reports no usable API version (\"" + daemon_api + "\")");
     if (daemon_minor < api_min_minor)
-        co_return make_error(
-            errc::failed, "the Docker daemon at " + daemon_.authority + " (Engine " + info.engine_version + ") speaks API " +
-                              daemon_api + "; imagewatch needs API " + api_text(api_min_minor) +
-                              " or newer (Docker 20.10+)"
-        );
+        co_return make_error(errc::failed, "the Docker daemon at " + daemon_.authority + " (Engine " +
+                                               info.engine_version + ") speaks API " + daemon_api +
+                                               "; imagewatch needs API " + api_text(api_min_minor) +
+                                               " or newer (Docker 20.10+)");
     if (daemon_min_minor > api_max_minor)
-        co_return make_error(
-            errc::failed, "the Docker daemon at " + daemon_.authority + " (Engine " + info.engine_version + ") requires API " +
-                              api_text(daemon_min_minor) + " or newer; imagewatch speaks up to " + api_text(api_max_minor)
-        );
+        co_return make_error(errc::failed, "the Docker daemon at " + daemon_.authority + " (Engine " +
+                                               info.engine_version + ") requires API " + api_text(daemon_min_minor) +
+                                               " or newer; imagewatch speaks up to " + api_text(api_max_minor));
     int minor = std::min(daemon_minor, api_max_minor);
     info.api_version = api_text(minor);
     if (prefix_.empty())
-        log::info(
-            "docker: connected",
-            {{"host", daemon_.authority}, {"engine", info.engine_version}, {"api", info.api_version}}
-        );
+        log::info("docker: connected",
+                  {{"host", daemon_.authority}, {"engine", info.engine_version}, {"api", info.api_version}});
     prefix_ = "/v" + info.api_version;
     co_return info;
 }
@@ -446,9 +439,8 @@ awaitable<result<json::object>> client::inspect_container(std::string id)
 
 awaitable<result<json::object>> client::inspect_image(std::string name_or_id)
 {
-    auto v = co_await call_json(
-        http::verb::get, "/images/" + pct_encode(name_or_id, "/:@") + "/json", "inspect image " + name_or_id
-    );
+    auto v = co_await call_json(http::verb::get, "/images/" + pct_encode(name_or_id, "/:@") + "/json",
+                                "inspect image " + name_or_id);
     if (!v)
         co_return v.error();
     if (!v->is_object())
@@ -456,10 +448,8 @@ awaitable<result<json::object>> client::inspect_image(std::string name_or_id)
     co_return std::move(v->get_object());
 }
 
-awaitable<result<pull_totals>> client::pull(
-    image_ref ref, std::string platform, std::string registry_auth, std::chrono::milliseconds timeout,
-    pull_observer on_progress
-)
+awaitable<result<pull_totals>> client::pull(image_ref ref, std::string platform, std::string registry_auth,
+                                            std::chrono::milliseconds timeout, pull_observer on_progress)
 {
     if (auto n = co_await negotiate(); !n)
         co_return n.error();
@@ -502,7 +492,8 @@ awaitable<result<pull_totals>> client::pull_stream(request_spec rq, pull_observe
     };
     // The stall timeout is each read's: a pull that keeps making progress is never cut off here
     // (the caller's overall deadline bounds it).
-    auto status = co_await (*conn)->stream(make_request(rq), {settings_.connect_timeout, settings_.pull_stall_timeout}, on_body);
+    auto status =
+        co_await (*conn)->stream(make_request(rq), {settings_.connect_timeout, settings_.pull_stall_timeout}, on_body);
     if (!status)
         co_return status.error().wrap(rq.what);
     if (*status < 200 || *status >= 300)
@@ -510,7 +501,8 @@ awaitable<result<pull_totals>> client::pull_stream(request_spec rq, pull_observe
         // The Engine answers before streaming when the first registry request fails (404 for a missing tag).
         std::string msg = docker_message(error_body);
         errc code = *status == 404 ? errc::not_found : classify_pull_error(msg);
-        co_return make_error(code, rq.what + ": " + msg + (*status == 404 ? "" : " (HTTP " + std::to_string(*status) + ")"));
+        co_return make_error(code,
+                             rq.what + ": " + msg + (*status == 404 ? "" : " (HTTP " + std::to_string(*status) + ")"));
     }
     if (auto f = progress.finish(); !f)
         co_return f.error().wrap(rq.what);
@@ -523,9 +515,8 @@ awaitable<result<pull_totals>> client::pull_stream(request_spec rq, pull_observe
 awaitable<result<std::string>> client::create_container(std::string name, json::object body)
 {
     std::string what = "create container " + name;
-    auto r = co_await call(
-        http::verb::post, "/containers/create?name=" + pct_encode(name), what, json::serialize(body)
-    );
+    auto r =
+        co_await call(http::verb::post, "/containers/create?name=" + pct_encode(name), what, json::serialize(body));
     if (!r)
         co_return r.error();
     json::error_code ec;
@@ -537,7 +528,8 @@ awaitable<result<std::string>> client::create_container(std::string name, json::
     if (auto w = o->find("Warnings"); w != o->end() && w->value().is_array())
         for (const auto& warning : w->value().get_array())
             if (warning.is_string())
-                log::warn("docker: create warning", {{"container", name}, {"warning", std::string(warning.get_string())}});
+                log::warn("docker: create warning",
+                          {{"container", name}, {"warning", std::string(warning.get_string())}});
     co_return std::string(id->get_string());
 }
 
@@ -546,10 +538,8 @@ awaitable<result<void>> client::connect_network(std::string network, std::string
     json::object body;
     body["Container"] = id;
     body["EndpointConfig"] = std::move(endpoint);
-    auto r = co_await call(
-        http::verb::post, "/networks/" + pct_encode(network) + "/connect",
-        "connect container " + id + " to network " + network, json::serialize(body)
-    );
+    auto r = co_await call(http::verb::post, "/networks/" + pct_encode(network) + "/connect",
+                           "connect container " + id + " to network " + network, json::serialize(body));
     if (!r)
         co_return r.error();
     co_return result<void>{};
@@ -557,7 +547,8 @@ awaitable<result<void>> client::connect_network(std::string network, std::string
 
 awaitable<result<void>> client::start_container(std::string id)
 {
-    auto r = co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/start", "start container " + id, {}, 304);
+    auto r =
+        co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/start", "start container " + id, {}, 304);
     if (!r)
         co_return r.error();
     co_return result<void>{};
@@ -568,10 +559,9 @@ awaitable<result<void>> client::stop_container(std::string id, std::chrono::seco
     // The daemon answers only once the container has stopped (or was killed after t seconds).
     stop_timeout = std::clamp(stop_timeout, std::chrono::seconds(0), max_stop_timeout);
     auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout) + settings_.request_timeout;
-    auto r = co_await call(
-        http::verb::post, "/containers/" + pct_encode(id) + "/stop?t=" + std::to_string(stop_timeout.count()),
-        "stop container " + id, {}, 304, read_timeout
-    );
+    auto r = co_await call(http::verb::post,
+                           "/containers/" + pct_encode(id) + "/stop?t=" + std::to_string(stop_timeout.count()),
+                           "stop container " + id, {}, 304, read_timeout);
     if (!r)
         co_return r.error();
     co_return result<void>{};
@@ -579,10 +569,8 @@ awaitable<result<void>> client::stop_container(std::string id, std::chrono::seco
 
 awaitable<result<void>> client::rename_container(std::string id, std::string new_name)
 {
-    auto r = co_await call(
-        http::verb::post, "/containers/" + pct_encode(id) + "/rename?name=" + pct_encode(new_name),
-        "rename container " + id + " to " + new_name
-    );
+    auto r = co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/rename?name=" + pct_encode(new_name),
+                           "rename container " + id + " to " + new_name);
     if (!r)
         co_return r.error();
     co_return result<void>{};
@@ -590,9 +578,8 @@ awaitable<result<void>> client::rename_container(std::string id, std::string new
 
 awaitable<result<void>> client::remove_container(std::string id, bool force)
 {
-    auto r = co_await call(
-        http::verb::delete_, "/containers/" + pct_encode(id) + (force ? "?force=1" : "?force=0"), "remove container " + id
-    );
+    auto r = co_await call(http::verb::delete_, "/containers/" + pct_encode(id) + (force ? "?force=1" : "?force=0"),
+                           "remove container " + id);
     if (!r)
         co_return r.error();
     co_return result<void>{};
@@ -644,8 +631,8 @@ awaitable<result<json::object>> client::inspect_service(std::string id)
     co_return std::move(v->get_object());
 }
 
-awaitable<result<void>>
-client::update_service(std::string id, std::uint64_t version, json::object spec, std::string registry_auth)
+awaitable<result<void>> client::update_service(std::string id, std::uint64_t version, json::object spec,
+                                               std::string registry_auth)
 {
     // Not through call(): the request carries X-Registry-Auth, which call() has no place for.
     if (auto n = co_await negotiate(); !n)

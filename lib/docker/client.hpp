@@ -11,8 +11,8 @@ namespace imagewatch::docker {
 
 struct client_settings
 {
-    std::string host = "unix:///var/run/docker.sock";  // DOCKER_HOST syntax
-    std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);  // errc::unreachable when exceeded
+    std::string host = "unix:///var/run/docker.sock";                      // DOCKER_HOST syntax
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);   // errc::unreachable when exceeded
     std::chrono::milliseconds request_timeout = std::chrono::seconds(30);  // each write/read step
     // A pull fails when the progress stream is silent this long (re-armed per chunk; the whole pull
     // is bounded by the timeout passed to pull()).

@@ -29,9 +29,8 @@ std::string_view string_field(const json::object& o, std::string_view key)
 
 bool contains_nocase(std::string_view hay, std::string_view needle)
 {
-    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-        return ascii_lower(a) == ascii_lower(b);
-    });
+    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                          [](char a, char b) { return ascii_lower(a) == ascii_lower(b); });
     return it != hay.end();
 }
 
@@ -55,10 +54,11 @@ void layer_progress::take(const json::object& o)
     const std::string_view status = string_field(o, "status");
     // "Pulling from <repo>" carries the tag as its id; the other id-less lines are about the image.
     static constexpr std::string_view layer_statuses[] = {
-        "Pulling fs layer", "Waiting",    "Downloading",   "Verifying Checksum",
+        "Pulling fs layer",  "Waiting",    "Downloading",   "Verifying Checksum",
         "Download complete", "Extracting", "Pull complete", "Already exists",
     };
-    if (id.empty() || std::find(std::begin(layer_statuses), std::end(layer_statuses), status) == std::end(layer_statuses))
+    if (id.empty() ||
+        std::find(std::begin(layer_statuses), std::end(layer_statuses), status) == std::end(layer_statuses))
         return;
     auto it = layers_.find(id);
     if (it == layers_.end())
@@ -128,10 +128,8 @@ result<void> pull_progress::feed(std::string_view bytes)
             if (bytes.front() != '{')
             {
                 broken_ = true;
-                return make_error(
-                    errc::bad_response,
-                    "pull progress: expected a JSON object, got '" + utf8_excerpt(bytes, 40) + "'"
-                );
+                return make_error(errc::bad_response,
+                                  "pull progress: expected a JSON object, got '" + utf8_excerpt(bytes, 40) + "'");
             }
             in_object_ = true;
             object_bytes_ = 0;

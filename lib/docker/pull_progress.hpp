@@ -64,8 +64,8 @@ private:
     void take(const boost::json::value& v);
 
     boost::json::stream_parser parser_;
-    bool in_object_ = false;         // parser_ has consumed part of an object
-    std::size_t object_bytes_ = 0;   // bytes of the current object so far
+    bool in_object_ = false;        // parser_ has consumed part of an object
+    std::size_t object_bytes_ = 0;  // bytes of the current object so far
     std::optional<std::string> error_;
     std::string last_status_;
     std::string digest_;

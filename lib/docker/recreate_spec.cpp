@@ -20,10 +20,7 @@ const json::value& field(const json::object& o, std::string_view key)
     return it == o.end() ? null_value : it->value();
 }
 
-const json::object* object_field(const json::object& o, std::string_view key)
-{
-    return field(o, key).if_object();
-}
+const json::object* object_field(const json::object& o, std::string_view key) { return field(o, key).if_object(); }
 
 std::string_view string_field(const json::object& o, std::string_view key)
 {
@@ -229,18 +226,15 @@ json::object endpoint_config(std::string_view network, const json::object& setti
 
 error refuse(std::string_view name, std::string reason)
 {
-    return make_error(errc::not_reproducible, "container " + std::string(name) + " cannot be recreated faithfully: " + reason);
+    return make_error(errc::not_reproducible,
+                      "container " + std::string(name) + " cannot be recreated faithfully: " + reason);
 }
 
 }  // namespace
 
-result<create_spec> build_recreate_spec(
-    const json::object& container_inspect,
-    const json::object& old_image_inspect,
-    const json::object& new_image_inspect,
-    std::string_view new_image_ref,
-    std::string_view old_container_id
-)
+result<create_spec> build_recreate_spec(const json::object& container_inspect, const json::object& old_image_inspect,
+                                        const json::object& new_image_inspect, std::string_view new_image_ref,
+                                        std::string_view old_container_id)
 {
     std::string_view name = string_field(container_inspect, "Name");
     if (name.starts_with('/'))
@@ -251,7 +245,8 @@ result<create_spec> build_recreate_spec(
     const json::object* config = object_field(container_inspect, "Config");
     const json::object* host_config = object_field(container_inspect, "HostConfig");
     if (!config || !host_config)
-        return make_error(errc::bad_response, "container " + std::string(name) + ": inspect has no Config or HostConfig");
+        return make_error(errc::bad_response,
+                          "container " + std::string(name) + ": inspect has no Config or HostConfig");
     if (!object_field(new_image_inspect, "Config") && !new_image_inspect.contains("Id"))
         return make_error(errc::bad_response, "image " + std::string(new_image_ref) + ": inspect has no Id or Config");
     static const json::object no_config;
@@ -364,8 +359,8 @@ result<create_spec> build_recreate_spec(
         }
     }
 
-    spec.start = state && (bool_field(*state, "Running") || bool_field(*state, "Paused") ||
-                           bool_field(*state, "Restarting"));
+    spec.start =
+        state && (bool_field(*state, "Running") || bool_field(*state, "Paused") || bool_field(*state, "Restarting"));
     return spec;
 }
 

@@ -41,12 +41,9 @@ struct create_spec
 // Image = new_image_ref; Hostname is dropped when engine-generated (short ID, or host/container:
 // network modes); label imagewatch.replaced-from = old_container_id. HostConfig is copied, with links
 // rewritten to create syntax and anonymous volumes mounted by name so their data survives.
-result<create_spec> build_recreate_spec(
-    const boost::json::object& container_inspect,
-    const boost::json::object& old_image_inspect,
-    const boost::json::object& new_image_inspect,
-    std::string_view new_image_ref,
-    std::string_view old_container_id
-);
+result<create_spec> build_recreate_spec(const boost::json::object& container_inspect,
+                                        const boost::json::object& old_image_inspect,
+                                        const boost::json::object& new_image_inspect, std::string_view new_image_ref,
+                                        std::string_view old_container_id);
 
 }  // namespace imagewatch::docker

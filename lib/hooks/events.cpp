@@ -4,8 +4,8 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
 #include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
 
 #include <algorithm>
@@ -98,9 +98,8 @@ std::vector<std::string> version_tags(const json::object* version)
 
 }  // namespace
 
-result<std::vector<pushed_tag>> parse_github_event(
-    std::string_view event, std::string_view content_type, std::string_view body
-)
+result<std::vector<pushed_tag>> parse_github_event(std::string_view event, std::string_view content_type,
+                                                   std::string_view body)
 {
     std::string form_json;
     if (ascii_lower(content_type).starts_with("application/x-www-form-urlencoded"))

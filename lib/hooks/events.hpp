@@ -25,9 +25,8 @@ struct pushed_tag
 // event: the X-GitHub-Event header; content_type: the request's Content-Type (JSON, or the
 // form encoding whose `payload` field holds the JSON). Fails (errc::invalid_argument) only on a
 // body that is not the JSON object GitHub sends. Tags are de-duplicated, host is "ghcr.io".
-result<std::vector<pushed_tag>> parse_github_event(
-    std::string_view event, std::string_view content_type, std::string_view body
-);
+result<std::vector<pushed_tag>> parse_github_event(std::string_view event, std::string_view content_type,
+                                                   std::string_view body);
 
 // {"events":[{"action":"push","target":{"repository":..,"tag":..},"request":{"host":..}}, ...]}.
 // The host is request.host (the Host header the registry received), else target.url's authority.

@@ -3,7 +3,8 @@
 #include "image/registry_host.hpp"
 
 namespace imagewatch::hooks {
-std::vector<check_request> match_runtimes(const std::vector<config::runtime>& runtimes, const std::vector<pushed_tag>& tags)
+std::vector<check_request> match_runtimes(const std::vector<config::runtime>& runtimes,
+                                          const std::vector<pushed_tag>& tags)
 {
     std::vector<check_request> out;
     for (const auto& rt : runtimes)

@@ -21,6 +21,7 @@ struct check_request
 // repository and tag (image/registry_host.hpp says which hosts are the same); the digest is that of the last matching tag. A tag with an unknown host
 // ("") matches on repository and tag alone: the worst case is one extra digest check.
 // Digest-pinned runtimes never match.
-std::vector<check_request> match_runtimes(const std::vector<config::runtime>& runtimes, const std::vector<pushed_tag>& tags);
+std::vector<check_request> match_runtimes(const std::vector<config::runtime>& runtimes,
+                                          const std::vector<pushed_tag>& tags);
 
 }  // namespace imagewatch::hooks

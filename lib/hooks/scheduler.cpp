@@ -56,7 +56,8 @@ awaitable<void> follow_up(std::shared_ptr<detail::scheduler_state> st, std::stri
         if (n >= st->s.max_follow_ups)
         {
             log::warn("webhook: the registry still serves another digest; leaving it to the next check",
-                      {{"runtime", name}, {"expected", log::short_digest(it->second)},
+                      {{"runtime", name},
+                       {"expected", log::short_digest(it->second)},
                        {"seen", log::short_digest(o.digest.value_or(""))}});
             break;
         }
@@ -74,13 +75,11 @@ awaitable<void> follow_up(std::shared_ptr<detail::scheduler_state> st, std::stri
 
 }  // namespace
 
-check_scheduler::check_scheduler(
-    asio::any_io_executor ex, std::function<bool(const std::string&)> trigger,
-    std::function<observed(const std::string&)> look, scheduler_settings s
-)
-    : st_(std::make_shared<detail::scheduler_state>(detail::scheduler_state{std::move(ex), std::move(trigger), std::move(look), s, {}, false}))
-{
-}
+check_scheduler::check_scheduler(asio::any_io_executor ex, std::function<bool(const std::string&)> trigger,
+                                 std::function<observed(const std::string&)> look, scheduler_settings s)
+    : st_(std::make_shared<detail::scheduler_state>(
+          detail::scheduler_state{std::move(ex), std::move(trigger), std::move(look), s, {}, false}))
+{}
 
 check_scheduler::~check_scheduler() { st_->stopped = true; }
 

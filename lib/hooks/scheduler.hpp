@@ -28,10 +28,10 @@ struct observed
 
 struct scheduler_settings
 {
-    int max_follow_ups = 4;                               // extra checks while the old digest is served
-    std::chrono::milliseconds first_delay{1000};         // before the first follow-up; doubles after
-    std::chrono::milliseconds poll{100};                  // how often the watcher's status is looked at
-    std::chrono::milliseconds check_timeout{120'000};    // give up waiting for one check to finish
+    int max_follow_ups = 4;                            // extra checks while the old digest is served
+    std::chrono::milliseconds first_delay{1000};       // before the first follow-up; doubles after
+    std::chrono::milliseconds poll{100};               // how often the watcher's status is looked at
+    std::chrono::milliseconds check_timeout{120'000};  // give up waiting for one check to finish
 };
 
 namespace detail {
@@ -42,10 +42,8 @@ class check_scheduler
 {
 public:
     // trigger(name): "check now" (false: no such watch task). look(name): the watcher's status.
-    check_scheduler(
-        asio::any_io_executor ex, std::function<bool(const std::string&)> trigger,
-        std::function<observed(const std::string&)> look, scheduler_settings s = {}
-    );
+    check_scheduler(asio::any_io_executor ex, std::function<bool(const std::string&)> trigger,
+                    std::function<observed(const std::string&)> look, scheduler_settings s = {});
     ~check_scheduler();
     check_scheduler(const check_scheduler&) = delete;
     check_scheduler& operator=(const check_scheduler&) = delete;

@@ -16,8 +16,8 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 #include <cerrno>
+#include <map>
 
 #include <sys/socket.h>
 
@@ -114,7 +114,11 @@ result<outgoing> make_request(beast::http::verb method, std::string_view target,
     for (const auto& [name, value] : fields)
         size += name.size() + value.size() + 4;
     out.wire.reserve(size);
-    out.wire.append(beast::http::to_string(method)).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
+    out.wire.append(beast::http::to_string(method))
+        .append(" ")
+        .append(target)
+        .append(" HTTP/1.1\r\nHost: ")
+        .append(host);
     for (const auto& [name, value] : fields)
     {
         if (value.empty())
@@ -241,8 +245,8 @@ awaitable<void> connection::close(bool graceful, step_timeouts t)
     });
 }
 
-error connection::fail(std::string_view step, const boost::system::error_code& ec, std::chrono::milliseconds step_timeout,
-                       std::optional<error> generic)
+error connection::fail(std::string_view step, const boost::system::error_code& ec,
+                       std::chrono::milliseconds step_timeout, std::optional<error> generic)
 {
     step_failure f{step, ec, step_timeout, generic ? std::move(*generic) : io_error(ep_, step, ec, step_timeout)};
     return ep_.word_failure ? ep_.word_failure(ep_, f) : std::move(f.generic);
@@ -293,8 +297,8 @@ error connection::handshake_error(const boost::system::error_code& ec, std::chro
 }
 
 template <class Stream>
-awaitable<result<response>>
-connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit, step_timeouts t)
+awaitable<result<response>> connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit,
+                                                    step_timeouts t)
 {
     bool head = req.method == beast::http::verb::head || req.headers_only;
     reusable_ = false;
@@ -329,7 +333,8 @@ connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_
 }
 
 template <class Stream>
-awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing& req, step_timeouts t, const body_sink& on_body)
+awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing& req, step_timeouts t,
+                                                  const body_sink& on_body)
 {
     reusable_ = false;
     stale_ = false;
@@ -369,10 +374,12 @@ awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing
 
 connection_pool::connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout,
                                  std::size_t max_idle_total)
-    : ex_(ex), max_idle_(max_idle), max_idle_total_(max_idle_total), idle_timeout_(idle_timeout),
+    : ex_(ex),
+      max_idle_(max_idle),
+      max_idle_total_(max_idle_total),
+      idle_timeout_(idle_timeout),
       st_(std::make_shared<state>(std::move(ex)))
-{
-}
+{}
 
 connection_pool::~connection_pool()
 {

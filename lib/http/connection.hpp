@@ -33,7 +33,7 @@ struct endpoint;
 // A failed step as it happened, for a caller that words errors for its own users.
 struct step_failure
 {
-    std::string_view step;  // "resolve", "connect", "write", "read", "read body"
+    std::string_view step;         // "resolve", "connect", "write", "read", "read body"
     boost::system::error_code ec;  // empty for "resolve"
     std::chrono::milliseconds timeout;
     error generic;  // what io_error says (or the resolver's error)
@@ -44,7 +44,7 @@ using failure_wording = error (*)(const endpoint&, const step_failure&);
 struct endpoint
 {
     bool tls = true;
-    std::string host;       // DNS name or IP literal, without brackets
+    std::string host;  // DNS name or IP literal, without brackets
     std::string port;
     std::string authority;  // "registry.test:5443"
     std::string ca_file;
@@ -144,9 +144,11 @@ private:
     result<void> prepare_tls();
     error handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout);
     template <class Stream>
-    awaitable<result<response>> exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<response>> exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit,
+                                            step_timeouts t);
     template <class Stream>
-    awaitable<result<unsigned>> stream_on(Stream& stream, const outgoing& req, step_timeouts t, const body_sink& on_body);
+    awaitable<result<unsigned>> stream_on(Stream& stream, const outgoing& req, step_timeouts t,
+                                          const body_sink& on_body);
 
     endpoint ep_;
     std::shared_ptr<asio::ssl::context> ctx_;

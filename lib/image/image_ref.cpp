@@ -59,7 +59,8 @@ std::string check_registry(std::string_view r)
     const auto bad = [&](std::string_view why) { return "registry \"" + std::string(r) + "\" " + std::string(why); };
     auto hp = split_host_port(r);
     if (!hp)
-        return bad(r.find(']') == std::string_view::npos ? "has a malformed IPv6 address" : "has junk after the IPv6 address");
+        return bad(r.find(']') == std::string_view::npos ? "has a malformed IPv6 address"
+                                                         : "has junk after the IPv6 address");
     const std::string_view host = hp->host;
     const std::string_view port = hp->port;
     if (hp->has_port && port.empty())
@@ -143,9 +144,8 @@ result<image_ref> parse_image_ref(std::string_view s)
         if (t.empty())
             return bad("empty tag after ':'");
         if (!valid_tag(t))
-            return bad(
-                "invalid tag \"" + std::string(t) + "\" (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')"
-            );
+            return bad("invalid tag \"" + std::string(t) +
+                       "\" (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')");
         ref.tag = std::string(t);
     }
     if (rest.empty())
@@ -180,10 +180,8 @@ result<image_ref> parse_image_ref(std::string_view s)
             for (char c : comp)
                 if (c >= 'A' && c <= 'Z')
                     return bad("repository name must be lower-case");
-            return bad(
-                "invalid path component \"" + std::string(comp) +
-                "\" (lower-case letters and digits, separated by '.', '_', '__' or '-')"
-            );
+            return bad("invalid path component \"" + std::string(comp) +
+                       "\" (lower-case letters and digits, separated by '.', '_', '__' or '-')");
         }
         if (slash == std::string_view::npos)
             break;
@@ -221,6 +219,9 @@ std::string image_ref::str() const
 
 std::string image_ref::name() const { return registry + "/" + repository; }
 
-std::string image_ref::endpoint_host() const { return registry == docker_hub ? std::string(docker_hub_endpoint) : registry; }
+std::string image_ref::endpoint_host() const
+{
+    return registry == docker_hub ? std::string(docker_hub_endpoint) : registry;
+}
 
 }  // namespace imagewatch

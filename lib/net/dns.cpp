@@ -48,15 +48,11 @@ error lookup_error(const std::string& host, int status)
     {
     case ARES_ENOTFOUND:
     case ARES_ENONAME:
-    case ARES_ENODATA:
-        return make_error(errc::unreachable, what + "no such host");
-    case ARES_ETIMEOUT:
-        return make_error(errc::timed_out, what + "the name servers did not answer");
+    case ARES_ENODATA: return make_error(errc::unreachable, what + "no such host");
+    case ARES_ETIMEOUT: return make_error(errc::timed_out, what + "the name servers did not answer");
     case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION:
-        return make_error(errc::cancelled, what + "cancelled");
-    default:
-        return make_error(errc::unreachable, what + ares_strerror(status));
+    case ARES_EDESTRUCTION: return make_error(errc::cancelled, what + "cancelled");
+    default: return make_error(errc::unreachable, what + ares_strerror(status));
     }
 }
 

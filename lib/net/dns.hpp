@@ -31,7 +31,8 @@ using endpoints = std::vector<asio::ip::tcp::endpoint>;
 //   errc::unreachable  the name does not exist or has no address, or DNS failed,
 //   errc::cancelled    the caller was cancelled,
 //   errc::invalid_argument  an empty host or a port that is not a number 1..65535.
-awaitable<result<endpoints>> resolve(std::string host, std::string port, std::chrono::steady_clock::time_point deadline);
+awaitable<result<endpoints>> resolve(std::string host, std::string port,
+                                     std::chrono::steady_clock::time_point deadline);
 
 // Pure: host as an IP literal (v4, v6, v6 in brackets, v6 with a zone), or nullopt for a name.
 std::optional<asio::ip::address> ip_literal(std::string_view host);

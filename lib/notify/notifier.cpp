@@ -55,7 +55,9 @@ std::string to_json(const event& e)
     // A halted rollout and an update seen in notify mode are what a receiver most wants to tell
     // apart from a routine refresh.
     const auto& r = e.outcome.result;
-    const auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), e.runtime) != v.end(); };
+    const auto has = [&](const std::vector<std::string>& v) {
+        return std::find(v.begin(), v.end(), e.runtime) != v.end();
+    };
     o["event"] = has(r.halted) ? "rollout_halted" : has(r.notified) ? "update_available" : "refresh";
     o["timestamp"] = rfc3339_ms(e.at);
     o["runtime"] = e.runtime;
@@ -98,8 +100,7 @@ struct detail::notifier_state
 {
     notifier_state(asio::any_io_executor e, std::function<std::string()> u, settings st)
         : ex(std::move(e)), url(std::move(u)), s(std::move(st))
-    {
-    }
+    {}
     asio::any_io_executor ex;
     std::function<std::string()> url;
     settings s;
@@ -176,7 +177,8 @@ awaitable<bool> deliver(state_ptr st, const event& e)
         if (status && *status >= 200 && *status < 300)
             co_return true;
         last_error = status ? "HTTP " + std::to_string(*status) : status.error().message;
-        log::debug("notification attempt failed", {{"runtime", e.runtime}, {"attempt", std::to_string(attempt + 1)}, {"error", last_error}});
+        log::debug("notification attempt failed",
+                   {{"runtime", e.runtime}, {"attempt", std::to_string(attempt + 1)}, {"error", last_error}});
     }
     log::warn("notification failed", {{"runtime", e.runtime}, {"error", last_error}});
     co_return false;
@@ -203,8 +205,7 @@ awaitable<void> drain(state_ptr st)
 
 notifier::notifier(asio::any_io_executor ex, std::function<std::string()> url, settings s)
     : st_(std::make_shared<detail::notifier_state>(std::move(ex), std::move(url), std::move(s)))
-{
-}
+{}
 
 notifier::~notifier() { stop(); }
 

@@ -36,10 +36,10 @@ std::string to_json(const event& e);
 
 struct settings
 {
-    std::size_t queue_limit = 100;                  // pending events; the oldest is dropped beyond it
-    std::chrono::milliseconds timeout{5000};        // per try: resolve, connect, TLS, request, response
+    std::size_t queue_limit = 100;            // pending events; the oldest is dropped beyond it
+    std::chrono::milliseconds timeout{5000};  // per try: resolve, connect, TLS, request, response
     std::vector<std::chrono::milliseconds> retry_delays{std::chrono::seconds(1), std::chrono::seconds(2)};
-    std::string ca_file;                            // extra CA for https (tests); system CAs always apply
+    std::string ca_file;  // extra CA for https (tests); system CAs always apply
 };
 
 namespace detail {
@@ -75,10 +75,10 @@ private:
 struct target
 {
     bool tls = false;
-    std::string host;        // for resolving and SNI (IPv6 without brackets)
-    std::string port;        // "80" / "443" unless given
-    std::string host_header;  // host[:port] as written
-    std::string path;        // origin-form target, "/" at least
+    std::string host;           // for resolving and SNI (IPv6 without brackets)
+    std::string port;           // "80" / "443" unless given
+    std::string host_header;    // host[:port] as written
+    std::string path;           // origin-form target, "/" at least
     std::string authorization;  // "Basic ..." or ""
 };
 result<target> parse_target(std::string_view url);

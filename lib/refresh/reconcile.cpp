@@ -13,8 +13,8 @@ constexpr std::chrono::seconds docker_stop_default{10};  // Docker's own, for a 
 
 }  // namespace
 
-awaitable<reconcile_report>
-reconcile(docker::api& docker, std::vector<config::runtime> runtimes, std::function<bool(std::string_view)> in_flight)
+awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::runtime> runtimes,
+                                      std::function<bool(std::string_view)> in_flight)
 {
     reconcile_report rep;
     auto listed = co_await docker.list_containers();
@@ -60,10 +60,8 @@ reconcile(docker::api& docker, std::vector<config::runtime> runtimes, std::funct
         const recovery_plan plan = plan_recovery(parked, pn->was_running, current);
         if (plan.kind == recovery_kind::foreign)
         {
-            rep.errors.push_back(
-                parked_as + ": a container named " + name +
-                " exists that is not its replacement; left both alone, resolve by hand"
-            );
+            rep.errors.push_back(parked_as + ": a container named " + name +
+                                 " exists that is not its replacement; left both alone, resolve by hand");
             continue;
         }
         if (plan.kind == recovery_kind::commit)
@@ -72,10 +70,8 @@ reconcile(docker::api& docker, std::vector<config::runtime> runtimes, std::funct
                 rep.errors.push_back(parked_as + ": remove: " + r.error().message);
             else
             {
-                log::info(
-                    "interrupted swap completed: replacement kept, original removed",
-                    {{"container", name}, {"state", pn->was_running ? "running" : "stopped"}}
-                );
+                log::info("interrupted swap completed: replacement kept, original removed",
+                          {{"container", name}, {"state", pn->was_running ? "running" : "stopped"}});
                 rep.committed.push_back(name);
             }
             continue;
@@ -99,10 +95,8 @@ reconcile(docker::api& docker, std::vector<config::runtime> runtimes, std::funct
             rep.errors.push_back(parked_as + ": rename back: " + r.error().message);
             continue;
         }
-        log::info(
-            "interrupted swap rolled back: original restored",
-            {{"container", name}, {"state", pn->was_running ? "running" : "stopped"}}
-        );
+        log::info("interrupted swap rolled back: original restored",
+                  {{"container", name}, {"state", pn->was_running ? "running" : "stopped"}});
         rep.restored.push_back(name);
     }
     for (const auto& e : rep.errors)

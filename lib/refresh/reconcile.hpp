@@ -33,8 +33,7 @@ struct reconcile_report
 // another imagewatch (or a test) may share the engine, and its swaps in flight are not ours.
 // in_flight(name) is true for containers this process is swapping right now (concurrent refreshes
 // of other runtimes): their parked originals are left to the swap that parked them.
-awaitable<reconcile_report> reconcile(
-    docker::api& docker, std::vector<config::runtime> runtimes, std::function<bool(std::string_view)> in_flight = {}
-);
+awaitable<reconcile_report> reconcile(docker::api& docker, std::vector<config::runtime> runtimes,
+                                      std::function<bool(std::string_view)> in_flight = {});
 
 }  // namespace imagewatch::refresh

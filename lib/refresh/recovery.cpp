@@ -31,8 +31,8 @@ container_facts facts_from_inspect(const boost::json::object& inspect)
     return f;
 }
 
-recovery_plan
-plan_recovery(const container_facts& parked, bool was_running, const std::optional<container_facts>& current)
+recovery_plan plan_recovery(const container_facts& parked, bool was_running,
+                            const std::optional<container_facts>& current)
 {
     recovery_plan plan;
     const bool ours = current && !parked.id.empty() && current->replaced_from == parked.id;
@@ -43,10 +43,8 @@ plan_recovery(const container_facts& parked, bool was_running, const std::option
     }
     const bool complete =
         ours && (was_running ? current->up && (current->health.empty() || current->health == "healthy")
-                             : std::includes(
-                                   current->networks.begin(), current->networks.end(), parked.networks.begin(),
-                                   parked.networks.end()
-                               ));
+                             : std::includes(current->networks.begin(), current->networks.end(),
+                                             parked.networks.begin(), parked.networks.end()));
     if (complete)
     {
         plan.kind = recovery_kind::commit;

@@ -17,11 +17,11 @@ namespace imagewatch::refresh {
 struct container_facts
 {
     std::string id;
-    bool running = false;              // State.Running: a process exists (also when paused or restarting)
-    bool up = false;                   // running, and neither paused nor restarting
-    std::string health;                // State.Health.Status; "" without a healthcheck
-    std::string replaced_from;         // label imagewatch.replaced-from; "" when absent
-    std::set<std::string> networks;    // NetworkSettings.Networks names
+    bool running = false;            // State.Running: a process exists (also when paused or restarting)
+    bool up = false;                 // running, and neither paused nor restarting
+    std::string health;              // State.Health.Status; "" without a healthcheck
+    std::string replaced_from;       // label imagewatch.replaced-from; "" when absent
+    std::set<std::string> networks;  // NetworkSettings.Networks names
     std::optional<std::chrono::seconds> stop_timeout;  // Config.StopTimeout, when set
 };
 
@@ -54,7 +54,7 @@ struct recovery_plan
 //    current exists and is on every network the original is on (networks beyond the first are
 //    connected after create: a replacement missing one was interrupted before it was complete);
 //  - else restore.
-recovery_plan
-plan_recovery(const container_facts& parked, bool was_running, const std::optional<container_facts>& current);
+recovery_plan plan_recovery(const container_facts& parked, bool was_running,
+                            const std::optional<container_facts>& current);
 
 }  // namespace imagewatch::refresh

@@ -33,16 +33,19 @@ boost::json::object to_object(const refresh_result& r)
         errors.emplace_back(std::move(e));
     }
     o["errors"] = std::move(errors);
-    for (auto [key, v] : {std::pair{"halted", &r.halted}, std::pair{"deferred", &r.deferred}, std::pair{"notified", &r.notified}})
+    for (auto [key, v] :
+         {std::pair{"halted", &r.halted}, std::pair{"deferred", &r.deferred}, std::pair{"notified", &r.notified}})
         if (!v->empty())
             o[key] = strings(*v);
     if (!r.services.empty())
     {
         boost::json::array services;
         for (const auto& sr : r.services)
-            services.emplace_back(boost::json::object{
-                {"runtime", sr.runtime}, {"service", sr.service}, {"result", sr.result}, {"image", sr.image},
-                {"message", sr.message}});
+            services.emplace_back(boost::json::object{{"runtime", sr.runtime},
+                                                      {"service", sr.service},
+                                                      {"result", sr.result},
+                                                      {"image", sr.image},
+                                                      {"message", sr.message}});
         o["services"] = std::move(services);
     }
     return o;

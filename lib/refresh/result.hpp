@@ -31,9 +31,9 @@ struct refresh_result
     std::vector<std::string> skipped;    // selected containers already on the pulled image
     std::vector<failure> errors;
     // Rollout decisions, by runtime name; in the JSON only when non-empty.
-    std::vector<std::string> halted;    // a canary or batch failed, or the image is marked bad
-    std::vector<std::string> deferred;  // an automatic rollout waits (rollout.window, min_age)
-    std::vector<std::string> notified;  // mode "notify": checked and notified, never pulled
+    std::vector<std::string> halted;       // a canary or batch failed, or the image is marked bad
+    std::vector<std::string> deferred;     // an automatic rollout waits (rollout.window, min_age)
+    std::vector<std::string> notified;     // mode "notify": checked and notified, never pulled
     std::vector<service_report> services;  // Swarm services, in the order they were handled
 
     // True when nothing failed: every runtime pulled and no container error.

@@ -4,9 +4,8 @@
 
 namespace imagewatch::refresh {
 
-std::vector<wave> plan_waves(
-    const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates, int canary, int parallelism
-)
+std::vector<wave> plan_waves(const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates,
+                             int canary, int parallelism)
 {
     const auto width = static_cast<std::size_t>(std::max(parallelism, 1));
     auto canaries_left = static_cast<std::size_t>(std::max(canary, 0));
@@ -17,10 +16,9 @@ std::vector<wave> plan_waves(
         const auto& step = steps[s];
         const bool is_canary = canaries_left > 0;
         const std::size_t parent = find_candidate(candidates, candidates[step.index].network_parent);
-        const bool parent_here =
-            !waves.empty() && parent < candidates.size() && wave_of[parent] == waves.size() - 1;
-        const bool open_new = waves.empty() || waves.back().canary != is_canary ||
-                              waves.back().steps.size() >= width || parent_here;
+        const bool parent_here = !waves.empty() && parent < candidates.size() && wave_of[parent] == waves.size() - 1;
+        const bool open_new =
+            waves.empty() || waves.back().canary != is_canary || waves.back().steps.size() >= width || parent_here;
         if (open_new)
             waves.push_back({{}, is_canary});
         waves.back().steps.push_back(s);
@@ -42,8 +40,7 @@ bool wave_halts(const wave& w, std::size_t failed, double max_failures)
 
 std::optional<std::chrono::system_clock::time_point> min_age_wait(
     std::optional<std::chrono::system_clock::time_point> created, std::chrono::milliseconds min_age,
-    std::chrono::system_clock::time_point now
-)
+    std::chrono::system_clock::time_point now)
 {
     if (!created || min_age.count() <= 0)
         return std::nullopt;

@@ -29,9 +29,8 @@ struct wave
 // Splits the planned swaps (in their order) into waves. The first `canary` swaps form canary
 // waves (at most `parallelism` each); the rest waves of at most `parallelism`. A swap whose
 // network parent is in the current wave opens a new one, so the parent is verified first.
-std::vector<wave> plan_waves(
-    const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates, int canary, int parallelism
-);
+std::vector<wave> plan_waves(const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates,
+                             int canary, int parallelism);
 
 // A canary wave halts on any failure; a later wave when its failure ratio exceeds max_failures.
 bool wave_halts(const wave& w, std::size_t failed, double max_failures);
@@ -61,15 +60,14 @@ private:
 // unknown applies (a missing field must not hold updates back forever).
 std::optional<std::chrono::system_clock::time_point> min_age_wait(
     std::optional<std::chrono::system_clock::time_point> created, std::chrono::milliseconds min_age,
-    std::chrono::system_clock::time_point now
-);
+    std::chrono::system_clock::time_point now);
 
 enum class rollout_state
 {
     pending_window,  // a new image waits for the rollout window
     deferred_until,  // a new image waits for min_age
     in_progress,
-    halted,          // a canary or a batch failed: the image is marked bad for the runtime
+    halted,  // a canary or a batch failed: the image is marked bad for the runtime
     done,
 };
 std::string_view to_string(rollout_state s);

@@ -17,9 +17,8 @@ bool is_swarm_task(const std::map<std::string, std::string>& labels)
     return it != labels.end() && it->first.starts_with(prefix);
 }
 
-bool name_and_labels_match(
-    const config::selector& sel, std::string_view name, const std::map<std::string, std::string>& labels
-)
+bool name_and_labels_match(const config::selector& sel, std::string_view name,
+                           const std::map<std::string, std::string>& labels)
 {
     if (auto it = labels.find("imagewatch.enable"); it != labels.end() && it->second == "false")
         return false;
@@ -38,10 +37,8 @@ bool name_and_labels_match(
     return it != labels.end() && it->second == sel.label.substr(eq + 1);
 }
 
-bool selects(
-    const config::runtime& rt, std::string_view name, std::string_view config_image,
-    const std::map<std::string, std::string>& labels
-)
+bool selects(const config::runtime& rt, std::string_view name, std::string_view config_image,
+             const std::map<std::string, std::string>& labels)
 {
     if (!name_and_labels_match(rt.containers, name, labels))
         return false;

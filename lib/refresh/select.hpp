@@ -12,9 +12,8 @@ namespace imagewatch::refresh {
 // Cheap pre-filter on what the container list gives: name prefix, selector label, the opt-out
 // label imagewatch.enable=false, and never a Swarm task (is_swarm_task). The image is checked
 // after inspect (list may show an ID).
-bool name_and_labels_match(
-    const config::selector& sel, std::string_view name, const std::map<std::string, std::string>& labels
-);
+bool name_and_labels_match(const config::selector& sel, std::string_view name,
+                           const std::map<std::string, std::string>& labels);
 
 // A container Swarm runs for a service (it carries com.docker.swarm.* labels). Swarm owns it:
 // replacing it directly would be undone by Swarm, so only its service is ever updated.
@@ -22,10 +21,8 @@ bool is_swarm_task(const std::map<std::string, std::string>& labels);
 
 // Full rule: the container's Config.Image normalises to exactly the runtime's image reference
 // (not a substring), plus name_and_labels_match.
-bool selects(
-    const config::runtime& rt, std::string_view name, std::string_view config_image,
-    const std::map<std::string, std::string>& labels
-);
+bool selects(const config::runtime& rt, std::string_view name, std::string_view config_image,
+             const std::map<std::string, std::string>& labels);
 
 // Name of the renamed-away ("parked") original during a swap, and the test for it. The name
 // records whether the original was running when its swap began: the rename is the swap's first

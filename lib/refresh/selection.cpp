@@ -12,9 +12,8 @@ std::string config_image_of(const boost::json::object& inspect)
     return {};
 }
 
-awaitable<selection> select_containers(
-    docker::api& docker, std::vector<const config::runtime*> runtimes, const std::vector<docker::container_summary>& listed
-)
+awaitable<selection> select_containers(docker::api& docker, std::vector<const config::runtime*> runtimes,
+                                       const std::vector<docker::container_summary>& listed)
 {
     selection out;
     for (const auto& c : listed)

@@ -32,9 +32,8 @@ struct selection
 // those whose Config.Image is that runtime's image. A container that vanished between list and
 // inspect is left out silently: there is nothing of ours to act on. `runtimes` must outlive the
 // result (owner points into it).
-awaitable<selection> select_containers(
-    docker::api& docker, std::vector<const config::runtime*> runtimes, const std::vector<docker::container_summary>& listed
-);
+awaitable<selection> select_containers(docker::api& docker, std::vector<const config::runtime*> runtimes,
+                                       const std::vector<docker::container_summary>& listed);
 
 // Config.Image of a container inspect object ("" when absent).
 std::string config_image_of(const boost::json::object& inspect);

@@ -49,7 +49,8 @@ std::string repo_digest_of(const boost::json::object& image, const image_ref& re
 
 std::string until_text(std::chrono::system_clock::time_point at)
 {
-    return format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::system_clock::now()));
+    return format_duration(
+        std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::system_clock::now()));
 }
 
 // Whether `ref` (an ID, an ID prefix of 12+ digits, or a name) names a listed container.
@@ -70,10 +71,7 @@ std::optional<std::string> replacement_of(const std::vector<docker::container_su
     return std::nullopt;
 }
 
-void set_swaps_gauge(std::size_t n)
-{
-    metrics::global().set("imagewatch_swaps_in_flight", {}, static_cast<double>(n));
-}
+void set_swaps_gauge(std::size_t n) { metrics::global().set("imagewatch_swaps_in_flight", {}, static_cast<double>(n)); }
 
 }  // namespace
 
@@ -91,8 +89,7 @@ settings settings_from(const config::config& cfg)
 
 service::service(asio::any_io_executor ex, docker::api& docker, registry_auth_fn registry_auth)
     : ex_(ex), docker_(docker), registry_auth_(std::move(registry_auth)), pulls_(ex, pull_slots), locks_(ex)
-{
-}
+{}
 
 std::optional<rollout_status> service::rollout_of(const std::string& runtime) const
 {
@@ -136,7 +133,8 @@ awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, s
     {
         const auto opens = config::window_next_open(*ro.window, now);
         rollouts_[rt.name] = rollout_status{rq.digest, rollout_state::pending_window, 0, 0, 0, opens};
-        log::info("outside the rollout window: the update waits", {{"runtime", rt.name}, {"window", ro.window->text}, {"opens_in", until_text(opens)}});
+        log::info("outside the rollout window: the update waits",
+                  {{"runtime", rt.name}, {"window", ro.window->text}, {"opens_in", until_text(opens)}});
         res.deferred.push_back(rt.name);
         co_return out;
     }
@@ -289,24 +287,22 @@ awaitable<std::optional<std::string>> service::pull_image(const config::runtime&
     log::info("pulling", {{"runtime", rt.name}, {"image", image}});
     std::string auth = co_await registry_auth_(rt.image);
     const auto started = std::chrono::steady_clock::now();
-    auto r = co_await docker_.pull(
-        rt.image, s.platform, std::move(auth), s.pull_timeout,
-        [&](const docker::pull_totals& t) {
-            log::info("pull progress", {{"runtime", rt.name}, {"image", image}, {"layers_done", layers_text(t)}, {"bytes", bytes_text(t)}});
-        }
-    );
+    auto r =
+        co_await docker_.pull(rt.image, s.platform, std::move(auth), s.pull_timeout, [&](const docker::pull_totals& t) {
+            log::info(
+                "pull progress",
+                {{"runtime", rt.name}, {"image", image}, {"layers_done", layers_text(t)}, {"bytes", bytes_text(t)}});
+        });
     if (!r)
     {
         log::warn("pull failed", {{"runtime", rt.name}, {"image", image}, {"error", r.error().message}});
         co_return r.error().message;
     }
-    log::info(
-        "pulled", {{"runtime", rt.name},
-                   {"image", image},
-                   {"layers_done", layers_text(*r)},
-                   {"bytes", bytes_text(*r)},
-                   {"took", format_duration(std::chrono::steady_clock::now() - started)}}
-    );
+    log::info("pulled", {{"runtime", rt.name},
+                         {"image", image},
+                         {"layers_done", layers_text(*r)},
+                         {"bytes", bytes_text(*r)},
+                         {"took", format_duration(std::chrono::steady_clock::now() - started)}});
     co_return std::nullopt;
 }
 
@@ -331,10 +327,9 @@ awaitable<result<std::vector<docker::container_summary>>> service::list_settled(
     co_return listed;
 }
 
-awaitable<swap_plan> service::select(
-    const config::runtime& rt, const std::string& image_id, const std::vector<docker::container_summary>& listed,
-    const settings& s, refresh_result& res
-)
+awaitable<swap_plan> service::select(const config::runtime& rt, const std::string& image_id,
+                                     const std::vector<docker::container_summary>& listed, const settings& s,
+                                     refresh_result& res)
 {
     swap_plan p;
     std::vector<const config::runtime*> one{&rt};
@@ -379,7 +374,8 @@ awaitable<swap_plan> service::select(
     co_return p;
 }
 
-awaitable<service::rollout_end> service::execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res)
+awaitable<service::rollout_end> service::execute(swap_plan& p, const config::runtime& rt, const settings& s,
+                                                 rollout_status& st, refresh_result& res)
 {
     std::vector<bool> planned(p.candidates.size());
     for (const auto& step : p.steps)
@@ -387,7 +383,8 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
     for (std::size_t i = 0; i < p.candidates.size(); ++i)
         if (!planned[i])
         {
-            log::info("container already on the pulled image", {{"runtime", rt.name}, {"container", p.candidates[i].name}});
+            log::info("container already on the pulled image",
+                      {{"runtime", rt.name}, {"container", p.candidates[i].name}});
             res.skipped.push_back(p.candidates[i].name);
         }
 
@@ -404,7 +401,8 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
             const auto& step = p.steps[step_no];
             // "2 of 5": a rollout of many containers takes a while; say how far it has come.
             g.spawn([](service& self, selected_container& c, bool forced, std::string n_of_m, const settings& set,
-                       refresh_result& out, rollout_status& status, std::size_t& failures, bool& docker_gone) -> awaitable<void> {
+                       refresh_result& out, rollout_status& status, std::size_t& failures,
+                       bool& docker_gone) -> awaitable<void> {
                 const std::string name = c.listed.name;
                 self.swapping_.insert(name);
                 set_swaps_gauge(self.swapping_.size());
@@ -425,7 +423,8 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
                 ++(end == swap_end::replaced ? status.replaced : status.failed);
                 failures += end == swap_end::failed ? 1 : 0;
                 docker_gone = docker_gone || end == swap_end::docker_failed;
-            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, failed, docker_failed));
+            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, failed,
+                                          docker_failed));
         }
         co_await g.wait();
         log::info(w.canary ? "canary verified" : "rollout progress",
@@ -441,21 +440,19 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
     co_return rollout_end::done;
 }
 
-awaitable<service::swap_end> service::swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res)
+awaitable<service::swap_end> service::swap_one(selected_container& c, bool forced, const std::string& n_of_m,
+                                               const settings& s, refresh_result& res)
 {
     const auto& owner = *c.owner;
     const std::string name = c.listed.name;
-    log::info(
-        forced ? "recreating container: its network parent was replaced" : "replacing container",
-        {{"runtime", owner.name}, {"container", name}, {"image", owner.image.str()}, {"step", n_of_m}}
-    );
+    log::info(forced ? "recreating container: its network parent was replaced" : "replacing container",
+              {{"runtime", owner.name}, {"container", name}, {"image", owner.image.str()}, {"step", n_of_m}});
     auto swapped = co_await swap_container(docker_, std::move(c.inspect), c.config_image, s.swap);
     if (!swapped)
     {
         log::error(
             "container replacement failed",
-            {{"runtime", owner.name}, {"container", name}, {"step", n_of_m}, {"error", swapped.error().message}}
-        );
+            {{"runtime", owner.name}, {"container", name}, {"step", n_of_m}, {"error", swapped.error().message}});
         res.errors.push_back({owner.name, name, swapped.error().message});
         metrics::global().inc("imagewatch_containers_replaced_total", {{"runtime", owner.name}, {"result", "error"}});
         const auto code = swapped.error().code;
@@ -474,7 +471,8 @@ void count(const std::vector<config::runtime>& runtimes, const outcome& out)
         bool failed = out.fatal.has_value();
         for (const auto& f : out.result.errors)
             failed = failed || f.runtime == rt.name;
-        metrics::global().inc("imagewatch_refreshes_total", {{"runtime", rt.name}, {"result", failed ? "error" : "ok"}});
+        metrics::global().inc("imagewatch_refreshes_total",
+                              {{"runtime", rt.name}, {"result", failed ? "error" : "ok"}});
     }
 }
 

@@ -29,11 +29,11 @@ namespace imagewatch::refresh {
 
 struct settings
 {
-    std::string platform;                     // "" = daemon default
+    std::string platform;  // "" = daemon default
     std::chrono::milliseconds pull_timeout{600'000};
     swap_settings swap;
     swarm_update_settings swarm;
-    std::string self_id;                      // imagewatch's own container (self::detect()); never replaced
+    std::string self_id;  // imagewatch's own container (self::detect()); never replaced
 };
 
 settings settings_from(const config::config& cfg);
@@ -94,17 +94,28 @@ private:
     awaitable<outcome> refresh_one(const config::runtime& rt, request rq, settings s, pull_memo& pulled);
     awaitable<std::optional<std::string>> pull_image(const config::runtime& rt, const settings& s);  // error or nullopt
     awaitable<result<std::vector<docker::container_summary>>> list_settled(const config::runtime& rt);
-    awaitable<swap_plan> select(
-        const config::runtime& rt, const std::string& image_id, const std::vector<docker::container_summary>& listed,
-        const settings& s, refresh_result& res
-    );
+    awaitable<swap_plan> select(const config::runtime& rt, const std::string& image_id,
+                                const std::vector<docker::container_summary>& listed, const settings& s,
+                                refresh_result& res);
     // The swaps of a plan, wave by wave; true when a wave halted the rollout.
     // How a rollout ended: every wave ran, a wave's failures halted it (the image is blamed), or
     // Docker itself failed under a swap (unreachable, cancelled: the image is not blamed).
-    enum class rollout_end { done, halted, interrupted };
-    enum class swap_end { replaced, failed, docker_failed };
-    awaitable<rollout_end> execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st, refresh_result& res);
-    awaitable<swap_end> swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s, refresh_result& res);
+    enum class rollout_end
+    {
+        done,
+        halted,
+        interrupted
+    };
+    enum class swap_end
+    {
+        replaced,
+        failed,
+        docker_failed
+    };
+    awaitable<rollout_end> execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st,
+                                   refresh_result& res);
+    awaitable<swap_end> swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s,
+                                 refresh_result& res);
 
     asio::any_io_executor ex_;
     docker::api& docker_;

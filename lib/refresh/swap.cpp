@@ -51,8 +51,7 @@ awaitable<result<std::string>> verify(docker::api& docker, std::string id, swap_
             auto code = st ? int_field(st, "ExitCode") : 0;
             co_return make_error(
                 "new container did not stay running (exit code " + std::to_string(code) +
-                (st && !string_field(*st, "Error").empty() ? ", " + string_field(*st, "Error") : std::string()) + ")"
-            );
+                (st && !string_field(*st, "Error").empty() ? ", " + string_field(*st, "Error") : std::string()) + ")");
         }
         if (has_health)
         {
@@ -65,9 +64,8 @@ awaitable<result<std::string>> verify(docker::api& docker, std::string id, swap_
         if (std::chrono::steady_clock::now() >= deadline)
         {
             if (has_health)
-                co_return make_error(
-                    errc::timed_out, "new container not healthy within " + format_duration(s.health_timeout)
-                );
+                co_return make_error(errc::timed_out,
+                                     "new container not healthy within " + format_duration(s.health_timeout));
             co_return "running for " + format_duration(s.grace);
         }
         co_await sleep_for(s.poll);
@@ -78,9 +76,8 @@ awaitable<result<std::string>> verify(docker::api& docker, std::string id, swap_
 // was running, rename it back. Tries every step; the returned error carries all that failed. The
 // rename comes last so that a crash in between leaves the original parked, under the name that
 // tells recovery whether to start it.
-awaitable<result<void>> rollback(
-    docker::api& docker, std::string old_id, std::string name, std::string new_id, bool was_running, error cause
-)
+awaitable<result<void>> rollback(docker::api& docker, std::string old_id, std::string name, std::string new_id,
+                                 bool was_running, error cause)
 {
     std::string notes;
     if (!new_id.empty())
@@ -91,10 +88,8 @@ awaitable<result<void>> rollback(
             notes += "; rollback: restart original: " + r.error().message;
     if (auto r = co_await docker.rename_container(old_id, name); !r)
         notes += "; rollback: rename back: " + r.error().message;
-    log::warn(
-        notes.empty() ? "swap rolled back, original restored" : "swap rollback incomplete",
-        {{"container", name}, {"error", cause.message + notes}}
-    );
+    log::warn(notes.empty() ? "swap rolled back, original restored" : "swap rollback incomplete",
+              {{"container", name}, {"error", cause.message + notes}});
     cause.message += notes.empty() ? " (rolled back, original restored)" : notes;
     co_return cause;
 }
@@ -128,7 +123,9 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
         co_return r.error().wrap("rename to " + parked);
 
     std::string new_id;
-    const auto fail = [&](error cause) { return rollback(docker, old_id, name, new_id, was_running, std::move(cause)); };
+    const auto fail = [&](error cause) {
+        return rollback(docker, old_id, name, new_id, was_running, std::move(cause));
+    };
 
     if (was_running)
     {
@@ -136,7 +133,8 @@ awaitable<result<void>> swap_container(docker::api& docker, object inspect, std:
         if (t > docker::max_stop_timeout)
         {
             log::warn("stop timeout too long, using the maximum",
-                      {{"container", name}, {"stop_timeout", std::to_string(t.count()) + "s"},
+                      {{"container", name},
+                       {"stop_timeout", std::to_string(t.count()) + "s"},
                        {"maximum", format_duration(docker::max_stop_timeout)}});
             t = docker::max_stop_timeout;
         }

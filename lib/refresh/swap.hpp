@@ -14,9 +14,9 @@ namespace imagewatch::refresh {
 
 struct swap_settings
 {
-    std::chrono::seconds stop_default{10};          // when the container has no StopTimeout
+    std::chrono::seconds stop_default{10};             // when the container has no StopTimeout
     std::chrono::milliseconds health_timeout{60'000};  // healthcheck must report healthy within this
-    std::chrono::milliseconds grace{2'000};         // no healthcheck: must stay running this long
+    std::chrono::milliseconds grace{2'000};            // no healthcheck: must stay running this long
     std::chrono::milliseconds poll{200};
 };
 
@@ -25,7 +25,7 @@ struct swap_settings
 // image). On any failure after the rename, the replacement is removed and the original is renamed
 // back and restarted if it was running; the error says what failed and whether rollback worked.
 // Never leaves the original missing.
-awaitable<result<void>>
-swap_container(docker::api& docker, boost::json::object inspect, std::string image, swap_settings settings);
+awaitable<result<void>> swap_container(docker::api& docker, boost::json::object inspect, std::string image,
+                                       swap_settings settings);
 
 }  // namespace imagewatch::refresh

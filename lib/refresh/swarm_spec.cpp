@@ -18,10 +18,7 @@ const json::object* container_spec(const json::object& spec)
 }
 
 // "reg/app:v1@sha256:…" -> "reg/app:v1". A '@' can only start the digest part.
-std::string_view without_digest(std::string_view image)
-{
-    return image.substr(0, image.find('@'));
-}
+std::string_view without_digest(std::string_view image) { return image.substr(0, image.find('@')); }
 
 }  // namespace
 
@@ -55,7 +52,8 @@ result<service_view> read_service(const json::object& svc)
     if (const auto* cs = container_spec(*spec))
         v.image = string_field(*cs, "Image");
     if (v.image.empty())
-        return make_error(errc::bad_response, "service " + v.id + ": no TaskTemplate.ContainerSpec.Image (not a container service)");
+        return make_error(errc::bad_response,
+                          "service " + v.id + ": no TaskTemplate.ContainerSpec.Image (not a container service)");
     if (const auto* labels = object_field(*spec, "Labels"))
         for (const auto& kv : *labels)
             if (kv.value().is_string())
@@ -103,7 +101,8 @@ result<json::object> updated_spec(const json::object& svc, std::string_view pinn
 {
     const auto* spec = object_field(svc, "Spec");
     if (!spec || !container_spec(*spec))
-        return make_error(errc::bad_response, "service " + string_field(svc, "ID") + ": no Spec.TaskTemplate.ContainerSpec");
+        return make_error(errc::bad_response,
+                          "service " + string_field(svc, "ID") + ": no Spec.TaskTemplate.ContainerSpec");
     json::object out = *spec;
     out["TaskTemplate"].as_object()["ContainerSpec"].as_object()["Image"] = pinned;
     return out;

@@ -50,24 +50,21 @@ void report(refresh_result& res, service_report r)
         log::info("service " + r.result, {{"runtime", r.runtime}, {"service", r.service}, {"image", r.image}});
     else
     {
-        log::warn(
-            "service " + r.result,
-            {{"runtime", r.runtime}, {"service", r.service}, {"image", r.image}, {"message", r.message}}
-        );
+        log::warn("service " + r.result,
+                  {{"runtime", r.runtime}, {"service", r.service}, {"image", r.image}, {"message", r.message}});
         std::string what = r.result == "rolled_back" ? "rolled back by Swarm"
                            : r.result == "paused"    ? "update paused by Swarm"
                                                      : "update failed";
-        res.errors.push_back({r.runtime, "", "service " + r.service + ": " + what + (r.message.empty() ? "" : ": " + r.message)});
+        res.errors.push_back(
+            {r.runtime, "", "service " + r.service + ": " + what + (r.message.empty() ? "" : ": " + r.message)});
     }
     res.services.push_back(std::move(r));
 }
 
 // Reads the service and POSTs its pinned spec; a version conflict is re-read and retried once.
 // Returns the update to follow, or nothing when the service was skipped or failed (reported).
-awaitable<std::optional<rolling>> start_update(
-    docker::api& docker, const config::runtime& rt, const std::string& id, const std::string& digest,
-    const std::string& auth, refresh_result& res
-)
+awaitable<std::optional<rolling>> start_update(docker::api& docker, const config::runtime& rt, const std::string& id,
+                                               const std::string& digest, const std::string& auth, refresh_result& res)
 {
     std::string name = id;
     for (int attempt = 1;; ++attempt)
@@ -97,7 +94,8 @@ awaitable<std::optional<rolling>> start_update(
             report(res, {rt.name, name, "failed", pinned, spec.error().message});
             co_return std::nullopt;
         }
-        log::info("updating service", {{"runtime", rt.name}, {"service", name}, {"image", pinned}, {"from", view->image}});
+        log::info("updating service",
+                  {{"runtime", rt.name}, {"service", name}, {"image", pinned}, {"from", view->image}});
         auto posted = co_await docker.update_service(id, view->version, std::move(*spec), auth);
         if (posted)
             co_return rolling{&rt, id, name, pinned, view->status.started_at};
@@ -114,10 +112,10 @@ awaitable<std::optional<rolling>> start_update(
 
 }  // namespace
 
-awaitable<void> update_services(
-    docker::api& docker, const std::function<awaitable<std::string>(image_ref)>& registry_auth,
-    std::vector<const config::runtime*> pulled, swarm_update_settings s, refresh_result& res
-)
+awaitable<void> update_services(docker::api& docker,
+                                const std::function<awaitable<std::string>(image_ref)>& registry_auth,
+                                std::vector<const config::runtime*> pulled, swarm_update_settings s,
+                                refresh_result& res)
 {
     std::erase_if(pulled, [](const config::runtime* rt) { return !rt->services.has_value(); });
     if (pulled.empty())
@@ -166,11 +164,10 @@ awaitable<void> update_services(
         std::string digest = img ? repo_digest(*img, rt->image) : std::string();
         if (digest.empty())
         {
-            res.errors.push_back(
-                {rt->name, "",
-                 "services: no registry digest for the pulled " + rt->image.str() +
-                     (img ? std::string(" (its RepoDigests name no ") + rt->image.name() + ")" : ": " + img.error().message)}
-            );
+            res.errors.push_back({rt->name, "",
+                                  "services: no registry digest for the pulled " + rt->image.str() +
+                                      (img ? std::string(" (its RepoDigests name no ") + rt->image.name() + ")"
+                                           : ": " + img.error().message)});
             continue;
         }
         const std::string auth = co_await registry_auth(rt->image);
@@ -187,10 +184,11 @@ awaitable<void> update_services(
         if (std::chrono::steady_clock::now() >= deadline)
         {
             for (const auto& r : started)
-                report(res, {r.rt->name, r.name, "failed", r.image,
-                             "Swarm's rolling update did not finish within " + format_duration(s.timeout) + " (state \"" +
-                                 (last_state[r.id].empty() ? std::string("not started") : last_state[r.id]) +
-                                 "\"); it goes on in Swarm: see docker service ps " + r.name});
+                report(res,
+                       {r.rt->name, r.name, "failed", r.image,
+                        "Swarm's rolling update did not finish within " + format_duration(s.timeout) + " (state \"" +
+                            (last_state[r.id].empty() ? std::string("not started") : last_state[r.id]) +
+                            "\"); it goes on in Swarm: see docker service ps " + r.name});
             break;
         }
         co_await sleep_for(s.poll);

@@ -17,7 +17,7 @@ namespace imagewatch::refresh {
 struct swarm_update_settings
 {
     std::chrono::milliseconds timeout{600'000};  // per refresh: all started updates reach an end state
-    std::chrono::milliseconds poll{1000};         // UpdateStatus is re-read this often while rolling
+    std::chrono::milliseconds poll{1000};        // UpdateStatus is re-read this often while rolling
 };
 
 // For each runtime in `pulled` that selects services (config `services`), in config order:
@@ -29,9 +29,9 @@ struct swarm_update_settings
 //    or paused, or the timeout passes.
 // Every service lands in res.services (updated, skipped, rolled_back, paused, failed); all but
 // updated and skipped also add an error for the runtime. Runtimes without services cost no call.
-awaitable<void> update_services(
-    docker::api& docker, const std::function<awaitable<std::string>(image_ref)>& registry_auth,
-    std::vector<const config::runtime*> pulled, swarm_update_settings s, refresh_result& res
-);
+awaitable<void> update_services(docker::api& docker,
+                                const std::function<awaitable<std::string>(image_ref)>& registry_auth,
+                                std::vector<const config::runtime*> pulled, swarm_update_settings s,
+                                refresh_result& res);
 
 }  // namespace imagewatch::refresh

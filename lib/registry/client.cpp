@@ -6,8 +6,8 @@
 #include "core/text.hpp"
 #include "core/timeout.hpp"
 #include "core/version.hpp"
-#include "registry/challenge.hpp"
 #include "http/connection.hpp"
+#include "registry/challenge.hpp"
 #include "registry/manifest.hpp"
 #include "registry/token.hpp"
 
@@ -116,8 +116,7 @@ class registry_client final : public client
 public:
     registry_client(asio::any_io_executor ex, client_settings s)
         : ex_(std::move(ex)), s_(std::move(s)), pool_(ex_, s_.max_idle_per_host, s_.idle_timeout, s_.max_idle_total)
-    {
-    }
+    {}
 
     awaitable<result<resolved>> resolve(image_ref ref, std::string platform) override;
     std::optional<std::chrono::seconds> retry_after(std::string_view registry_host) const override;
@@ -156,7 +155,8 @@ private:
     // One request under the whole-request deadline (connect_timeout + request_timeout), on a pooled
     // connection when there is one; reported to on_request.
     awaitable<result<response>> exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit);
-    awaitable<result<exchanged>> exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit, step_timeouts t);
+    awaitable<result<exchanged>> exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit,
+                                               step_timeouts t);
     // Sends method target to the registry, answering its challenges; the first non-401 answer.
     awaitable<result<response>> authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit);
     awaitable<void> ask_helper(call& c);
@@ -169,14 +169,16 @@ private:
     client_settings s_;
     connection_pool pool_;
     token_cache tokens_;
-    std::map<std::string, known_challenge, std::less<>> challenges_;  // by registry host
+    std::map<std::string, known_challenge, std::less<>> challenges_;     // by registry host
     std::map<std::string, steady::time_point, std::less<>> not_before_;  // Retry-After, by registry host
     std::map<std::string, std::string> children_;  // "<name>@<index digest>|<platform>" -> child digest
-    std::string platform_text_;                     // the last platform asked for, parsed
+    std::string platform_text_;                    // the last platform asked for, parsed
     std::optional<result<platform>> platform_;
     struct host_slots
     {
-        host_slots(asio::any_io_executor ex, std::string k) : key(std::move(k)), freed(std::move(ex), steady::time_point::max()) {}
+        host_slots(asio::any_io_executor ex, std::string k)
+            : key(std::move(k)), freed(std::move(ex), steady::time_point::max())
+        {}
         std::string key;  // its endpoint's pool_key
         std::size_t busy = 0;
         std::size_t waiting = 0;
@@ -252,8 +254,8 @@ awaitable<result<response>> registry_client::exchange(const endpoint& ep, outgoi
     co_return std::move(r->res);
 }
 
-awaitable<result<registry_client::exchanged>>
-registry_client::exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit, step_timeouts t)
+awaitable<result<registry_client::exchanged>> registry_client::exchange_once(const endpoint& ep, const outgoing& req,
+                                                                             std::uint64_t body_limit, step_timeouts t)
 {
     auto conn = pool_.take(ep);
     for (bool retried = false;; retried = true)
@@ -377,8 +379,8 @@ awaitable<void> registry_client::ask_helper(call& c)
         c.opts.creds = std::move(**r);
 }
 
-awaitable<result<response>>
-registry_client::authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit)
+awaitable<result<response>> registry_client::authorized(call& c, http::verb method, std::string target,
+                                                        std::uint64_t body_limit)
 {
     const auto& ref = c.ref;
     // Present what the registry asked for last time, so a warm check is a single request.
@@ -545,14 +547,14 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
     // follow a registry that is itself insecure_http, as it exposes nothing more than that.
     const bool secret = c.opts.creds || c.opts.helper;
     if (!tls && !realm_opts.insecure_http && (secret || !c.opts.insecure_http))
-        co_return make_error(errc::unauthorized, ref.registry + ": token realm " + key.realm + " is plain HTTP and " +
-                                                     realm_host + " is not configured insecure_http" +
-                                                     (secret ? ": credentials from " +
-                                                                   (c.opts.creds ? c.opts.creds->source : c.opts.helper->source) +
-                                                                   " are not sent in clear"
-                                                             : "") +
-                                                     "; set registries.\"" + realm_host +
-                                                     "\".insecure_http to allow it");
+        co_return make_error(errc::unauthorized,
+                             ref.registry + ": token realm " + key.realm + " is plain HTTP and " + realm_host +
+                                 " is not configured insecure_http" +
+                                 (secret ? ": credentials from " +
+                                               (c.opts.creds ? c.opts.creds->source : c.opts.helper->source) +
+                                               " are not sent in clear"
+                                         : "") +
+                                 "; set registries.\"" + realm_host + "\".insecure_http to allow it");
     auto ep = make_endpoint(realm_host, tls, realm_opts.ca_file.empty() ? c.opts.ca_file : realm_opts.ca_file);
     if (!ep)
         co_return ep.error();
@@ -572,8 +574,8 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
                                                          status_text(*res) + " to an anonymous request" +
                                                          (c.helper_note.empty() ? "" : " (" + c.helper_note + ")"));
         co_return make_error(errc::unauthorized, ref.registry + " refused credentials for " + ref.repository +
-                                                     ": token server " + key.realm + " answered " +
-                                                     status_text(*res) + " (" + c.who() + ")");
+                                                     ": token server " + key.realm + " answered " + status_text(*res) +
+                                                     " (" + c.who() + ")");
     }
     if (code != http::status::ok)
         co_return make_error(errc::failed, "token server " + key.realm + " answered " + status_text(*res) + ": " +
@@ -582,7 +584,9 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
     if (!tok)
         co_return tok.error().wrap("token server " + key.realm);
     tokens_.put(key, tok->value, tok->expires_in, now());
-    log::debug("registry token", {{"realm", key.realm}, {"scope", key.scope}, {"who", c.who()},
+    log::debug("registry token", {{"realm", key.realm},
+                                  {"scope", key.scope},
+                                  {"who", c.who()},
                                   {"expires_in", std::to_string(tok->expires_in.count()) + "s"}});
     co_return std::move(tok->value);
 }
@@ -608,8 +612,8 @@ result<void> registry_client::check_status(const response& res, const image_ref&
         {
             wait = std::min<std::chrono::seconds>(*wait, max_retry_after);
             not_before_.insert_or_assign(ref.registry, now() + *wait);
-            return make_error(errc::rate_limited, ref.registry + " answered " + status_text(res) +
-                                                      ": retry after " + std::to_string(wait->count()) + "s");
+            return make_error(errc::rate_limited, ref.registry + " answered " + status_text(res) + ": retry after " +
+                                                      std::to_string(wait->count()) + "s");
         }
         if (code == http::status::too_many_requests)
             return make_error(errc::rate_limited, ref.registry + " answered " + status_text(res) + " (no Retry-After)");

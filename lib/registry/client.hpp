@@ -18,9 +18,9 @@ namespace imagewatch::registry {
 // Per registry host settings, usually built by host_options_from (config.registries + credentials).
 struct host_options
 {
-    std::string ca_file;                    // PEM file trusted in addition to the system CAs
-    bool insecure_http = false;             // plain http:// instead of https://
-    std::optional<credentials> creds;       // nullopt = anonymous, unless helper is set
+    std::string ca_file;               // PEM file trusted in addition to the system CAs
+    bool insecure_http = false;        // plain http:// instead of https://
+    std::optional<credentials> creds;  // nullopt = anonymous, unless helper is set
     // When creds is empty: a docker credential helper run only once the registry asks for
     // credentials (a token request or a Basic challenge), at most once per resolve. If it fails the
     // request goes on anonymously and a refusal names the helper's error.

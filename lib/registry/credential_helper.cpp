@@ -60,8 +60,7 @@ public:
         ::kill(-pid_, SIGKILL);
         int status = 0;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR)
-        {
-        }
+        {}
     }
 
     // The wait status once the helper has exited, else nullopt.
@@ -212,8 +211,8 @@ result<credentials> parse_helper_output(std::string_view out, std::string source
     return c;
 }
 
-awaitable<result<std::optional<credentials>>>
-run_credential_helper(credential_helper helper, std::chrono::milliseconds timeout)
+awaitable<result<std::optional<credentials>>> run_credential_helper(credential_helper helper,
+                                                                    std::chrono::milliseconds timeout)
 {
     std::string what = "credential helper " + helper.program;
     co_return co_await with_timeout(run_once(std::move(helper)), timeout, std::move(what));
@@ -222,8 +221,8 @@ run_credential_helper(credential_helper helper, std::chrono::milliseconds timeou
 namespace {
 
 // Holds only what the helper needs, not the config: a pull must not copy the whole config.
-awaitable<std::optional<credentials>>
-run_found(credential_source found, std::string registry_host, std::chrono::milliseconds helper_timeout)
+awaitable<std::optional<credentials>> run_found(credential_source found, std::string registry_host,
+                                                std::chrono::milliseconds helper_timeout)
 {
     if (!found.helper)
         co_return std::move(found.creds);
@@ -239,9 +238,9 @@ run_found(credential_source found, std::string registry_host, std::chrono::milli
 
 }  // namespace
 
-awaitable<std::optional<credentials>> resolve_credentials_async(
-    const config::config& cfg, std::string registry_host, const env_lookup& env, std::chrono::milliseconds helper_timeout
-)
+awaitable<std::optional<credentials>> resolve_credentials_async(const config::config& cfg, std::string registry_host,
+                                                                const env_lookup& env,
+                                                                std::chrono::milliseconds helper_timeout)
 {
     auto found = find_credentials(cfg, registry_host, env);
     return run_found(std::move(found), std::move(registry_host), helper_timeout);

@@ -34,8 +34,8 @@ std::string trim(std::string_view s)
 }
 
 // Both variables set and non-empty after trimming, else nullopt.
-std::optional<credentials>
-from_env_pair(const env_lookup& env, std::string_view user_var, std::string_view pass_var, std::string source)
+std::optional<credentials> from_env_pair(const env_lookup& env, std::string_view user_var, std::string_view pass_var,
+                                         std::string source)
 {
     if (user_var.empty() || pass_var.empty() || !env)
         return std::nullopt;
@@ -81,8 +81,8 @@ void warn(std::string_view msg, std::string_view host, const std::string& path)
     log::warn(msg, {{"registry", std::string(host)}, {"path", path}});
 }
 
-credential_helper
-helper_for(std::string_view name, std::string_view host, std::string_view key, const std::string& path)
+credential_helper helper_for(std::string_view name, std::string_view host, std::string_view key,
+                             const std::string& path)
 {
     return credential_helper{"docker-credential-" + std::string(name),
                              is_docker_hub(host) ? "https://index.docker.io/v1/" : std::string(host),
@@ -119,7 +119,8 @@ const boost::json::value* load_docker_config(const std::string& path, std::strin
     auto text = read_small_regular_file(path, max_docker_config_size);
     if (!text)
     {
-        log::warn("docker config unusable, ignoring it", {{"registry", std::string(host)}, {"error", text.error().message}});
+        log::warn("docker config unusable, ignoring it",
+                  {{"registry", std::string(host)}, {"error", text.error().message}});
         return nullptr;
     }
     boost::system::error_code ec;
@@ -193,8 +194,8 @@ credential_source find_credentials(const config::config& cfg, std::string_view r
     return {};
 }
 
-std::optional<credentials>
-resolve_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env)
+std::optional<credentials> resolve_credentials(const config::config& cfg, std::string_view registry_host,
+                                               const env_lookup& env)
 {
     auto found = find_credentials(cfg, registry_host, env);
     if (found.helper)

@@ -63,8 +63,8 @@ credential_source find_credentials(const config::config& cfg, std::string_view r
 // X-Registry-Auth of a docker pull): find_credentials' creds when they are a username and password.
 // A helper or an identity token cannot be used here: logged as a warning naming the helper (or
 // "identitytoken"), then nullopt (anonymous). Use resolve_credentials_async to run helpers.
-std::optional<credentials>
-resolve_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env);
+std::optional<credentials> resolve_credentials(const config::config& cfg, std::string_view registry_host,
+                                               const env_lookup& env);
 
 // Runs `helper.program get` (posix_spawnp, PATH of this process; its own process group; stdin and
 // stdout on a socket pair read through Asio, stderr to /dev/null) without blocking the event loop.
@@ -72,16 +72,15 @@ resolve_credentials(const config::config& cfg, std::string_view registry_host, c
 // Returns nullopt when the helper has no credentials for the server ("credentials not found").
 // Errors (errc::failed, errc::timed_out, errc::bad_response) name the program and helper.source and
 // quote at most the first line of a failing helper's output, never a successful one.
-awaitable<result<std::optional<credentials>>>
-run_credential_helper(credential_helper helper, std::chrono::milliseconds timeout);
+awaitable<result<std::optional<credentials>>> run_credential_helper(credential_helper helper,
+                                                                    std::chrono::milliseconds timeout);
 
 // find_credentials (now, before returning: cfg and env are not kept), then the helper if there is
 // one. A failing helper is logged as a warning (its message, no secret) and gives nullopt, so a
 // public image still works anonymously.
 awaitable<std::optional<credentials>> resolve_credentials_async(
     const config::config& cfg, std::string registry_host, const env_lookup& env,
-    std::chrono::milliseconds helper_timeout = std::chrono::seconds(10)
-);
+    std::chrono::milliseconds helper_timeout = std::chrono::seconds(10));
 
 // Parses a helper's `get` answer. Username "<token>" makes an identity token (see credentials).
 // errc::bad_response without quoting the output (it holds a secret). Exposed for tests.

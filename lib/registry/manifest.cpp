@@ -42,8 +42,8 @@ std::optional<std::chrono::system_clock::time_point> parse_imf_fixdate(std::stri
 {
     using namespace std::chrono;
     // "Sun, 06 Nov 1994 08:49:37 GMT" is 29 characters with fixed positions.
-    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-        s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+        s[22] != ':' || s.substr(25) != " GMT")
         return std::nullopt;
     static constexpr std::array<std::string_view, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -140,10 +140,7 @@ std::optional<std::string> content_digest(std::string_view bytes, std::string_vi
     return std::string(algorithm) + ':' + hex_lower(out.data(), len);
 }
 
-std::string platform::str() const
-{
-    return os + "/" + architecture + (variant.empty() ? "" : "/" + variant);
-}
+std::string platform::str() const { return os + "/" + architecture + (variant.empty() ? "" : "/" + variant); }
 
 result<platform> parse_platform(std::string_view text)
 {

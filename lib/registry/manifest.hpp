@@ -22,7 +22,8 @@ bool is_valid_digest(std::string_view digest);
 
 // Retry-After as delta-seconds ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT", relative
 // to now; a date in the past gives 0 s). nullopt when absent or malformed.
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now);
 
 // OCI image index or Docker manifest list: the media types of a multi-platform tag. Parameters and
 // case are ignored ("application/vnd.oci.image.index.v1+json; charset=utf-8" is an index).

@@ -85,7 +85,6 @@ result<token> parse_token_response(std::string_view body)
     return t;
 }
 
-
 token_cache::clock::time_point token_cache::usable_until(clock::time_point received, std::chrono::seconds expires_in)
 {
     expires_in = std::min(expires_in, max_lifetime);
@@ -178,7 +177,8 @@ std::string credential_identity(std::string_view username, std::string_view pass
     const char nul = 0;
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
         EVP_DigestUpdate(ctx.get(), username.data(), username.size()) != 1 ||
-        EVP_DigestUpdate(ctx.get(), &nul, 1) != 1 || EVP_DigestUpdate(ctx.get(), password.data(), password.size()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), &nul, 1) != 1 ||
+        EVP_DigestUpdate(ctx.get(), password.data(), password.size()) != 1 ||
         EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
         throw std::bad_alloc();  // only out of memory makes SHA-256 fail
     return hex_lower(md, len);

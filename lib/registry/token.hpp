@@ -1,11 +1,11 @@
 #pragma once
 // Registry bearer tokens (the distribution token protocol): the token URL, the token response and a
 // cache. Pure: time is always passed in by the caller.
-#include "core/rfc3339.hpp"
 #include "core/error.hpp"
+#include "core/rfc3339.hpp"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <compare>
 #include <cstddef>
 #include <list>
@@ -86,7 +86,9 @@ public:
     static constexpr std::chrono::seconds max_lifetime{3600};
     static constexpr std::size_t default_max_entries = 1024;
 
-    explicit token_cache(std::size_t max_entries = default_max_entries) : max_entries_(std::max<std::size_t>(1, max_entries)) {}
+    explicit token_cache(std::size_t max_entries = default_max_entries)
+        : max_entries_(std::max<std::size_t>(1, max_entries))
+    {}
     token_cache(const token_cache&) = delete;  // recency_ points into entries_
     token_cache& operator=(const token_cache&) = delete;
 

@@ -8,8 +8,8 @@
 
 namespace imagewatch::watch {
 
-awaitable<result<std::map<std::string, int>>>
-container_census::count(docker::api& docker, std::vector<config::runtime> runtimes)
+awaitable<result<std::map<std::string, int>>> container_census::count(docker::api& docker,
+                                                                      std::vector<config::runtime> runtimes)
 {
     auto listed = co_await docker.list_containers();
     if (!listed)

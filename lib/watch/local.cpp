@@ -24,9 +24,8 @@ bool repo_digests_contain(const boost::json::array& repo_digests, const image_re
     return false;
 }
 
-awaitable<result<local_state>> inspect_local(
-    docker::api& docker, config::runtime rt, std::string digest, std::string effective
-)
+awaitable<result<local_state>> inspect_local(docker::api& docker, config::runtime rt, std::string digest,
+                                             std::string effective)
 {
     auto listed = co_await docker.list_containers();
     if (!listed)

@@ -18,14 +18,13 @@ bool repo_digests_contain(const boost::json::array& repo_digests, const image_re
 
 struct local_state
 {
-    int containers = 0;           // selected containers (running or stopped)
-    std::optional<bool> stale;    // nullopt when there are none (or Docker could not tell)
+    int containers = 0;         // selected containers (running or stopped)
+    std::optional<bool> stale;  // nullopt when there are none (or Docker could not tell)
 };
 
 // Lists and inspects the runtime's selected containers and their images. A container is current
 // when its image's RepoDigests holds the remote digest or the platform child digest.
-awaitable<result<local_state>> inspect_local(
-    docker::api& docker, config::runtime rt, std::string digest, std::string effective
-);
+awaitable<result<local_state>> inspect_local(docker::api& docker, config::runtime rt, std::string digest,
+                                             std::string effective);
 
 }  // namespace imagewatch::watch

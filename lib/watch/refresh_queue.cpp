@@ -14,20 +14,17 @@ struct refresh_queue::batch
 {
     batch(asio::any_io_executor ex, config::runtime r, refresh::request q)
         : rt(std::move(r)), rq(std::move(q)), done(ex, asio::steady_timer::time_point::max())
-    {
-    }
+    {}
     config::runtime rt;
     refresh::request rq;
     std::optional<refresh::outcome> result;
     asio::steady_timer done;
 };
 
-refresh_queue::refresh_queue(
-    asio::any_io_executor ex, refresh::service& svc, std::function<refresh::settings()> settings
-)
+refresh_queue::refresh_queue(asio::any_io_executor ex, refresh::service& svc,
+                             std::function<refresh::settings()> settings)
     : ex_(std::move(ex)), svc_(svc), settings_(std::move(settings))
-{
-}
+{}
 
 bool refresh_queue::busy() const
 {

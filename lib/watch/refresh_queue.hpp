@@ -38,7 +38,10 @@ public:
 
     // Called once per finished run with its runtime and outcome (joiners of a run share one call);
     // must not block: the daemon queues an outbound notification here.
-    void on_outcome(std::function<void(const config::runtime&, const refresh::outcome&)> f) { on_outcome_ = std::move(f); }
+    void on_outcome(std::function<void(const config::runtime&, const refresh::outcome&)> f)
+    {
+        on_outcome_ = std::move(f);
+    }
 
 private:
     struct batch;
@@ -56,6 +59,5 @@ private:
     std::map<std::string, slot> slots_;
     std::function<void(const config::runtime&, const refresh::outcome&)> on_outcome_;
 };
-
 
 }  // namespace imagewatch::watch

@@ -64,25 +64,30 @@ struct watcher::host_checks
 
 namespace {
 
-sys::time_point to_system(steady::time_point tp) { return sys::now() + std::chrono::duration_cast<sys::duration>(tp - steady::now()); }
+sys::time_point to_system(steady::time_point tp)
+{
+    return sys::now() + std::chrono::duration_cast<sys::duration>(tp - steady::now());
+}
 
 bool refresh_ok(const refresh::outcome& out, const std::string& name)
 {
     if (out.fatal || std::find(out.result.pulled.begin(), out.result.pulled.end(), name) == out.result.pulled.end())
         return false;
-    return std::none_of(out.result.errors.begin(), out.result.errors.end(), [&](const auto& f) { return f.runtime == name; });
+    return std::none_of(out.result.errors.begin(), out.result.errors.end(),
+                        [&](const auto& f) { return f.runtime == name; });
 }
 
 }  // namespace
 
-watcher::watcher(
-    asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
-    std::function<std::string()> platform
-)
-    : ex_(ex), registry_(registry), docker_(docker), queue_(queue), platform_(std::move(platform)),
+watcher::watcher(asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
+                 std::function<std::string()> platform)
+    : ex_(ex),
+      registry_(registry),
+      docker_(docker),
+      queue_(queue),
+      platform_(std::move(platform)),
       tick_(std::move(ex), steady::time_point::max())
-{
-}
+{}
 
 watcher::~watcher()
 {
@@ -372,8 +377,8 @@ std::size_t watcher::tasks() const
     return n;
 }
 
-awaitable<std::shared_ptr<const result<registry::resolved>>>
-watcher::resolve_shared(task& t, std::string platform, duration max_age)
+awaitable<std::shared_ptr<const result<registry::resolved>>> watcher::resolve_shared(task& t, std::string platform,
+                                                                                     duration max_age)
 {
     if (!t.shared || t.shared_platform != platform)
     {
@@ -416,7 +421,8 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
     m.observe("imagewatch_check_duration_seconds", {}, std::chrono::duration<double>(steady::now() - started).count());
     t.st.last_check = sys::now();
     m.set("imagewatch_last_check_timestamp_seconds", {{"runtime", name}},
-          static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(t.st.last_check->time_since_epoch()).count()));
+          static_cast<double>(
+              std::chrono::duration_cast<std::chrono::seconds>(t.st.last_check->time_since_epoch()).count()));
     const auto fail = [&](const std::string& msg) {
         ++t.failures;
         t.st.last_result = "error";
@@ -470,7 +476,9 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
         rq.digest = r->digest;
         auto out = co_await queue_.run(t.rt, std::move(rq));
         const bool ok = refresh_ok(out, name);
-        const auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), name) != v.end(); };
+        const auto has = [&](const std::vector<std::string>& v) {
+            return std::find(v.begin(), v.end(), name) != v.end();
+        };
         // A halted rollout is not retried on the same image (a newer digest or a forced POST
         // is), and notify mode has nothing to retry: both keep the digest. A deferred update
         // (window, min_age) is decided again at the next check.
@@ -485,7 +493,7 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
             t.st.containers += f.container.empty() ? 0 : 1;
         if (!ok)
         {
-            std::string why = out.fatal ? *out.fatal
+            std::string why = out.fatal                   ? *out.fatal
                               : out.result.errors.empty() ? std::string("refresh failed")
                                                           : out.result.errors.front().error;
             t.st.last_error = why;

@@ -41,10 +41,8 @@ class watcher
 {
 public:
     // All references must outlive the watcher. platform() is asked at each check (config or daemon).
-    watcher(
-        asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
-        std::function<std::string()> platform
-    );
+    watcher(asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
+            std::function<std::string()> platform);
     ~watcher();
 
     // Starts, stops or restarts runtime tasks so they match cfg (start-up and every reload).
@@ -84,7 +82,7 @@ private:
     awaitable<void> run_check(std::shared_ptr<task> t, std::shared_ptr<host_checks> slot);
     awaitable<void> check_once(task& t, bool forced, std::shared_ptr<host_checks> slot);
     awaitable<std::shared_ptr<const result<registry::resolved>>> resolve_shared(task& t, std::string platform,
-                                                                               duration max_age);
+                                                                                duration max_age);
     duration jittered(duration base, duration jitter);
 
     asio::any_io_executor ex_;
@@ -94,9 +92,9 @@ private:
     std::function<std::string()> platform_;
     config::watch_settings watch_;  // of the config applied last
     tracker tracker_{true};
-    std::vector<std::shared_ptr<task>> tasks_;     // config order
+    std::vector<std::shared_ptr<task>> tasks_;                        // config order
     std::unordered_map<std::string, std::shared_ptr<task>> by_name_;  // the same tasks, by runtime name
-    std::vector<std::shared_ptr<task>> retiring_;  // removed or changed, finishing a check
+    std::vector<std::shared_ptr<task>> retiring_;                     // removed or changed, finishing a check
     std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<task>> due_;
     asio::steady_timer tick_;  // run_schedule's: expires at the earliest entry of due_
     bool loop_running_ = false;

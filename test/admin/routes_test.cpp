@@ -133,7 +133,8 @@ TEST_CASE("refresh: a failed container listing is a 500 with the partial result"
     b.fatal = "container list: cannot reach the Docker daemon";
     auto r = call(b, "POST", "/admin/workspace-images/refresh");
     CHECK(r.status == 500);
-    CHECK(r.body.starts_with(R"({"error":"container list: cannot reach the Docker daemon","partial_result":{"pulled":["claude-code"])"));
+    CHECK(r.body.starts_with(
+        R"({"error":"container list: cannot reach the Docker daemon","partial_result":{"pulled":["claude-code"])"));
 }
 
 TEST_CASE("auth: fail closed, missing and wrong tokens")
@@ -220,7 +221,8 @@ TEST_CASE("hooks: GitHub bad or missing signature is a 401 and schedules nothing
 {
     auto b = hooks_backend();
     const auto body = hook_data("github_registry_package_published.json");
-    const double before = metrics::global().value("imagewatch_webhooks_total", {{"hook", "github"}, {"result", "unauthorized"}});
+    const double before =
+        metrics::global().value("imagewatch_webhooks_total", {{"hook", "github"}, {"result", "unauthorized"}});
     auto missing = call(b, github_delivery(body, ""));
     CHECK(missing.status == 401);
     CHECK(missing.body == R"({"error":"missing X-Hub-Signature-256"})");
@@ -234,7 +236,8 @@ TEST_CASE("hooks: GitHub bad or missing signature is a 401 and schedules nothing
     admin.authorization = "Bearer s3cret";
     CHECK(call(b, admin).status == 401);
     CHECK(b.scheduled.empty());
-    CHECK(metrics::global().value("imagewatch_webhooks_total", {{"hook", "github"}, {"result", "unauthorized"}}) == before + 4);
+    CHECK(metrics::global().value("imagewatch_webhooks_total", {{"hook", "github"}, {"result", "unauthorized"}}) ==
+          before + 4);
 }
 
 TEST_CASE("hooks: ping and non-matching deliveries are accepted with nothing scheduled")
@@ -245,7 +248,8 @@ TEST_CASE("hooks: ping and non-matching deliveries are accepted with nothing sch
     CHECK(r.status == 202);
     CHECK(r.body == R"({"scheduled":[]})");
     const auto other = hook_data("github_package_updated.json");  // claude-code: not configured here
-    CHECK(call(b, github_delivery(other, hooks::github_signature(other, "gh-secret"), "package")).body == R"({"scheduled":[]})");
+    CHECK(call(b, github_delivery(other, hooks::github_signature(other, "gh-secret"), "package")).body ==
+          R"({"scheduled":[]})");
     CHECK(b.scheduled.empty());
     const std::string junk = "{not json";
     auto bad = call(b, github_delivery(junk, hooks::github_signature(junk, "gh-secret"), "package"));
@@ -262,7 +266,8 @@ TEST_CASE("hooks: registry envelope with the bearer token schedules the matching
     REQUIRE(b.scheduled.size() == 1);
     CHECK(b.scheduled[0] == std::vector<std::string>{"app"});
     // The pushed digest goes along, so the check can be repeated until the registry serves it.
-    CHECK(b.digests == std::vector<std::string>{"sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"});
+    CHECK(b.digests ==
+          std::vector<std::string>{"sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"});
 }
 
 TEST_CASE("hooks: registry missing or wrong token is a 401 and schedules nothing")
@@ -321,7 +326,10 @@ TEST_CASE("hooks: a backend without hook support answers 404 (default backend me
         std::optional<std::string> admin_token() override { return "t"; }
         bool metrics_public() override { return true; }
         std::vector<std::string> runtime_names() override { return {}; }
-        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool, bool) override { co_return refresh::outcome{}; }
+        awaitable<refresh::outcome> refresh(std::optional<std::string>, bool, bool) override
+        {
+            co_return refresh::outcome{};
+        }
         awaitable<std::string> status_json() override { co_return "{}"; }
         bool ready() override { return true; }
         std::string metrics_text() override { return ""; }

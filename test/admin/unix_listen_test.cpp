@@ -83,8 +83,9 @@ TEST_CASE("a regular file, a directory or a symbolic link at PATH is kept and re
     const auto link_to_stale = d.path / "link-stale.sock";
     fs::create_symlink(stale, link_to_stale);
 
-    for (const auto& [p, what] : {std::pair{file, "a regular file"}, std::pair{dir, "a directory"},
-                                  std::pair{link_to_live, "a symbolic link"}, std::pair{link_to_stale, "a symbolic link"}})
+    for (const auto& [p, what] :
+         {std::pair{file, "a regular file"}, std::pair{dir, "a directory"}, std::pair{link_to_live, "a symbolic link"},
+          std::pair{link_to_stale, "a symbolic link"}})
     {
         CAPTURE(p);
         auto r = admin::clear_stale_socket(p.string());

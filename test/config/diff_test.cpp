@@ -58,7 +58,8 @@ TEST_CASE("added and removed runtimes, in config order")
     auto new_cfg = base();
     new_cfg.runtimes.erase(new_cfg.runtimes.begin() + 1);  // langgraph
     new_cfg.runtimes.push_back(rt("openclaw", "ghcr.io/molecule-ai/workspace-template-openclaw:latest"));
-    new_cfg.runtimes.insert(new_cfg.runtimes.begin(), rt("crewai", "ghcr.io/molecule-ai/workspace-template-crewai:latest"));
+    new_cfg.runtimes.insert(new_cfg.runtimes.begin(),
+                            rt("crewai", "ghcr.io/molecule-ai/workspace-template-crewai:latest"));
     auto d = diff(old_cfg, new_cfg);
     CHECK(d.added == names{"crewai", "openclaw"});
     CHECK(d.removed == names{"langgraph"});
@@ -70,7 +71,8 @@ TEST_CASE("added and removed runtimes, in config order")
 TEST_CASE("a changed image or selector marks the runtime changed")
 {
     auto new_cfg = base();
-    new_cfg.runtimes[0].image = imagewatch::parse_image_ref("ghcr.io/molecule-ai/workspace-template-claude-code:v2").value();
+    new_cfg.runtimes[0].image =
+        imagewatch::parse_image_ref("ghcr.io/molecule-ai/workspace-template-claude-code:v2").value();
     new_cfg.runtimes[2].containers.label = "team=x";
     auto d = diff(base(), new_cfg);
     CHECK(d.added.empty());

@@ -247,42 +247,48 @@ TEST_CASE("a UTF-8 byte order mark is skipped and positions still count from the
 
 TEST_CASE("unknown keys are errors at every level, with a suggestion when close")
 {
-    CHECK(has_issue(issues_of(R"({"watch": {"intervall": "5m"}})"), "watch.intervall", R"(unknown key "intervall" (did you mean "interval"?))"));
+    CHECK(has_issue(issues_of(R"({"watch": {"intervall": "5m"}})"), "watch.intervall",
+                    R"(unknown key "intervall" (did you mean "interval"?))"));
     CHECK(has_issue(issues_of(R"({"runtime": []})"), "runtime", R"(did you mean "runtimes"?)"));
     CHECK(has_issue(issues_of(R"({"zzz": 1})"), "zzz", R"(unknown key "zzz")"));
     CHECK(only_issue(R"({"zzz": 1})").message.find("did you mean") == std::string::npos);
     CHECK(has_issue(issues_of(R"({"admin": {"tokenenv": "X"}})"), "admin.tokenenv", R"("token_env")"));
     CHECK(has_issue(issues_of(R"({"docker": {"hots": "x"}})"), "docker.hots", R"("host")"));
     CHECK(has_issue(issues_of(R"({"timeouts": {"pul": "1s"}})"), "timeouts.pul", R"("pull")"));
-    CHECK(has_issue(issues_of(R"({"registries": {"ghcr.io": {"cafile": "x"}}})"), "registries.ghcr.io.cafile", R"("ca_file")"));
+    CHECK(has_issue(issues_of(R"({"registries": {"ghcr.io": {"cafile": "x"}}})"), "registries.ghcr.io.cafile",
+                    R"("ca_file")"));
     CHECK(has_issue(issues_of(R"({"containers": {"prefix": "x"}})"), "containers.prefix", "unknown key"));
     CHECK(has_issue(issues_of(R"({"notify": {"url": ""}})"), "notify.url", "unknown key"));
     CHECK(has_issue(issues_of(R"({"hooks": {"github_secret": ""}})"), "hooks.github_secret", R"("github_secret_env")"));
     CHECK(has_issue(
-        issues_of(R"({"runtimes": [{"name": "a", "image": "b"}, {"name": "c", "image": "d", "containers": {"lable": "x"}}]})"),
-        "runtimes[1].containers.lable",
-        R"(did you mean "label"?)"
-    ));
-    CHECK(has_issue(issues_of(R"({"runtimes": [{"name": "a", "image": "b", "tag": "v1"}]})"), "runtimes[0].tag", "unknown key"));
+        issues_of(
+            R"({"runtimes": [{"name": "a", "image": "b"}, {"name": "c", "image": "d", "containers": {"lable": "x"}}]})"),
+        "runtimes[1].containers.lable", R"(did you mean "label"?)"));
+    CHECK(has_issue(issues_of(R"({"runtimes": [{"name": "a", "image": "b", "tag": "v1"}]})"), "runtimes[0].tag",
+                    "unknown key"));
 }
 
 TEST_CASE("wrong types name the field and both kinds")
 {
-    CHECK(has_issue(issues_of(R"({"watch": {"enabled": "yes"}})"), "watch.enabled", "expected true or false, got a string"));
+    CHECK(has_issue(issues_of(R"({"watch": {"enabled": "yes"}})"), "watch.enabled",
+                    "expected true or false, got a string"));
     CHECK(has_issue(issues_of(R"({"watch": {"interval": 300}})"), "watch.interval", "got a number"));
     CHECK(has_issue(issues_of(R"({"watch": []})"), "watch", "expected an object, got an array"));
     CHECK(has_issue(issues_of(R"({"runtimes": {}})"), "runtimes", "expected an array, got an object"));
     CHECK(has_issue(issues_of(R"({"runtimes": ["nginx"]})"), "runtimes[0]", "expected an object, got a string"));
-    CHECK(has_issue(issues_of(R"({"runtimes": [{"name": 1, "image": "nginx"}]})"), "runtimes[0].name", "expected a string, got a number"));
+    CHECK(has_issue(issues_of(R"({"runtimes": [{"name": 1, "image": "nginx"}]})"), "runtimes[0].name",
+                    "expected a string, got a number"));
     CHECK(has_issue(issues_of(R"({"admin": {"listen": null}})"), "admin.listen", "got null"));
-    CHECK(has_issue(issues_of(R"({"registries": {"ghcr.io": {"insecure_http": "true"}}})"), "registries.ghcr.io.insecure_http", "got a string"));
+    CHECK(has_issue(issues_of(R"({"registries": {"ghcr.io": {"insecure_http": "true"}}})"),
+                    "registries.ghcr.io.insecure_http", "got a string"));
     CHECK(has_issue(issues_of(R"({"registries": []})"), "registries", "expected an object"));
     CHECK(has_issue(issues_of(R"({"docker_config": false})"), "docker_config", "expected a string, got a boolean"));
 }
 
 TEST_CASE("durations: bad syntax, zero interval and zero timeouts are errors; zero jitter is not")
 {
-    CHECK(has_issue(issues_of(R"({"watch": {"interval": "5 minutes"}})"), "watch.interval", "invalid duration \"5 minutes\""));
+    CHECK(has_issue(issues_of(R"({"watch": {"interval": "5 minutes"}})"), "watch.interval",
+                    "invalid duration \"5 minutes\""));
     CHECK(has_issue(issues_of(R"({"watch": {"interval": "0s"}})"), "watch.interval", "must be positive"));
     CHECK(has_issue(issues_of(R"({"watch": {"jitter": "-1s"}})"), "watch.jitter", "invalid duration"));
     for (const char* key : {"connect", "request", "pull", "stop_default", "health", "shutdown"})
@@ -333,32 +339,34 @@ TEST_CASE("runtime names and images are validated")
 
 TEST_CASE("selectors are validated")
 {
-    CHECK(has_issue(issues_of(R"({"containers": {"name_prefix": "/ws-"}})"), "containers.name_prefix", "must not start with '/'"));
+    CHECK(has_issue(issues_of(R"({"containers": {"name_prefix": "/ws-"}})"), "containers.name_prefix",
+                    "must not start with '/'"));
     CHECK(has_issue(issues_of(R"({"containers": {"label": "=x"}})"), "containers.label", "key=value"));
-    CHECK(has_issue(
-        issues_of(R"({"runtimes": [{"name": "a", "image": "b", "containers": {"name_prefix": "ws*"}}]})"),
-        "runtimes[0].containers.name_prefix",
-        "only letters"
-    ));
+    CHECK(has_issue(issues_of(R"({"runtimes": [{"name": "a", "image": "b", "containers": {"name_prefix": "ws*"}}]})"),
+                    "runtimes[0].containers.name_prefix", "only letters"));
     CHECK(parse_ok(R"({"containers": {"label": "imagewatch.group"}})").containers.label == "imagewatch.group");
 }
 
 TEST_CASE("other semantic checks")
 {
     CHECK(has_issue(issues_of(R"({"admin": {"listen": "localhost"}})"), "admin.listen", "missing port"));
-    CHECK(has_issue(issues_of(R"({"admin": {"token_env": "ADMIN TOKEN"}})"), "admin.token_env", "invalid environment variable name"));
+    CHECK(has_issue(issues_of(R"({"admin": {"token_env": "ADMIN TOKEN"}})"), "admin.token_env",
+                    "invalid environment variable name"));
     CHECK(has_issue(issues_of(R"({"docker": {"host": "ssh://me@host"}})"), "docker.host", "unsupported scheme"));
     CHECK(has_issue(issues_of(R"({"docker": {"host": "unix://var/run/docker.sock"}})"), "docker.host", "absolute"));
     CHECK(has_issue(issues_of(R"({"docker": {"host": "tcp://h:0"}})"), "docker.host", "invalid port"));
     CHECK(has_issue(issues_of(R"({"docker": {"platform": "amd64"}})"), "docker.platform", "os/arch"));
-    CHECK(has_issue(issues_of(R"({"registries": {"https://ghcr.io": {}}})"), "registries.https://ghcr.io", "not a registry host"));
-    CHECK(has_issue(issues_of(R"({"registries": {"myregistry": {}}})"), "registries.myregistry", "not a registry host"));
-    CHECK(has_issue(
-        issues_of(R"({"registries": {"docker.io": {}, "index.docker.io": {}}})"), "registries.index.docker.io", "duplicate entry"
-    ));
-    CHECK(has_issue(issues_of(R"({"registries": {"ghcr.io": {"username_env": "U"}}})"), "registries.ghcr.io", "both username_env and password_env"));
+    CHECK(has_issue(issues_of(R"({"registries": {"https://ghcr.io": {}}})"), "registries.https://ghcr.io",
+                    "not a registry host"));
+    CHECK(
+        has_issue(issues_of(R"({"registries": {"myregistry": {}}})"), "registries.myregistry", "not a registry host"));
+    CHECK(has_issue(issues_of(R"({"registries": {"docker.io": {}, "index.docker.io": {}}})"),
+                    "registries.index.docker.io", "duplicate entry"));
+    CHECK(has_issue(issues_of(R"({"registries": {"ghcr.io": {"username_env": "U"}}})"), "registries.ghcr.io",
+                    "both username_env and password_env"));
     CHECK(has_issue(issues_of(R"({"notify": {"webhook_url": "ftp://x"}})"), "notify.webhook_url", "http://"));
-    CHECK(has_issue(issues_of(R"({"hooks": {"registry_token_env": "1X"}})"), "hooks.registry_token_env", "invalid environment variable name"));
+    CHECK(has_issue(issues_of(R"({"hooks": {"registry_token_env": "1X"}})"), "hooks.registry_token_env",
+                    "invalid environment variable name"));
     CHECK(parse_ok(R"({"docker": {"host": "tcp://[::1]:2375"}})").docker.host == "tcp://[::1]:2375");
     CHECK(parse_ok(R"({"docker": {"host": "tcp://docker"}})").docker.host == "tcp://docker");
 }
@@ -390,10 +398,26 @@ TEST_CASE("parse_listen")
     CHECK(u.is_unix());
     CHECK(u.unix_path == "/run/imagewatch.sock");
     CHECK(parse_listen("unix:///run/x.sock").value().unix_path == "/run/x.sock");
-    for (const char* bad :
-         {"", "8080", ":8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x", "::1:8080",
-          "[::1]", "[::1]8080", "[zz]:80", "[::1:80", "300.1.1.1:80", "1.2.3:80", "bad_host:80", "-a:80", "unix:relative.sock",
-          "unix:", "http://127.0.0.1:8080"})
+    for (const char* bad : {"",
+                            "8080",
+                            ":8080",
+                            "127.0.0.1",
+                            "127.0.0.1:",
+                            "127.0.0.1:0",
+                            "127.0.0.1:65536",
+                            "127.0.0.1:80x",
+                            "::1:8080",
+                            "[::1]",
+                            "[::1]8080",
+                            "[zz]:80",
+                            "[::1:80",
+                            "300.1.1.1:80",
+                            "1.2.3:80",
+                            "bad_host:80",
+                            "-a:80",
+                            "unix:relative.sock",
+                            "unix:",
+                            "http://127.0.0.1:8080"})
     {
         CAPTURE(bad);
         auto r = parse_listen(bad);
@@ -484,7 +508,8 @@ TEST_CASE("format_issue has the --check-config shapes")
 {
     CHECK(format_issue("/etc/iw.json", issue{3, 17, "", "invalid JSON: syntax error at 'x'"}) ==
           "/etc/iw.json:3:17: invalid JSON: syntax error at 'x'");
-    CHECK(format_issue("/etc/iw.json", issue{0, 0, "runtimes[2].image", "bad"}) == "/etc/iw.json: runtimes[2].image: bad");
+    CHECK(format_issue("/etc/iw.json", issue{0, 0, "runtimes[2].image", "bad"}) ==
+          "/etc/iw.json: runtimes[2].image: bad");
     CHECK(format_issue("c.json", issue{0, 0, "", "the config must be a JSON object, got an array"}) ==
           "c.json: the config must be a JSON object, got an array");
 }
@@ -494,12 +519,14 @@ TEST_CASE("the shipped config parses with its eight runtimes in order")
     auto r = load_file(data_dir + "/../../config/imagewatch.json", fake_env());
     REQUIRE_MESSAGE(r.has_value(), r.error().message);
     const auto& cfg = *r;
-    const char* names[] = {"claude-code", "langgraph", "crewai", "autogen", "deepagents", "hermes", "gemini-cli", "openclaw"};
+    const char* names[] = {"claude-code", "langgraph", "crewai",     "autogen",
+                           "deepagents",  "hermes",    "gemini-cli", "openclaw"};
     REQUIRE(cfg.runtimes.size() == 8);
     for (std::size_t k = 0; k < 8; ++k)
     {
         CHECK(cfg.runtimes[k].name == names[k]);
-        CHECK(cfg.runtimes[k].image.str() == "ghcr.io/molecule-ai/workspace-template-" + std::string(names[k]) + ":latest");
+        CHECK(cfg.runtimes[k].image.str() ==
+              "ghcr.io/molecule-ai/workspace-template-" + std::string(names[k]) + ":latest");
         CHECK(cfg.runtimes[k].containers == selector{"ws-", ""});
     }
     CHECK_FALSE(cfg.watch.enabled);

@@ -48,10 +48,13 @@ TEST_CASE("rollout defaults without any rollout key")
 
 TEST_CASE("top-level rollout keys are every runtime's defaults; a runtime overrides only what it sets")
 {
-    auto c = parse(with(R"("rollout":{"parallelism":8,"canary":2,"max_failures":0.5,"window":"Mon-Fri 02:00-05:00 UTC"},"min_age":"1h","mode":"notify")",
-                        R"(,"rollout":{"canary":0},"mode":"update")"),
-                   no_env())
-                 .value();
+    auto c =
+        parse(
+            with(
+                R"("rollout":{"parallelism":8,"canary":2,"max_failures":0.5,"window":"Mon-Fri 02:00-05:00 UTC"},"min_age":"1h","mode":"notify")",
+                R"(,"rollout":{"canary":0},"mode":"update")"),
+            no_env())
+            .value();
     const auto& a = c.runtimes[0].rollout;
     const auto& b = c.runtimes[1].rollout;
     CHECK(b.parallelism == 8);
@@ -70,7 +73,8 @@ TEST_CASE("top-level rollout keys are every runtime's defaults; a runtime overri
 
 TEST_CASE("a runtime can switch the window off with an empty string")
 {
-    auto c = parse(with(R"("rollout":{"window":"22:00-02:00 +02:00"})", R"(,"rollout":{"window":""})"), no_env()).value();
+    auto c =
+        parse(with(R"("rollout":{"window":"22:00-02:00 +02:00"})", R"(,"rollout":{"window":""})"), no_env()).value();
     CHECK_FALSE(c.runtimes[0].rollout.window);
     REQUIRE(c.runtimes[1].rollout.window);
     CHECK(c.runtimes[1].rollout.window->offset == 120);
@@ -78,12 +82,14 @@ TEST_CASE("a runtime can switch the window off with an empty string")
 
 TEST_CASE("bad rollout values name the field and what is accepted")
 {
-    auto t = issues_text(with(R"("rollout":{"parallelism":0,"canary":-1,"max_failures":1.5,"window":"weekdays","paralelism":2},"mode":"yolo","min_age":"soon")"));
+    auto t = issues_text(with(
+        R"("rollout":{"parallelism":0,"canary":-1,"max_failures":1.5,"window":"weekdays","paralelism":2},"mode":"yolo","min_age":"soon")"));
     CHECK(t.find("rollout.parallelism: expected a whole number from 1 to 64, got a number 0") != std::string::npos);
     CHECK(t.find("rollout.canary: expected a whole number from 0 to 1000") != std::string::npos);
     CHECK(t.find("rollout.max_failures: expected a failure ratio from 0 to 1") != std::string::npos);
     CHECK(t.find("rollout.window: invalid window \"weekdays\"") != std::string::npos);
-    CHECK(t.find("rollout.paralelism: unknown key \"paralelism\" (did you mean \"parallelism\"?)") != std::string::npos);
+    CHECK(t.find("rollout.paralelism: unknown key \"paralelism\" (did you mean \"parallelism\"?)") !=
+          std::string::npos);
     CHECK(t.find("mode: expected \"update\" or \"notify\", got \"yolo\"") != std::string::npos);
     CHECK(t.find("min_age:") != std::string::npos);
 }

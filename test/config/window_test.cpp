@@ -34,8 +34,9 @@ TEST_CASE("days, times and zone")
 
 TEST_CASE("malformed windows are refused with the accepted form")
 {
-    for (auto bad : {"", "UTC", "02:00-05:00", "Mon-Fri 2:00-05:00 UTC", "Mon-Fri 02:00-25:00 UTC", "Mon-Fri 02:60-03:00 UTC",
-                     "Mon-Frx 02:00-05:00 UTC", "02:00-05:00 +15:00", "02:00-05:00 CET", "a b c d"})
+    for (auto bad :
+         {"", "UTC", "02:00-05:00", "Mon-Fri 2:00-05:00 UTC", "Mon-Fri 02:00-25:00 UTC", "Mon-Fri 02:60-03:00 UTC",
+          "Mon-Frx 02:00-05:00 UTC", "02:00-05:00 +15:00", "02:00-05:00 CET", "a b c d"})
         CHECK_MESSAGE(!parse_window(bad), bad);
     CHECK(parse_window("Mon-Fri 02:00-05:00 Europe/Berlin").error().message.find("named zones are not supported") !=
           std::string::npos);
@@ -60,7 +61,7 @@ TEST_CASE("a fixed offset shifts the window: 02:00-05:00 at +02:00 is 00:00-03:0
     CHECK(window_open(x, at(7, 2, 59)));
     CHECK_FALSE(window_open(x, at(7, 3, 0)));
     CHECK(window_open(x, at(6, 23, 0)) == false);  // Sunday 23:00 UTC is Monday 01:00 local: before the start
-    auto y = w("Mon 00:30-01:30 -01:00");           // Monday 01:30-02:30 UTC
+    auto y = w("Mon 00:30-01:30 -01:00");          // Monday 01:30-02:30 UTC
     CHECK(window_open(y, at(7, 1, 30)));
     CHECK_FALSE(window_open(y, at(7, 0, 45)));
 }

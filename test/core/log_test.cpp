@@ -17,9 +17,8 @@ TEST_CASE("short_digest keeps the algorithm and 12 hex digits")
 
 TEST_CASE("text lines are logfmt; values with spaces or quotes are quoted")
 {
-    auto line = log::render(
-        log::format::text, "T", log::level::info, "pull done", {{"runtime", "claude-code"}, {"error", "a \"b\" c"}}
-    );
+    auto line = log::render(log::format::text, "T", log::level::info, "pull done",
+                            {{"runtime", "claude-code"}, {"error", "a \"b\" c"}});
     CHECK(line == R"(ts=T level=info msg="pull done" runtime=claude-code error="a \"b\" c")");
 }
 

@@ -31,10 +31,7 @@ TEST_CASE("pace: quiet during the first period, then once per period however oft
     CHECK(reports(5s, asks) == std::vector<int>{5'000, 10'000, 15'000});
 }
 
-TEST_CASE("pace: work shorter than a period never reports")
-{
-    CHECK(reports(5s, {0, 1'000, 2'000, 4'999}).empty());
-}
+TEST_CASE("pace: work shorter than a period never reports") { CHECK(reports(5s, {0, 1'000, 2'000, 4'999}).empty()); }
 
 TEST_CASE("pace: a late ask reports once, not once per missed period, and restarts the period")
 {

@@ -51,7 +51,8 @@ TEST_CASE("format_bytes: binary units, one decimal, no 1024.0 of a unit")
 
 TEST_CASE("valid_utf8 keeps well-formed text, multibyte characters included")
 {
-    const std::string s = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3 \xef\xbf\xbf \xf4\x8f\xbf\xbf";  // é € 🐳 U+FFFF U+10FFFF
+    const std::string s =
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3 \xef\xbf\xbf \xf4\x8f\xbf\xbf";  // é € 🐳 U+FFFF U+10FFFF
     CHECK(is_valid_utf8(s));
     CHECK(valid_utf8(s) == s);
     CHECK(valid_utf8("") == "");
@@ -61,16 +62,18 @@ TEST_CASE("valid_utf8 keeps well-formed text, multibyte characters included")
 TEST_CASE("valid_utf8 replaces ill-formed sequences with U+FFFD")
 {
     const std::string fffd = "\xef\xbf\xbd";
-    CHECK(valid_utf8("a\xff" "b") == "a" + fffd + "b");                          // never valid
-    CHECK(valid_utf8("\x80\xbf") == fffd + fffd);                               // stray continuations
-    CHECK(valid_utf8("\xc0\xaf") == fffd + fffd);                               // overlong '/'
-    CHECK(valid_utf8("\xe0\x80\xaf") == fffd + fffd + fffd);                    // overlong, 3 bytes
-    CHECK(valid_utf8("\xf0\x80\x80\xaf") == fffd + fffd + fffd + fffd);         // overlong, 4 bytes
-    CHECK(valid_utf8("\xed\xa0\x80") == fffd + fffd + fffd);                    // surrogate U+D800
-    CHECK(valid_utf8("\xf4\x90\x80\x80") == fffd + fffd + fffd + fffd);         // past U+10FFFF
-    CHECK(valid_utf8("x\xe2\x82") == "x" + fffd);                               // cut short at the end: one
-    CHECK(valid_utf8("\xe2\x82x") == fffd + "x");                               // cut short in the middle
-    CHECK(valid_utf8("\xf0\x9f\x90" "\xc3\xa9") == fffd + "\xc3\xa9");           // the next character survives
+    CHECK(valid_utf8("a\xff"
+                     "b") == "a" + fffd + "b");                          // never valid
+    CHECK(valid_utf8("\x80\xbf") == fffd + fffd);                        // stray continuations
+    CHECK(valid_utf8("\xc0\xaf") == fffd + fffd);                        // overlong '/'
+    CHECK(valid_utf8("\xe0\x80\xaf") == fffd + fffd + fffd);             // overlong, 3 bytes
+    CHECK(valid_utf8("\xf0\x80\x80\xaf") == fffd + fffd + fffd + fffd);  // overlong, 4 bytes
+    CHECK(valid_utf8("\xed\xa0\x80") == fffd + fffd + fffd);             // surrogate U+D800
+    CHECK(valid_utf8("\xf4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // past U+10FFFF
+    CHECK(valid_utf8("x\xe2\x82") == "x" + fffd);                        // cut short at the end: one
+    CHECK(valid_utf8("\xe2\x82x") == fffd + "x");                        // cut short in the middle
+    CHECK(valid_utf8("\xf0\x9f\x90"
+                     "\xc3\xa9") == fffd + "\xc3\xa9");  // the next character survives
     for (const char* bad : {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf5\x80\x80\x80"})
         CHECK_FALSE(is_valid_utf8(bad));
     CHECK(is_valid_utf8(valid_utf8("\xc0\xaf\xed\xa0\x80\xe2\x82")));
@@ -78,10 +81,10 @@ TEST_CASE("valid_utf8 replaces ill-formed sequences with U+FFFD")
 
 TEST_CASE("valid_utf8 cuts at a character boundary within max_bytes")
 {
-    const std::string e = "\xc3\xa9";  // 2 bytes
-    CHECK(valid_utf8("ab" + e + "cd", 3) == "ab");      // the limit falls inside é: é goes entirely
+    const std::string e = "\xc3\xa9";               // 2 bytes
+    CHECK(valid_utf8("ab" + e + "cd", 3) == "ab");  // the limit falls inside é: é goes entirely
     CHECK(valid_utf8("ab" + e + "cd", 4) == "ab" + e);
-    CHECK(valid_utf8("ab\xff", 4) == "ab");             // U+FFFD takes 3 bytes: does not fit in 2
+    CHECK(valid_utf8("ab\xff", 4) == "ab");  // U+FFFD takes 3 bytes: does not fit in 2
     CHECK(valid_utf8("abc", 0) == "");
     CHECK(utf8_excerpt("ab" + e + "cd", 3) == "ab...");
     CHECK(utf8_excerpt("abc", 3) == "abc");

@@ -37,7 +37,7 @@ TEST_CASE("a file event with the bytes last read is no reload; SIGHUP and a fail
     const std::string other = "{ }";
     CHECK_FALSE(worth_parsing(reload_trigger::file_change, false, &same, same));
     CHECK(worth_parsing(reload_trigger::file_change, false, &other, same));
-    CHECK(worth_parsing(reload_trigger::file_change, true, &same, same));  // a variable may be set now
+    CHECK(worth_parsing(reload_trigger::file_change, true, &same, same));     // a variable may be set now
     CHECK(worth_parsing(reload_trigger::file_change, false, nullptr, same));  // unreadable: say so
     CHECK(worth_parsing(reload_trigger::sighup, false, &same, same));
 }

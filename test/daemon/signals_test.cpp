@@ -18,26 +18,21 @@ TEST_CASE("SIGHUP reloads, the first SIGTERM stops gracefully, the second at onc
     std::vector<int> stops;
     int stop_now = 0;
     bool ended = false;
-    asio::co_spawn(
-        ioc,
-        handle_signals(
-            signals,
-            {[&] {
-                 // A second reload, then the stop signals.
-                 std::raise(++reloads == 1 ? SIGHUP : SIGTERM);
-             },
-             [&](int sig) {
-                 stops.push_back(sig);
-                 std::raise(SIGINT);
-             },
-             [&] {
-                 ++stop_now;
-                 // As shutdown does: later, while the loop waits for the next signal.
-                 asio::post(ioc, [&] { signals.cancel(); });
-             }}
-        ),
-        [&](std::exception_ptr) { ended = true; }
-    );
+    asio::co_spawn(ioc,
+                   handle_signals(signals, {[&] {
+                                                // A second reload, then the stop signals.
+                                                std::raise(++reloads == 1 ? SIGHUP : SIGTERM);
+                                            },
+                                            [&](int sig) {
+                                                stops.push_back(sig);
+                                                std::raise(SIGINT);
+                                            },
+                                            [&] {
+                                                ++stop_now;
+                                                // As shutdown does: later, while the loop waits for the next signal.
+                                                asio::post(ioc, [&] { signals.cancel(); });
+                                            }}),
+                   [&](std::exception_ptr) { ended = true; });
     std::raise(SIGHUP);
     ioc.run_for(std::chrono::seconds(5));
     CHECK(ended);

@@ -23,7 +23,8 @@ std::chrono::system_clock::time_point at(std::int64_t unix_seconds)
 
 TEST_CASE("before the watcher first ran, every configured runtime is pending")
 {
-    const std::vector<config::runtime> configured = {make_runtime("a", "ghcr.io/o/a:1"), make_runtime("b", "ghcr.io/o/b:2")};
+    const std::vector<config::runtime> configured = {make_runtime("a", "ghcr.io/o/a:1"),
+                                                     make_runtime("b", "ghcr.io/o/b:2")};
     auto rows = status_rows({}, configured, {{"b", 3}});
     REQUIRE(rows.size() == 2);
     CHECK(rows[0].name == "a");
@@ -111,7 +112,9 @@ TEST_CASE("a runtime's Swarm services of its last refresh show under it; others 
     s.runtimes = {web, api};
     s.services["web"] = {{"web", "front", "rolled_back", "reg/web:v1@sha256:ee", "rollback completed"}};
     const auto v = json::parse(render_status(s));
-    CHECK(v.at("runtimes").at(0).at("services") == json::parse(
-        R"([{"service":"front","result":"rolled_back","image":"reg/web:v1@sha256:ee","message":"rollback completed"}])"));
+    CHECK(
+        v.at("runtimes").at(0).at("services") ==
+        json::parse(
+            R"([{"service":"front","result":"rolled_back","image":"reg/web:v1@sha256:ee","message":"rollback completed"}])"));
     CHECK_FALSE(v.at("runtimes").at(1).as_object().contains("services"));
 }

@@ -29,7 +29,8 @@ struct open_counter
         int n = 0;
         alignas(inotify_event) char buf[4096];
         for (ssize_t got; (got = ::read(fd, buf, sizeof buf)) > 0;)
-            for (ssize_t i = 0; i < got; i += static_cast<ssize_t>(sizeof(inotify_event) + reinterpret_cast<inotify_event*>(buf + i)->len))
+            for (ssize_t i = 0; i < got;
+                 i += static_cast<ssize_t>(sizeof(inotify_event) + reinterpret_cast<inotify_event*>(buf + i)->len))
                 ++n;
         return n;
     }

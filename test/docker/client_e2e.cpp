@@ -81,15 +81,22 @@ void push_images_once()
     std::string dir = "/tmp/iw-docker-e2e-" + nonce();
     for (std::string v : {"v1", "v2"})
     {
-        sh("d=" + dir + "; rm -rf $d; mkdir -p $d/rootfs/bin $d/rootfs/etc $d/rootfs/tmp; "
+        sh("d=" + dir +
+           "; rm -rf $d; mkdir -p $d/rootfs/bin $d/rootfs/etc $d/rootfs/tmp; "
            "cp \"$(command -v busybox || echo /bin/busybox)\" $d/rootfs/bin/busybox; ln -s busybox $d/rootfs/bin/sh; "
-           "echo " + v + " > $d/rootfs/etc/app-version; tar -C $d/rootfs -cf $d/img.tar .; "
+           "echo " +
+           v +
+           " > $d/rootfs/etc/app-version; tar -C $d/rootfs -cf $d/img.tar .; "
            "\"$DOCKER\" import"
-           " --change \"CMD [\\\"/bin/busybox\\\",\\\"sh\\\",\\\"-c\\\",\\\"trap exit TERM; echo " + v +
+           " --change \"CMD [\\\"/bin/busybox\\\",\\\"sh\\\",\\\"-c\\\",\\\"trap exit TERM; echo " +
+           v +
            "; /bin/busybox sleep 3600 & wait\\\"]\""
-           " --change \"ENV APP_VERSION=" + v + " PATH=/bin\" --change \"LABEL org.test.image=" + v +
-           "\" --change \"WORKDIR /etc\" $d/img.tar " + image(v) + " >/dev/null; "
-           "\"$DOCKER\" push " + image(v) + " >/dev/null; \"$DOCKER\" rmi " + image(v) + " >/dev/null; rm -rf $d");
+           " --change \"ENV APP_VERSION=" +
+           v + " PATH=/bin\" --change \"LABEL org.test.image=" + v + "\" --change \"WORKDIR /etc\" $d/img.tar " +
+           image(v) +
+           " >/dev/null; "
+           "\"$DOCKER\" push " +
+           image(v) + " >/dev/null; \"$DOCKER\" rmi " + image(v) + " >/dev/null; rm -rf $d");
     }
     done = true;
 }
@@ -115,7 +122,8 @@ std::unique_ptr<docker::api> make(asio::io_context& ioc)
 bool has_string(const json::value& arr, std::string_view s)
 {
     const auto* a = arr.if_array();
-    return a && std::any_of(a->begin(), a->end(), [&](const json::value& v) { return v.is_string() && v.get_string() == s; });
+    return a && std::any_of(a->begin(), a->end(),
+                            [&](const json::value& v) { return v.is_string() && v.get_string() == s; });
 }
 
 // Removes containers this run created, whatever state a failed check left them in.
@@ -166,9 +174,8 @@ TEST_CASE_FIXTURE(pushed_images, "e2e docker: pull")
                 return d.as_string().starts_with(env().at("REGISTRY") + "/" + repository() + "@sha256:");
             }));
 
-            std::string auth = docker::encode_registry_auth(
-                env().at("REGISTRY_USER"), env().at("REGISTRY_PASSWORD"), env().at("REGISTRY")
-            );
+            std::string auth = docker::encode_registry_auth(env().at("REGISTRY_USER"), env().at("REGISTRY_PASSWORD"),
+                                                            env().at("REGISTRY"));
             auto p2 = co_await c->pull(ref("v2"), "", auth, 60s, {});
             REQUIRE_MESSAGE(p2.has_value(), p2.error().message);
 
@@ -180,8 +187,7 @@ TEST_CASE_FIXTURE(pushed_images, "e2e docker: pull")
             CHECK(missing.error().message.find("manifest unknown") != std::string::npos);
 
             auto bad_auth = co_await c->pull(
-                ref("v1"), "", docker::encode_registry_auth("admin", "wrong", env().at("REGISTRY")), 60s, {}
-            );
+                ref("v1"), "", docker::encode_registry_auth("admin", "wrong", env().at("REGISTRY")), 60s, {});
             REQUIRE_FALSE(bad_auth.has_value());
             MESSAGE("wrong password: " << bad_auth.error().message);
             CHECK(bad_auth.error().code == errc::unauthorized);
@@ -190,8 +196,7 @@ TEST_CASE_FIXTURE(pushed_images, "e2e docker: pull")
             REQUIRE_FALSE(unknown.has_value());
             CHECK(unknown.error().code == errc::not_found);
         },
-        120s
-    );
+        120s);
 }
 
 // Create/start/inspect/stop/rename/remove with NetworkMode none; 304s are success; 404 after removal.
@@ -232,7 +237,7 @@ TEST_CASE_FIXTURE(pushed_images, "e2e docker: container lifecycle")
 
             auto t0 = std::chrono::steady_clock::now();
             REQUIRE((co_await c->stop_container(*id, 10s)).has_value());
-            CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // the trap stops it at once
+            CHECK(std::chrono::steady_clock::now() - t0 < 5s);          // the trap stops it at once
             CHECK((co_await c->stop_container(*id, 10s)).has_value());  // 304: already stopped
 
             REQUIRE((co_await c->rename_container(*id, name + "-imagewatch-old")).has_value());
@@ -247,8 +252,7 @@ TEST_CASE_FIXTURE(pushed_images, "e2e docker: container lifecycle")
             auto gone2 = co_await c->remove_container(*id, true);
             CHECK(gone2.error().code == errc::not_found);
         },
-        120s
-    );
+        120s);
 }
 
 // The recreate spec round trip on a real engine: the create request it builds is accepted, the new
@@ -323,8 +327,7 @@ TEST_CASE_FIXTURE(pushed_images, "e2e docker: recreate spec is accepted and fait
             if (!volume_of(*inspect).empty())  // removal kept it, as it should; this test's own cleanup
                 sh("\"$DOCKER\" volume rm " + volume_of(*inspect) + " >/dev/null");
         },
-        120s
-    );
+        120s);
 }
 
 // No daemon behind the socket: errc::unreachable with the operator hint.
@@ -338,6 +341,7 @@ TEST_CASE("e2e docker: unreachable socket")
         auto r = co_await (*c)->list_containers();
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::unreachable);
-        CHECK(r.error().message.find("no such socket; start dockerd, or set docker.host or DOCKER_HOST") != std::string::npos);
+        CHECK(r.error().message.find("no such socket; start dockerd, or set docker.host or DOCKER_HOST") !=
+              std::string::npos);
     });
 }

@@ -47,12 +47,12 @@ std::string chunk(std::string_view s)
 
 std::string json_response(unsigned status, std::string_view reason, std::string_view body, std::string_view extra = {})
 {
-    return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-           "\r\nContent-Type: application/json\r\n" + std::string(extra) + "Content-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+    return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\nContent-Type: application/json\r\n" +
+           std::string(extra) + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
-const std::string chunked_head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+const std::string chunked_head =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 std::string version_body(std::string_view api, std::string_view min_api = "1.12")
 {
@@ -107,8 +107,9 @@ awaitable<void> serve_one(fake_daemon* d, Socket sock)
     d->requests.push_back(req);
     auto it = d->routes.find(key);
     std::vector<std::string> pieces =
-        it != d->routes.end() ? it->second
-                              : std::vector<std::string>{json_response(404, "Not Found", R"({"message":"page not found"})")};
+        it != d->routes.end()
+            ? it->second
+            : std::vector<std::string>{json_response(404, "Not Found", R"({"message":"page not found"})")};
     for (const auto& p : pieces)
     {
         if (p == stall_marker)
@@ -127,9 +128,10 @@ awaitable<void> serve_one(fake_daemon* d, Socket sock)
             asio::steady_timer t(sock.get_executor());
             for (;;)
             {
-                auto [wec, wn] = co_await asio::async_write(
-                    sock, asio::buffer(chunk(R"({"status":"Downloading","id":"abc"})" "\n")), nothrow_awaitable
-                );
+                auto [wec, wn] = co_await asio::async_write(sock,
+                                                            asio::buffer(chunk(R"({"status":"Downloading","id":"abc"})"
+                                                                               "\n")),
+                                                            nothrow_awaitable);
                 if (wec || !d->acceptor.is_open())
                     co_return;
                 t.expires_after(20ms);
@@ -173,10 +175,7 @@ std::unique_ptr<docker::api> client_for(asio::io_context& ioc, const fake_daemon
     return std::move(*c);
 }
 
-image_ref app_ref(std::string tag)
-{
-    return image_ref{"registry.test:5443", "test/app", std::move(tag), ""};
-}
+image_ref app_ref(std::string tag) { return image_ref{"registry.test:5443", "test/app", std::move(tag), ""}; }
 
 }  // namespace
 
@@ -230,8 +229,10 @@ TEST_CASE("client: maps HTTP errors to error codes with Docker's message")
         d.negotiate_as("1.41");
         d.route("GET /v1.41/containers/nope/json",
                 {json_response(404, "Not Found", R"({"message":"No such container: nope"})")});
-        d.route("POST /v1.41/containers/web/rename?name=web-imagewatch-old",
-                {json_response(409, "Conflict", R"({"message":"Conflict. The container name \"/web-imagewatch-old\" is already in use"})")});
+        d.route(
+            "POST /v1.41/containers/web/rename?name=web-imagewatch-old",
+            {json_response(409, "Conflict",
+                           R"({"message":"Conflict. The container name \"/web-imagewatch-old\" is already in use"})")});
         d.route("POST /v1.41/containers/web/start", {"HTTP/1.1 304 Not Modified\r\n\r\n"});
         d.route("GET /v1.41/containers/json?all=1", {json_response(200, "OK", "[{not json")});
         asio::co_spawn(ioc, serve(&d), asio::detached);
@@ -321,7 +322,8 @@ TEST_CASE("client: connection closed mid-response")
         auto r = co_await c->inspect_container("web");
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::unreachable);
-        CHECK(r.error().message.starts_with("inspect container web: lost the connection to the Docker daemon at unix://"));
+        CHECK(r.error().message.starts_with(
+            "inspect container web: lost the connection to the Docker daemon at unix://"));
         d.stop();
     });
 }
@@ -355,12 +357,16 @@ TEST_CASE("client: pull error from the progress stream")
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         fake_daemon d(ioc);
         d.negotiate_as("1.41");
-        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v9", {
-            chunked_head,
-            chunk(R"({"status":"Pulling from test/app","id":"v9"})" "\r\n" R"({"errorDetail":{"mess)"),
-            chunk(R"(age":"manifest unknown: manifest unknown"},"error":"manifest unknown"})" "\r\n"),
-            "0\r\n\r\n",
-        });
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v9",
+                {
+                    chunked_head,
+                    chunk(R"({"status":"Pulling from test/app","id":"v9"})"
+                          "\r\n"
+                          R"({"errorDetail":{"mess)"),
+                    chunk(R"(age":"manifest unknown: manifest unknown"},"error":"manifest unknown"})"
+                          "\r\n"),
+                    "0\r\n\r\n",
+                });
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->pull(app_ref("v9"), "", "c2VjcmV0", 5s, {});
@@ -377,12 +383,17 @@ TEST_CASE("client: pull success, several objects per chunk, platform passed")
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         fake_daemon d(ioc);
         d.negotiate_as("1.41");
-        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1&platform=linux%2Famd64", {
-            chunked_head,
-            chunk(R"({"status":"Pulling from test/app","id":"v1"})" "\r\n" R"({"status":"Digest: sha256:97"})" "\r\n"),
-            chunk(R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:v1"})" "\r\n"),
-            "0\r\n\r\n",
-        });
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1&platform=linux%2Famd64",
+                {
+                    chunked_head,
+                    chunk(R"({"status":"Pulling from test/app","id":"v1"})"
+                          "\r\n"
+                          R"({"status":"Digest: sha256:97"})"
+                          "\r\n"),
+                    chunk(R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:v1"})"
+                          "\r\n"),
+                    "0\r\n\r\n",
+                });
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->pull(app_ref("v1"), "linux/amd64", "", 5s, {});
@@ -404,11 +415,14 @@ TEST_CASE("client: pull progress is reported at a steady pace")
         for (int i = 1; i <= 10; ++i)
             for (std::string id : {"aaa", "bbb"})
             {
-                pieces.push_back(chunk(R"({"status":"Downloading","progressDetail":{"current":)" + std::to_string(i * 100) +
-                                       R"(,"total":1000},"id":")" + id + "\"}\r\n"));
+                pieces.push_back(chunk(R"({"status":"Downloading","progressDetail":{"current":)" +
+                                       std::to_string(i * 100) + R"(,"total":1000},"id":")" + id + "\"}\r\n"));
                 pieces.push_back(pause_marker);
             }
-        pieces.push_back(chunk(R"({"status":"Pull complete","id":"aaa"})" "\n" R"({"status":"Pull complete","id":"bbb"})" "\n"));
+        pieces.push_back(chunk(R"({"status":"Pull complete","id":"aaa"})"
+                               "\n"
+                               R"({"status":"Pull complete","id":"bbb"})"
+                               "\n"));
         pieces.push_back("0\r\n\r\n");
         d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1", pieces);
         asio::co_spawn(ioc, serve(&d), asio::detached);
@@ -456,16 +470,17 @@ TEST_CASE("client: pull 404 before the stream")
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         fake_daemon d(ioc);
         d.negotiate_as("1.41");
-        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v9", {json_response(
-            404, "Not Found", R"({"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"})"
-        )});
+        d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v9",
+                {json_response(
+                    404, "Not Found",
+                    R"({"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"})")});
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->pull(app_ref("v9"), "", "", 5s, {});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::not_found);
-        CHECK(r.error().message ==
-              "pull registry.test:5443/test/app:v9: manifest for registry.test:5443/test/app:v9 not found: manifest unknown");
+        CHECK(r.error().message == "pull registry.test:5443/test/app:v9: manifest for registry.test:5443/test/app:v9 "
+                                   "not found: manifest unknown");
         d.stop();
     });
 }
@@ -571,10 +586,11 @@ TEST_CASE("client: unreachable daemon")
 TEST_CASE("client: DOCKER_HOST forms")
 {
     asio::io_context ioc;
-    for (const char* ok : {"unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://docker:2376/", "tcp://[::1]:2375",
-                           "tcp://localhost"})
+    for (const char* ok : {"unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "tcp://docker:2376/",
+                           "tcp://[::1]:2375", "tcp://localhost"})
         CHECK_MESSAGE(docker::make_client(ioc.get_executor(), {.host = ok}).has_value(), ok);
-    for (const char* bad : {"ssh://me@host", "npipe:////./pipe/docker_engine", "unix://relative.sock", "tcp://", "/var/run/docker.sock"})
+    for (const char* bad :
+         {"ssh://me@host", "npipe:////./pipe/docker_engine", "unix://relative.sock", "tcp://", "/var/run/docker.sock"})
     {
         auto r = docker::make_client(ioc.get_executor(), {.host = bad});
         REQUIRE_FALSE_MESSAGE(r.has_value(), bad);
@@ -587,13 +603,17 @@ TEST_CASE("client: Swarm calls: /info's Swarm part, services listed and read, up
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         fake_daemon d(ioc);
         d.negotiate_as("1.41");
-        d.route("GET /v1.41/info", {json_response(200, "OK", R"({"ID":"x","Swarm":{"LocalNodeState":"active","ControlAvailable":false,"Error":""}})")});
+        d.route(
+            "GET /v1.41/info",
+            {json_response(200, "OK",
+                           R"({"ID":"x","Swarm":{"LocalNodeState":"active","ControlAvailable":false,"Error":""}})")});
         d.route("GET /v1.41/services?filters=%7B%22name%22%3A%5B%22web%22%5D%7D",
                 {json_response(200, "OK", R"([{"ID":"s1","Version":{"Index":7}},"junk"])")});
         d.route("GET /v1.41/services/s1", {json_response(200, "OK", R"({"ID":"s1","Version":{"Index":7}})")});
         d.route("POST /v1.41/services/s1/update?version=7", {json_response(200, "OK", R"({"Warnings":null})")});
         d.route("POST /v1.41/services/s1/update?version=6",
-                {json_response(500, "Internal Server Error", R"({"message":"rpc error: code = Unknown desc = update out of sequence"})")});
+                {json_response(500, "Internal Server Error",
+                               R"({"message":"rpc error: code = Unknown desc = update out of sequence"})")});
         asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
 

@@ -11,12 +11,18 @@ using docker::pull_progress;
 namespace {
 
 const std::string success_stream =
-    R"({"status":"Pulling from test/app","id":"v1"})" "\r\n"
-    R"({"status":"Pulling fs layer","progressDetail":{},"id":"14b84b084dda"})" "\r\n"
-    R"({"status":"Downloading","progressDetail":{"current":1024,"total":2048},"progress":"[=>  ]","id":"14b84b084dda"})" "\r\n"
-    R"({"status":"Pull complete","progressDetail":{},"id":"14b84b084dda"})" "\r\n"
-    R"({"status":"Digest: sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f"})" "\r\n"
-    R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:v1"})" "\r\n";
+    R"({"status":"Pulling from test/app","id":"v1"})"
+    "\r\n"
+    R"({"status":"Pulling fs layer","progressDetail":{},"id":"14b84b084dda"})"
+    "\r\n"
+    R"({"status":"Downloading","progressDetail":{"current":1024,"total":2048},"progress":"[=>  ]","id":"14b84b084dda"})"
+    "\r\n"
+    R"({"status":"Pull complete","progressDetail":{},"id":"14b84b084dda"})"
+    "\r\n"
+    R"({"status":"Digest: sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f"})"
+    "\r\n"
+    R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:v1"})"
+    "\r\n";
 
 }  // namespace
 
@@ -63,9 +69,16 @@ TEST_CASE("pull_progress: no separator or extra whitespace between objects")
 TEST_CASE("pull_progress: error object, first error wins")
 {
     pull_progress p;
-    REQUIRE(p.feed(R"({"status":"Pulling from test/app","id":"v9"})" "\n").has_value());
-    REQUIRE(p.feed(R"({"errorDetail":{"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"},)").has_value());
-    REQUIRE(p.feed(R"("error":"short text"})" "\n").has_value());
+    REQUIRE(p.feed(R"({"status":"Pulling from test/app","id":"v9"})"
+                   "\n")
+                .has_value());
+    REQUIRE(
+        p.feed(
+             R"({"errorDetail":{"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"},)")
+            .has_value());
+    REQUIRE(p.feed(R"("error":"short text"})"
+                   "\n")
+                .has_value());
     REQUIRE(p.feed(R"({"error":"second error"})").has_value());
     REQUIRE(p.finish().has_value());
     REQUIRE(p.error_message().has_value());
@@ -137,7 +150,8 @@ docker::pull_totals totals_after(const std::string& stream)
 
 std::string line(const std::string& id, const std::string& status, std::uint64_t current = 0, std::uint64_t total = 0)
 {
-    std::string detail = total ? R"({"current":)" + std::to_string(current) + R"(,"total":)" + std::to_string(total) + "}" : "{}";
+    std::string detail =
+        total ? R"({"current":)" + std::to_string(current) + R"(,"total":)" + std::to_string(total) + "}" : "{}";
     return R"({"status":")" + status + R"(","progressDetail":)" + detail + R"(,"id":")" + id + "\"}\r\n";
 }
 
@@ -146,7 +160,8 @@ std::string line(const std::string& id, const std::string& status, std::uint64_t
 // What Docker 20.10 streams for a three-layer image of which one layer is already present.
 TEST_CASE("pull_progress: layers and bytes are summed per layer as the stream goes")
 {
-    std::string s = R"({"status":"Pulling from test/app","id":"latest"})" "\r\n";
+    std::string s = R"({"status":"Pulling from test/app","id":"latest"})"
+                    "\r\n";
     s += line("aaa", "Already exists");
     s += line("bbb", "Pulling fs layer");
     s += line("ccc", "Pulling fs layer");
@@ -173,8 +188,10 @@ TEST_CASE("pull_progress: layers and bytes are summed per layer as the stream go
     s += line("ccc", "Download complete");
     s += line("ccc", "Extracting", 10000, 10000);
     s += line("ccc", "Pull complete");
-    s += R"({"status":"Digest: sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f"})" "\r\n";
-    s += R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:latest"})" "\r\n";
+    s += R"({"status":"Digest: sha256:977b583eb631f9891365b44bc0962417b90e8615f95192b8d01dd19f4b2e719f"})"
+         "\r\n";
+    s += R"({"status":"Status: Downloaded newer image for registry.test:5443/test/app:latest"})"
+         "\r\n";
     CHECK(totals_after(s) == docker::pull_totals{3, 3, 14000, 14000});
 }
 
@@ -194,9 +211,12 @@ TEST_CASE("pull_progress: a layer's size is taken from Extracting when no Downlo
 TEST_CASE("pull_progress: no regress, no false layers")
 {
     std::string s = line("eee", "Downloading", 8000, 9000) + line("eee", "Downloading", 0, 9000);
-    s += R"({"status":"Status: Image is up to date for x:y"})" "\r\n";
-    s += R"({"status":"Something new","id":"fff"})" "\r\n";
-    s += R"({"status":"Downloading","progressDetail":{"current":-5,"total":"x"},"id":"ggg"})" "\r\n";
+    s += R"({"status":"Status: Image is up to date for x:y"})"
+         "\r\n";
+    s += R"({"status":"Something new","id":"fff"})"
+         "\r\n";
+    s += R"({"status":"Downloading","progressDetail":{"current":-5,"total":"x"},"id":"ggg"})"
+         "\r\n";
     CHECK(totals_after(s) == docker::pull_totals{2, 0, 8000, 9000});
 }
 
@@ -204,7 +224,8 @@ TEST_CASE("pull_progress: no regress, no false layers")
 TEST_CASE("pull_progress: byte sums saturate")
 {
     const std::string big = "18446744073709551615";  // 2^64 - 1
-    std::string s = R"({"status":"Downloading","progressDetail":{"current":)" + big + R"(,"total":)" + big + R"(},"id":"a"})";
+    std::string s =
+        R"({"status":"Downloading","progressDetail":{"current":)" + big + R"(,"total":)" + big + R"(},"id":"a"})";
     s += R"({"status":"Downloading","progressDetail":{"current":5,"total":10},"id":"b"})";
     auto t = totals_after(s);
     CHECK(t.bytes_total == UINT64_MAX);

@@ -17,10 +17,7 @@ using docker::build_recreate_spec;
 // `docker run/create` noted in its test.
 namespace {
 
-json::object load(const std::string& name)
-{
-    return json::parse(test::test_data("docker/" + name)).as_object();
-}
+json::object load(const std::string& name) { return json::parse(test::test_data("docker/" + name)).as_object(); }
 
 struct fixture
 {
@@ -166,7 +163,8 @@ TEST_CASE("recreate spec: exposed ports with a port binding are kept")
     auto r = f.build();
     REQUIRE(r.has_value());
     CHECK(r->body.at("ExposedPorts") == json::parse(R"({"8080/tcp":{}})"));
-    CHECK(at(r->body, "HostConfig", "PortBindings") == json::parse(R"({"8080/tcp":[{"HostIp":"","HostPort":"18080"}]})"));
+    CHECK(at(r->body, "HostConfig", "PortBindings") ==
+          json::parse(R"({"8080/tcp":[{"HostIp":"","HostPort":"18080"}]})"));
 }
 
 // docker run -d --name hostnet --network host test/app:v1

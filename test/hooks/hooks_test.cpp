@@ -8,7 +8,6 @@
 
 #include <doctest/doctest.h>
 
-
 using namespace imagewatch;
 using namespace imagewatch::hooks;
 
@@ -25,7 +24,8 @@ std::string url_encode(std::string_view s)
     for (char ch : s)
     {
         const auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.')
             out += static_cast<char>(c);
         else if (c == ' ')
             out += '+';
@@ -54,12 +54,13 @@ TEST_CASE("signature: anything but the exact HMAC of the exact body is refused")
     const std::string body = "Hello, World!";
     const std::string secret = "It's a Secret to Everybody";
     const std::string good = github_signature(body, secret);
-    CHECK(verify_github_signature("sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17", body, secret));
+    CHECK(verify_github_signature("sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17", body,
+                                  secret));
     CHECK_FALSE(verify_github_signature("", body, secret));
-    CHECK_FALSE(verify_github_signature(good.substr(7), body, secret));      // no "sha256=" prefix
-    CHECK_FALSE(verify_github_signature(good + "0", body, secret));          // too long
-    CHECK_FALSE(verify_github_signature(good, body + " ", secret));          // body changed
-    CHECK_FALSE(verify_github_signature(good, body, secret + "x"));          // other secret
+    CHECK_FALSE(verify_github_signature(good.substr(7), body, secret));          // no "sha256=" prefix
+    CHECK_FALSE(verify_github_signature(good + "0", body, secret));              // too long
+    CHECK_FALSE(verify_github_signature(good, body + " ", secret));              // body changed
+    CHECK_FALSE(verify_github_signature(good, body, secret + "x"));              // other secret
     CHECK_FALSE(verify_github_signature(github_signature(body, ""), body, ""));  // empty secret never verifies
     auto flipped = good;
     flipped.back() = flipped.back() == '7' ? '8' : '7';
@@ -70,10 +71,12 @@ TEST_CASE("signature: anything but the exact HMAC of the exact body is refused")
 
 TEST_CASE("github: recorded registry_package published delivery -> ghcr.io tag, owner lower-cased")
 {
-    auto tags = parse_github_event("registry_package", "application/json", data("github_registry_package_published.json"));
+    auto tags =
+        parse_github_event("registry_package", "application/json", data("github_registry_package_published.json"));
     REQUIRE(tags.has_value());
     REQUIRE(tags->size() == 1);
-    CHECK((*tags)[0] == pushed_tag{"ghcr.io", "molecule-ai/workspace-template-hermes", "latest", "sha256:4f7ad2ab3c5ba2c2bd7c3b3d1b8e2a0c4b2a5e7e6f8d9c0b1a2f3e4d5c6b7a89"});
+    CHECK((*tags)[0] == pushed_tag{"ghcr.io", "molecule-ai/workspace-template-hermes", "latest",
+                                   "sha256:4f7ad2ab3c5ba2c2bd7c3b3d1b8e2a0c4b2a5e7e6f8d9c0b1a2f3e4d5c6b7a89"});
 }
 
 TEST_CASE("github: recorded package updated delivery with several tags")
@@ -81,8 +84,10 @@ TEST_CASE("github: recorded package updated delivery with several tags")
     auto tags = parse_github_event("package", "application/json", data("github_package_updated.json"));
     REQUIRE(tags.has_value());
     std::vector<pushed_tag> want{
-        {"ghcr.io", "molecule-ai/workspace-template-claude-code", "v1.4.0", "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"},
-        {"ghcr.io", "molecule-ai/workspace-template-claude-code", "latest", "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+        {"ghcr.io", "molecule-ai/workspace-template-claude-code", "v1.4.0",
+         "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+        {"ghcr.io", "molecule-ai/workspace-template-claude-code", "latest",
+         "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"},
     };
     CHECK(*tags == want);
 }
@@ -90,7 +95,8 @@ TEST_CASE("github: recorded package updated delivery with several tags")
 TEST_CASE("github: form-encoded delivery (payload=...) parses like JSON")
 {
     const auto json = data("github_registry_package_published.json");
-    auto tags = parse_github_event("registry_package", "application/x-www-form-urlencoded", "payload=" + url_encode(json));
+    auto tags =
+        parse_github_event("registry_package", "application/x-www-form-urlencoded", "payload=" + url_encode(json));
     REQUIRE(tags.has_value());
     REQUIRE(tags->size() == 1);
     CHECK((*tags)[0].repository == "molecule-ai/workspace-template-hermes");
@@ -100,7 +106,8 @@ TEST_CASE("github: form-encoded delivery (payload=...) parses like JSON")
 TEST_CASE("github: other events, actions and package types yield nothing; bad JSON is an error")
 {
     const auto pub = data("github_registry_package_published.json");
-    CHECK(parse_github_event("ping", "application/json", R"({"zen":"Keep it logically awesome.","hook_id":1})")->empty());
+    CHECK(
+        parse_github_event("ping", "application/json", R"({"zen":"Keep it logically awesome.","hook_id":1})")->empty());
     CHECK(parse_github_event("push", "application/json", pub)->empty());
     CHECK(parse_github_event("package", "application/json", data("github_package_npm.json"))->empty());
     std::string deleted = pub;
@@ -108,8 +115,10 @@ TEST_CASE("github: other events, actions and package types yield nothing; bad JS
     CHECK(parse_github_event("registry_package", "application/json", deleted)->empty());
     // Missing fields are tolerated: an untagged version, no package_version, no name.
     CHECK(parse_github_event("package", "", R"({"action":"published","package":{"namespace":"o","name":"n",
-        "package_type":"CONTAINER","package_version":{"container_metadata":{"tag":{"name":"","digest":"sha256:1"}}}}})")->empty());
-    CHECK(parse_github_event("package", "", R"({"action":"published","package":{"namespace":"o","name":"n"}})")->empty());
+        "package_type":"CONTAINER","package_version":{"container_metadata":{"tag":{"name":"","digest":"sha256:1"}}}}})")
+              ->empty());
+    CHECK(
+        parse_github_event("package", "", R"({"action":"published","package":{"namespace":"o","name":"n"}})")->empty());
     CHECK(parse_github_event("package", "", R"({"action":"published","package":{"package_version":null}})")->empty());
     CHECK(parse_github_event("package", "", R"({"action":"published"})")->empty());
     // The object under the other event's name is still found; owner.login stands in for namespace.
@@ -130,7 +139,8 @@ TEST_CASE("registry: recorded envelope -> only the tagged manifest push")
     REQUIRE(tags.has_value());
     // The blob push, the pull and the tagless index push are ignored.
     REQUIRE(tags->size() == 1);
-    CHECK((*tags)[0] == pushed_tag{"registry.test:5443", "team/app", "stable", "sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"});
+    CHECK((*tags)[0] == pushed_tag{"registry.test:5443", "team/app", "stable",
+                                   "sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"});
 }
 
 TEST_CASE("registry: host from target.url without request.host; duplicates collapse; bad bodies")
@@ -183,9 +193,12 @@ TEST_CASE("match: GitHub deliveries match ghcr.io runtimes by owner/name and tag
         rt("claude-code", "ghcr.io/molecule-ai/workspace-template-claude-code:latest"),
         rt("mirror", "registry.test:5443/molecule-ai/workspace-template-hermes:latest"),
     };
-    auto hermes = parse_github_event("registry_package", "application/json", data("github_registry_package_published.json")).value();
+    auto hermes =
+        parse_github_event("registry_package", "application/json", data("github_registry_package_published.json"))
+            .value();
     REQUIRE(match_runtimes(rts, hermes).size() == 1);
-    CHECK(match_runtimes(rts, hermes)[0] == check_request{"hermes", "sha256:4f7ad2ab3c5ba2c2bd7c3b3d1b8e2a0c4b2a5e7e6f8d9c0b1a2f3e4d5c6b7a89"});
+    CHECK(match_runtimes(rts, hermes)[0] ==
+          check_request{"hermes", "sha256:4f7ad2ab3c5ba2c2bd7c3b3d1b8e2a0c4b2a5e7e6f8d9c0b1a2f3e4d5c6b7a89"});
     auto cc = parse_github_event("package", "application/json", data("github_package_updated.json")).value();
     REQUIRE(match_runtimes(rts, cc).size() == 1);
     CHECK(match_runtimes(rts, cc)[0].runtime == "claude-code");

@@ -74,8 +74,9 @@ TEST_CASE("scheduler: the announced digest is already served -> one check")
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         fake_watcher w{ioc.get_executor()};
         w.served = {{"app", "sha256:new"}};
-        check_scheduler s(ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
-                          [&](const std::string& n) { return w.look(n); }, fast());
+        check_scheduler s(
+            ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
+            [&](const std::string& n) { return w.look(n); }, fast());
         const std::vector<check_request> reqs{{"app", "sha256:new"}};
         CHECK(s.schedule(reqs) == std::vector<std::string>{"app"});
         co_await settle([&] { return s.following() == 0; });
@@ -90,8 +91,9 @@ TEST_CASE("scheduler: old digest still served at the first check -> checked agai
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         fake_watcher w{ioc.get_executor()};
         w.served = {{"app", "sha256:old"}};
-        check_scheduler s(ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
-                          [&](const std::string& n) { return w.look(n); }, fast());
+        check_scheduler s(
+            ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
+            [&](const std::string& n) { return w.look(n); }, fast());
         const std::vector<check_request> reqs{{"app", "sha256:new"}};
         CHECK(s.schedule(reqs).size() == 1);
         co_await settle([&] { return w.status["app"].last_check.has_value(); });
@@ -107,8 +109,9 @@ TEST_CASE("scheduler: bounded when the digest never shows up; no digest -> no fo
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         fake_watcher w{ioc.get_executor()};
         w.served = {{"app", "sha256:old"}, {"web", "sha256:old"}};
-        check_scheduler s(ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
-                          [&](const std::string& n) { return w.look(n); }, fast());
+        check_scheduler s(
+            ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
+            [&](const std::string& n) { return w.look(n); }, fast());
         const std::vector<check_request> reqs{{"app", "sha256:never"}, {"web", ""}, {"gone", "sha256:x"}};
         CHECK(s.schedule(reqs) == std::vector<std::string>{"app", "web"});  // "gone" has no watch task
         CHECK(s.following() == 1);
@@ -124,8 +127,9 @@ TEST_CASE("scheduler: a newer announcement for the same runtime replaces the awa
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         fake_watcher w{ioc.get_executor()};
         w.served = {{"app", "sha256:v1"}};
-        check_scheduler s(ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
-                          [&](const std::string& n) { return w.look(n); }, fast());
+        check_scheduler s(
+            ioc.get_executor(), [&](const std::string& n) { return w.trigger(n); },
+            [&](const std::string& n) { return w.look(n); }, fast());
         const std::vector<check_request> first{{"app", "sha256:v2"}};
         const std::vector<check_request> second{{"app", "sha256:v1"}};  // v2 was overwritten by a push of v1 again
         s.schedule(first);

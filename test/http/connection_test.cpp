@@ -12,20 +12,20 @@ TEST_CASE("connection: a request is written as its start line, its fields in ord
     head.set(http::field::accept, "application/vnd.oci.image.index.v1+json");
     head.set(http::field::authorization, "Bearer t0k");
     CHECK(serialize(head).wire == "HEAD /v2/team/app/manifests/latest HTTP/1.1\r\n"
-                             "Host: registry.test:5443\r\n"
-                             "Accept: application/vnd.oci.image.index.v1+json\r\n"
-                             "Authorization: Bearer t0k\r\n"
-                             "\r\n");
+                                  "Host: registry.test:5443\r\n"
+                                  "Accept: application/vnd.oci.image.index.v1+json\r\n"
+                                  "Authorization: Bearer t0k\r\n"
+                                  "\r\n");
 
     request post{http::verb::post, "/token", 11};
     post.set(http::field::content_type, "application/x-www-form-urlencoded");
     post.body() = "grant_type=refresh_token&scope=x";
     post.prepare_payload();
     CHECK(serialize(post).wire == "POST /token HTTP/1.1\r\n"
-                             "Content-Type: application/x-www-form-urlencoded\r\n"
-                             "Content-Length: 32\r\n"
-                             "\r\n"
-                             "grant_type=refresh_token&scope=x");
+                                  "Content-Type: application/x-www-form-urlencoded\r\n"
+                                  "Content-Length: 32\r\n"
+                                  "\r\n"
+                                  "grant_type=refresh_token&scope=x");
 }
 
 TEST_CASE("connection: a request written directly has Host first and refuses line breaks in values")

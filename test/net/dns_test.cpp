@@ -45,9 +45,9 @@ public:
         int out[2];
         REQUIRE(::pipe(out) == 0);
         const std::string script = IMAGEWATCH_TEST_DATA "/../e2e/dns_server.py";
-        std::vector<std::string> args{"/usr/bin/python3", script, "--listen", "127.0.0.1:0", "--log", log_,
-                                      "--ttl", "60", "--a", "ok.test=127.0.0.1", "--aaaa", "six.test=::1",
-                                      "--stall", "stall.test"};
+        std::vector<std::string> args{
+            "/usr/bin/python3",  script,   "--listen",     "127.0.0.1:0", "--log",     log_, "--ttl", "60", "--a",
+            "ok.test=127.0.0.1", "--aaaa", "six.test=::1", "--stall",     "stall.test"};
         std::vector<char*> argv;
         for (auto& a : args)
             argv.push_back(a.data());
@@ -178,16 +178,22 @@ TEST_CASE("resolve: a name that never answers delays only its own callers, each 
         net::use_name_servers(ioc, dns.address());
         std::optional<result<net::endpoints>> stalled, stalled_longer;
         std::optional<steady::duration> stalled_after, longer_after;
-        asio::co_spawn(ioc, [&]() -> awaitable<void> {
-            const auto start = steady::now();
-            stalled = co_await net::resolve("stall.test", "443", start + 800ms);
-            stalled_after = steady::now() - start;
-        }, asio::detached);
-        asio::co_spawn(ioc, [&]() -> awaitable<void> {
-            const auto start = steady::now();
-            stalled_longer = co_await net::resolve("stall.test", "443", start + 1500ms);
-            longer_after = steady::now() - start;
-        }, asio::detached);
+        asio::co_spawn(
+            ioc,
+            [&]() -> awaitable<void> {
+                const auto start = steady::now();
+                stalled = co_await net::resolve("stall.test", "443", start + 800ms);
+                stalled_after = steady::now() - start;
+            },
+            asio::detached);
+        asio::co_spawn(
+            ioc,
+            [&]() -> awaitable<void> {
+                const auto start = steady::now();
+                stalled_longer = co_await net::resolve("stall.test", "443", start + 1500ms);
+                longer_after = steady::now() - start;
+            },
+            asio::detached);
         // Wait until the stalled query is at the server: everything below is asked after it.
         asio::steady_timer tick(ioc);
         while (dns.asked("stall.test") == 0)

@@ -38,7 +38,10 @@ notify::settings fast()
     return s;
 }
 
-double notify_total(std::string_view result) { return metrics::global().value("imagewatch_notify_total", {{"result", result}}); }
+double notify_total(std::string_view result)
+{
+    return metrics::global().value("imagewatch_notify_total", {{"result", result}});
+}
 
 awaitable<void> sleep_for(std::chrono::milliseconds d)
 {
@@ -117,7 +120,8 @@ TEST_CASE("one POST per event, in order, as JSON; counted ok")
         test::receiver rx(ioc.get_executor());
         asio::co_spawn(ioc, rx.run(), asio::detached);
         const std::string url = rx.url("/hook?src=iw");
-        notify::notifier n(ioc.get_executor(), [&] { return url; }, fast());
+        notify::notifier n(
+            ioc.get_executor(), [&] { return url; }, fast());
         const std::vector<std::string> names{"a", "b", "c"};
         for (const auto& name : names)
             n.notify(make_event(name));
@@ -143,7 +147,8 @@ TEST_CASE("notify is off while the URL is empty, and follows URL changes")
         test::receiver rx(ioc.get_executor());
         asio::co_spawn(ioc, rx.run(), asio::detached);
         std::string url;
-        notify::notifier n(ioc.get_executor(), [&] { return url; }, fast());
+        notify::notifier n(
+            ioc.get_executor(), [&] { return url; }, fast());
         n.notify(make_event("off"));
         CHECK(n.pending() == 0);
         url = rx.url();
@@ -161,7 +166,8 @@ TEST_CASE("a failing receiver is retried with backoff; success after retries cou
         rx.statuses = {500, 503, 204};
         asio::co_spawn(ioc, rx.run(), asio::detached);
         const std::string url = rx.url();
-        notify::notifier n(ioc.get_executor(), [&] { return url; }, fast());
+        notify::notifier n(
+            ioc.get_executor(), [&] { return url; }, fast());
         const auto t0 = steady::now();
         n.notify(make_event("a"));
         CHECK(co_await eventually([&] { return n.pending() == 0; }));
@@ -181,16 +187,19 @@ TEST_CASE("a receiver that keeps failing: three tries, then counted as error")
         rx.statuses = {500};
         asio::co_spawn(ioc, rx.run(), asio::detached);
         const std::string url = rx.url();
-        notify::notifier n(ioc.get_executor(), [&] { return url; }, fast());
+        notify::notifier n(
+            ioc.get_executor(), [&] { return url; }, fast());
         n.notify(make_event("a"));
         CHECK(co_await eventually([&] { return n.pending() == 0; }));
         CHECK(rx.requests.size() == 3);
         // Down (connection refused) and a bad URL are errors too.
         const std::string down = "http://127.0.0.1:" + std::to_string(dead_port(ioc)) + "/";
-        notify::notifier d(ioc.get_executor(), [&] { return down; }, fast());
+        notify::notifier d(
+            ioc.get_executor(), [&] { return down; }, fast());
         d.notify(make_event("b"));
         CHECK(co_await eventually([&] { return d.pending() == 0; }));
-        notify::notifier bad(ioc.get_executor(), [] { return std::string("gopher://x/"); }, fast());
+        notify::notifier bad(
+            ioc.get_executor(), [] { return std::string("gopher://x/"); }, fast());
         bad.notify(make_event("c"));
         CHECK(co_await eventually([&] { return bad.pending() == 0; }));
     });
@@ -209,7 +218,8 @@ TEST_CASE("a hanging receiver times out each try; the queue is bounded and drops
         s.queue_limit = 2;
         s.timeout = 100ms;
         s.retry_delays = {10ms};
-        notify::notifier n(ioc.get_executor(), [&] { return url; }, s);
+        notify::notifier n(
+            ioc.get_executor(), [&] { return url; }, s);
         const std::vector<std::string> names{"1", "2", "3", "4", "5"};
         for (const auto& name : names)
             n.notify(make_event(name));
@@ -255,9 +265,11 @@ TEST_CASE("a down or hanging receiver does not slow refreshes (relative to notif
                 test::fake_docker d;
                 d.add_image(image, {});
                 d.add_container("ws-app", image);
-                refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+                refresh::service svc(ioc.get_executor(), d,
+                                     [](image_ref) -> awaitable<std::string> { co_return std::string(); });
                 const std::string url = urls.at(mode);
-                notify::notifier n(ioc.get_executor(), [&] { return url; }, notify::settings{});  // 5 s, 1 s, 2 s
+                notify::notifier n(
+                    ioc.get_executor(), [&] { return url; }, notify::settings{});  // 5 s, 1 s, 2 s
                 timing t;
                 for (int i = 0; i < rounds; ++i)
                 {
@@ -272,24 +284,26 @@ TEST_CASE("a down or hanging receiver does not slow refreshes (relative to notif
                     n.notify(std::move(e));
                     const auto t2 = steady::now();
                     t.refresh_ms += std::chrono::duration<double, std::milli>(t1 - t0).count() / rounds;
-                    t.notify_max_ms = std::max(t.notify_max_ms, std::chrono::duration<double, std::milli>(t2 - t1).count());
+                    t.notify_max_ms =
+                        std::max(t.notify_max_ms, std::chrono::duration<double, std::milli>(t2 - t1).count());
                 }
                 if (mode != "off")
                     CHECK(n.pending() > 0);  // still trying in the background while refreshes went on
                 auto& slot = by_mode[mode];
-                slot = by_mode.count(mode) && slot.refresh_ms > 0 ? timing{std::min(slot.refresh_ms, t.refresh_ms),
-                                                                          std::max(slot.notify_max_ms, t.notify_max_ms)}
-                                                                   : t;
+                slot =
+                    by_mode.count(mode) && slot.refresh_ms > 0
+                        ? timing{std::min(slot.refresh_ms, t.refresh_ms), std::max(slot.notify_max_ms, t.notify_max_ms)}
+                        : t;
             }
         },
-        20s
-    );
+        20s);
     const auto& off = by_mode.at("off");
     for (const std::string mode : {"down", "hanging"})
     {
         const auto& t = by_mode.at(mode);
         const std::string what = mode + ": refresh " + std::to_string(t.refresh_ms) + " ms vs " +
-                                 std::to_string(off.refresh_ms) + " ms off; notify() max " + std::to_string(t.notify_max_ms) + " ms";
+                                 std::to_string(off.refresh_ms) + " ms off; notify() max " +
+                                 std::to_string(t.notify_max_ms) + " ms";
         INFO(what);
         CHECK(t.refresh_ms / off.refresh_ms < 1.5);
         // notify() itself is queue-and-return: a tiny fraction of one refresh.

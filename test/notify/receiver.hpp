@@ -34,8 +34,7 @@ public:
 
     explicit receiver(asio::any_io_executor ex)
         : acceptor_(ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0))
-    {
-    }
+    {}
 
     unsigned short port() const { return acceptor_.local_endpoint().port(); }
     std::string url(std::string path = "/hook") const { return "http://127.0.0.1:" + std::to_string(port()) + path; }

@@ -24,15 +24,15 @@ public:
         bool exits_at_once = false;
     };
 
-    std::map<std::string, json::object> images;          // by ID
-    std::map<std::string, std::string> tags;             // canonical ref -> image ID
-    std::map<std::string, std::string> pending_tags;     // canonical ref -> image ID the next pull yields
-    std::map<std::string, json::object> containers;      // by ID
-    std::set<std::string> failing_pulls;                 // canonical refs whose pull fails
-    std::vector<docker::pull_totals> pull_reports;        // each pull reports these, then returns the last
-    std::map<std::string, int> calls;                    // op -> count so far
-    std::map<std::string, int> fail_on;                  // op -> occurrence that fails
-    std::map<std::string, int> unreachable_on;           // op -> occurrence that finds Docker gone
+    std::map<std::string, json::object> images;       // by ID
+    std::map<std::string, std::string> tags;          // canonical ref -> image ID
+    std::map<std::string, std::string> pending_tags;  // canonical ref -> image ID the next pull yields
+    std::map<std::string, json::object> containers;   // by ID
+    std::set<std::string> failing_pulls;              // canonical refs whose pull fails
+    std::vector<docker::pull_totals> pull_reports;    // each pull reports these, then returns the last
+    std::map<std::string, int> calls;                 // op -> count so far
+    std::map<std::string, int> fail_on;               // op -> occurrence that fails
+    std::map<std::string, int> unreachable_on;        // op -> occurrence that finds Docker gone
     bool list_fails = false;
     int ping_failures = 0;  // the first pings fail, as before dockerd is up
     int next_id = 1;
@@ -62,7 +62,7 @@ public:
     }
 
     std::string add_container(const std::string& name, const std::string& config_image, bool running = true,
-                               json::object labels = {})
+                              json::object labels = {})
     {
         auto image_id = tags.at(parse_image_ref(config_image).value().str());
         std::string id = std::string(64, 'a' + static_cast<char>(next_id % 20));
@@ -82,7 +82,8 @@ public:
             {"Name", "/" + name},
             {"Image", image_id},
             {"Config", cfg},
-            {"State", json::object{{"Running", running}, {"Status", running ? "running" : "exited"}, {"RestartCount", 0}}},
+            {"State",
+             json::object{{"Running", running}, {"Status", running ? "running" : "exited"}, {"RestartCount", 0}}},
             {"HostConfig", json::object{{"NetworkMode", "none"}, {"Binds", json::array{"/data:/data"}}}},
             {"NetworkSettings", json::object{{"Networks", json::object{{"none", json::object{}}}}}},
         };
@@ -143,8 +144,8 @@ public:
             co_return images[tags[ref->str()]];
         co_return make_error(errc::not_found, "No such image: " + name);
     }
-    awaitable<result<docker::pull_totals>>
-    pull(image_ref ref, std::string, std::string, std::chrono::milliseconds, docker::pull_observer on_progress) override
+    awaitable<result<docker::pull_totals>> pull(image_ref ref, std::string, std::string, std::chrono::milliseconds,
+                                                docker::pull_observer on_progress) override
     {
         if (auto e = step("pull"))
             co_return *e;
@@ -248,8 +249,8 @@ private:
                 for (auto& kv : eps->as_object())
                     out[kv.key()] = json::object{};
         if (auto* hc = body.if_contains("HostConfig"); out.empty() && hc)
-            if (auto* mode = hc->as_object().if_contains("NetworkMode"); mode && mode->is_string() &&
-                                                                          !mode->get_string().starts_with("container:"))
+            if (auto* mode = hc->as_object().if_contains("NetworkMode");
+                mode && mode->is_string() && !mode->get_string().starts_with("container:"))
                 out[mode->get_string()] = json::object{};
         return out;
     }

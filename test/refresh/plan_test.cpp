@@ -36,8 +36,10 @@ TEST_CASE("the network parent is replaced before its dependent, whatever the lis
 
 TEST_CASE("a current dependent of a replaced parent is recreated too (forced), transitively")
 {
-    std::vector<candidate> c{
-        {"3", "app2", "app", false}, {"2", "app", "aaaaaaaaaaaa", false}, {vpn_id, "vpn", "", true}, {"4", "other", "", false}};
+    std::vector<candidate> c{{"3", "app2", "app", false},
+                             {"2", "app", "aaaaaaaaaaaa", false},
+                             {vpn_id, "vpn", "", true},
+                             {"4", "other", "", false}};
     auto p = plan_swaps(c);
     CHECK(order(p) == std::vector<std::size_t>{2, 1, 0});
     CHECK(p[1].forced);

@@ -1,8 +1,8 @@
 // Crash reconciliation (docs/swap.md "Recovery after a crash") over the in-memory engine: every interrupted state resolves to
 // exactly one container under the original name.
+#include "fake_docker.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
-#include "fake_docker.hpp"
 #include "support/run_coro.hpp"
 #include "support/runtimes.hpp"
 

@@ -151,7 +151,8 @@ TEST_CASE("facts from a container inspect")
     CHECK(f.replaced_from == "old");
     CHECK(f.stop_timeout == std::chrono::seconds(7));
     CHECK(f.networks == std::set<std::string>{"extra", "none"});
-    auto bare = refresh::facts_from_inspect(boost::json::parse(R"({"Id": "x", "Config": {"Labels": null}})").as_object());
+    auto bare =
+        refresh::facts_from_inspect(boost::json::parse(R"({"Id": "x", "Config": {"Labels": null}})").as_object());
     CHECK_FALSE(bare.running);
     CHECK(bare.health.empty());
     CHECK(bare.replaced_from.empty());

@@ -1,7 +1,7 @@
 // Progressive rollout through the refresh service over a fake engine: canary and halt, the bad
 // image memory and force, notify mode, the window and min_age for automatic requests only.
-#include "refresh/service.hpp"
 #include "fake_docker.hpp"
+#include "refresh/service.hpp"
 #include "support/run_coro.hpp"
 
 #include <doctest/doctest.h>
@@ -42,7 +42,8 @@ struct harness
     void run(std::vector<std::pair<config::runtime, refresh::request>> steps)
     {
         test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-            refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+            refresh::service svc(ioc.get_executor(), d,
+                                 [](image_ref) -> awaitable<std::string> { co_return std::string(); });
             for (auto& [r, rq] : steps)
             {
                 std::vector<config::runtime> one{r};
@@ -55,7 +56,8 @@ struct harness
     {
         int n = 0;
         for (const auto& [id, c] : d.containers)
-            n += c.at("Image").as_string() == image_id && std::string(c.at("Name").as_string()).starts_with("/ws-") ? 1 : 0;
+            n += c.at("Image").as_string() == image_id && std::string(c.at("Name").as_string()).starts_with("/ws-") ? 1
+                                                                                                                    : 0;
         return n;
     }
 };
@@ -86,11 +88,12 @@ TEST_CASE("a canary that fails verification halts: one container touched, all re
     const auto& first = h.outs[0].result;
     CHECK(first.halted == std::vector<std::string>{"a"});
     CHECK(first.recreated.empty());
-    CHECK(h.d.calls["create"] == 1);  // only the canary was tried
+    CHECK(h.d.calls["create"] == 1);     // only the canary was tried
     CHECK(h.ws_containers_on(v1) == 6);  // the canary rolled back, the others untouched
     bool told = false;
     for (const auto& e : first.errors)
-        told = told || e.error.find("rollout halted after 1 of 6 containers (1 failed); 5 left on the old image") != std::string::npos;
+        told = told || e.error.find("rollout halted after 1 of 6 containers (1 failed); 5 left on the old image") !=
+                           std::string::npos;
     CHECK(told);
     // The same image again: no swap at all, and the answer says how to retry.
     const auto& second = h.outs[1].result;

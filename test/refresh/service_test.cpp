@@ -1,11 +1,11 @@
 // The refresh service over a fake engine: result shape, staleness, selection, and rollback at
 // every step of the swap (docs/http-api.md, docs/swap.md).
-#include "refresh/service.hpp"
-#include "refresh/select.hpp"
+#include "core/log.hpp"
 #include "fake_docker.hpp"
+#include "refresh/select.hpp"
+#include "refresh/service.hpp"
 #include "support/run_coro.hpp"
 #include "support/runtimes.hpp"
-#include "core/log.hpp"
 
 #include <doctest/doctest.h>
 
@@ -36,7 +36,8 @@ refresh::outcome run(fake_docker& d, std::vector<config::runtime> rts, bool recr
 {
     refresh::outcome out;
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+        refresh::service svc(ioc.get_executor(), d,
+                             [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         out = co_await svc.refresh(rts, recreate, fast());
     });
     return out;
@@ -89,8 +90,8 @@ TEST_CASE("selection is exact: prefix, image reference, opt-out label")
     fake_docker d;
     d.add_image(A, {});
     d.add_image("registry.test:5443/test/a-extra:latest", {});
-    d.add_container("news-1", A);                                       // prefix is a prefix, not a substring
-    d.add_container("ws-other", "registry.test:5443/test/a-extra");     // image is exact, not a substring
+    d.add_container("news-1", A);                                    // prefix is a prefix, not a substring
+    d.add_container("ws-other", "registry.test:5443/test/a-extra");  // image is exact, not a substring
     d.add_container("ws-optout", A, true, {{"imagewatch.enable", "false"}});
     d.next_image(A, {});
     auto out = run(d, {rt("a", A)});
@@ -146,7 +147,8 @@ TEST_CASE("container list failure is fatal and keeps the pull outcome")
     auto out = run(d, {rt("a", A)});
     REQUIRE(out.fatal);
     CHECK(*out.fatal == "container list: cannot reach the Docker daemon");
-    CHECK(refresh::to_json(out).starts_with(R"({"error":"container list: cannot reach the Docker daemon","partial_result":{"pulled":["a"])"));
+    CHECK(refresh::to_json(out).starts_with(
+        R"({"error":"container list: cannot reach the Docker daemon","partial_result":{"pulled":["a"])"));
 }
 
 TEST_CASE("a replacement that exits at once is rolled back: same ID, same name, running")
@@ -171,8 +173,8 @@ TEST_CASE("a failure at any swap step restores the original container")
 {
     // Steps in order of a swap; the n-th call of each op counted from the start of the refresh.
     const std::vector<std::pair<std::string, int>> steps = {
-        {"inspect_image", 2}, {"inspect_image", 3}, {"rename", 1}, {"stop", 1},
-        {"create", 1},        {"start", 1},         {"inspect_container", 2},
+        {"inspect_image", 2}, {"inspect_image", 3},     {"rename", 1}, {"stop", 1}, {"create", 1},
+        {"start", 1},         {"inspect_container", 2},
     };
     for (const auto& [op, n] : steps)
     {
@@ -226,8 +228,9 @@ TEST_CASE("result JSON: arrays never null, container only when set")
     CHECK(refresh::to_json(r) == R"({"pulled":[],"failed":[],"recreated":[],"skipped":[],"errors":[]})");
     r.errors.push_back({"hermes", "", "pull: manifest unknown"});
     r.errors.push_back({"hermes", "ws-1", "stop: boom"});
-    CHECK(refresh::to_json(r) ==
-          R"({"pulled":[],"failed":[],"recreated":[],"skipped":[],"errors":[{"runtime":"hermes","error":"pull: manifest unknown"},{"runtime":"hermes","container":"ws-1","error":"stop: boom"}]})");
+    CHECK(
+        refresh::to_json(r) ==
+        R"({"pulled":[],"failed":[],"recreated":[],"skipped":[],"errors":[{"runtime":"hermes","error":"pull: manifest unknown"},{"runtime":"hermes","container":"ws-1","error":"stop: boom"}]})");
 }
 
 TEST_CASE("select: name prefix, label forms, old-name exclusion")
@@ -262,8 +265,8 @@ TEST_CASE("container:<parent> network mode: parent first, dependent recreated an
     fake_docker d;
     d.add_image(A, {});
     d.add_image(B, {});
-    auto app = d.add_container("ws-app", B);     // listed first, already current
-    auto vpn = d.add_container("ws-vpn", A);     // its network parent, stale
+    auto app = d.add_container("ws-app", B);  // listed first, already current
+    auto vpn = d.add_container("ws-vpn", A);  // its network parent, stale
     d.containers[app]["HostConfig"].as_object()["NetworkMode"] = "container:" + vpn;
     d.next_image(A, {});
     auto out = run(d, {rt("a", A), rt("b", B)});
@@ -284,7 +287,8 @@ TEST_CASE("imagewatch's own container is never replaced (and not reported as ski
     d.next_image(A, {});
     refresh::outcome out;
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+        refresh::service svc(ioc.get_executor(), d,
+                             [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         auto s = fast();
         s.self_id = me;
         std::vector<config::runtime> rts{rt("a", A)};
@@ -320,11 +324,18 @@ TEST_CASE("progress: pull progress with the runtime, replacing n of m, how each 
     auto count = [&](std::initializer_list<std::string_view> pieces) {
         std::size_t n = 0;
         for (const auto& l : lines)
-            n += std::all_of(pieces.begin(), pieces.end(), [&](std::string_view p) { return l.find(p) != std::string::npos; });
+            n += std::all_of(pieces.begin(), pieces.end(),
+                             [&](std::string_view p) { return l.find(p) != std::string::npos; });
         return n;
     };
-    CHECK(count({R"(msg="pull progress" runtime=a image=registry.test:5443/test/a:latest layers_done=0/2 bytes=1000B/39.1MiB)"}) == 1);
-    CHECK(count({R"(msg=pulled runtime=a image=registry.test:5443/test/a:latest layers_done=2/2 bytes=39.1MiB/39.1MiB took=)"}) == 1);
+    CHECK(
+        count(
+            {R"(msg="pull progress" runtime=a image=registry.test:5443/test/a:latest layers_done=0/2 bytes=1000B/39.1MiB)"}) ==
+        1);
+    CHECK(
+        count(
+            {R"(msg=pulled runtime=a image=registry.test:5443/test/a:latest layers_done=2/2 bytes=39.1MiB/39.1MiB took=)"}) ==
+        1);
     for (auto step : {R"(step="1 of 3")", R"(step="2 of 3")", R"(step="3 of 3")"})
     {
         CHECK(count({R"(msg="replacing container" runtime=a container=ws-)", step}) == 1);

@@ -1,8 +1,8 @@
 // Swarm service decisions on values: reading a service, selecting it, the pinned spec, the end of
 // an update, and the conflict test.
-#include "refresh/swarm_spec.hpp"
 #include "refresh/result.hpp"
 #include "refresh/select.hpp"
+#include "refresh/swarm_spec.hpp"
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -40,7 +40,8 @@ json::object service(std::string image, json::object update_status = {})
         "EndpointSpec": {"Mode": "vip"}
       },
       "PreviousSpec": {"Name": "web"}
-    })").as_object();
+    })")
+                         .as_object();
     o["Spec"].as_object()["TaskTemplate"].as_object()["ContainerSpec"].as_object()["Image"] = image;
     if (!update_status.empty())
         o["UpdateStatus"] = std::move(update_status);
@@ -49,7 +50,8 @@ json::object service(std::string image, json::object update_status = {})
 
 config::runtime runtime_with_services(std::optional<config::selector> services)
 {
-    config::runtime rt{"web", parse_image_ref("registry.test:5444/team/web:v1").value(), config::selector{"ws-", ""}, {}};
+    config::runtime rt{
+        "web", parse_image_ref("registry.test:5444/team/web:v1").value(), config::selector{"ws-", ""}, {}};
     rt.services = std::move(services);
     return rt;
 }
@@ -58,8 +60,9 @@ config::runtime runtime_with_services(std::optional<config::selector> services)
 
 TEST_CASE("read_service: id, name, version, image, labels, update status")
 {
-    auto v = read_service(service("registry.test:5444/team/web:v1@" + D1,
-                                  json::object{{"State", "completed"}, {"StartedAt", "t1"}, {"Message", "update completed"}}));
+    auto v = read_service(
+        service("registry.test:5444/team/web:v1@" + D1,
+                json::object{{"State", "completed"}, {"StartedAt", "t1"}, {"Message", "update completed"}}));
     REQUIRE(v.has_value());
     CHECK(v->id == "svc1");
     CHECK(v->name == "web");
@@ -136,7 +139,8 @@ TEST_CASE("updated_spec: the image pinned, every other field of Spec unchanged")
     auto svc = service("registry.test:5444/team/web:v1@" + D1);
     auto spec = updated_spec(svc, "registry.test:5444/team/web:v1@" + D2);
     REQUIRE(spec.has_value());
-    CHECK(spec->at("TaskTemplate").at("ContainerSpec").at("Image").as_string() == "registry.test:5444/team/web:v1@" + D2);
+    CHECK(spec->at("TaskTemplate").at("ContainerSpec").at("Image").as_string() ==
+          "registry.test:5444/team/web:v1@" + D2);
     // Put the old image back: what remains must be Spec exactly.
     auto back = *spec;
     back["TaskTemplate"].as_object()["ContainerSpec"].as_object()["Image"] = "registry.test:5444/team/web:v1@" + D1;
@@ -149,7 +153,9 @@ TEST_CASE("updated_spec: the image pinned, every other field of Spec unchanged")
 
 TEST_CASE("classify: the end states, and an earlier update's status is not ours")
 {
-    auto st = [](std::string state, std::string started) { return update_status{std::move(state), "", std::move(started)}; };
+    auto st = [](std::string state, std::string started) {
+        return update_status{std::move(state), "", std::move(started)};
+    };
     CHECK(classify(st("completed", "t2"), "t1") == update_end::updated);
     CHECK(classify(st("rollback_completed", "t3"), "t1") == update_end::rolled_back);
     CHECK(classify(st("paused", "t2"), "t1") == update_end::paused);
@@ -166,7 +172,8 @@ TEST_CASE("classify: the end states, and an earlier update's status is not ours"
 
 TEST_CASE("is_out_of_sequence: Swarm's version conflict, nothing else")
 {
-    CHECK(is_out_of_sequence(make_error("update service x: rpc error: code = Unknown desc = update out of sequence (HTTP 500)")));
+    CHECK(is_out_of_sequence(
+        make_error("update service x: rpc error: code = Unknown desc = update out of sequence (HTTP 500)")));
     CHECK_FALSE(is_out_of_sequence(make_error("update service x: No such service (HTTP 404)")));
 }
 
@@ -188,6 +195,6 @@ TEST_CASE("result JSON: services appear only when a refresh looked at one")
     CHECK(to_json(r).find("services") == std::string::npos);
     r.services.push_back({"web", "front", "rolled_back", "reg/web:v1@" + D2, "rollback completed"});
     CHECK(to_json(r).ends_with(
-        R"("errors":[],"services":[{"runtime":"web","service":"front","result":"rolled_back","image":"reg/web:v1@)" + D2 +
-        R"(","message":"rollback completed"}]})"));
+        R"("errors":[],"services":[{"runtime":"web","service":"front","result":"rolled_back","image":"reg/web:v1@)" +
+        D2 + R"(","message":"rollback completed"}]})"));
 }

@@ -1,10 +1,10 @@
 // Swarm service updates over a fake manager: pinned spec written with credentials, followed to
 // Swarm's end state, skipped when already on the digest, conflicts retried once, and a clear
 // error where the engine cannot update services. Plus: a refresh never swaps a task container.
-#include "refresh/service.hpp"
-#include "refresh/swarm_update.hpp"
 #include "fake_docker.hpp"
 #include "fake_swarm.hpp"
+#include "refresh/service.hpp"
+#include "refresh/swarm_update.hpp"
 #include "support/run_coro.hpp"
 
 #include <doctest/doctest.h>
@@ -50,7 +50,8 @@ fake_swarm moved()
 
 }  // namespace
 
-TEST_CASE("a moved tag: the service spec is written pinned to the new digest, with credentials, and followed to completed")
+TEST_CASE(
+    "a moved tag: the service spec is written pinned to the new digest, with credentials, and followed to completed")
 {
     auto d = moved();
     d.script["s1"] = {"completed", "update completed", 2, 3};  // Swarm starts late, rolls for a while
@@ -97,8 +98,8 @@ TEST_CASE("Swarm rolls back: rolled_back with Swarm's message and its reason, an
           "rollback completed (update rolled back due to failure or early termination of task t9)");
     REQUIRE(res.errors.size() == 1);
     CHECK(res.errors[0].runtime == "web");
-    CHECK(res.errors[0].error ==
-          "service web: rolled back by Swarm: rollback completed (update rolled back due to failure or early termination of task t9)");
+    CHECK(res.errors[0].error == "service web: rolled back by Swarm: rollback completed (update rolled back due to "
+                                 "failure or early termination of task t9)");
     CHECK(d.image_of("s1") == IMG + "@" + D1);  // Swarm's PreviousSpec again
 }
 
@@ -209,16 +210,16 @@ TEST_CASE("a refresh never swaps a Swarm task container, even one the container 
 {
     test::fake_docker d;
     d.add_image(IMG, {});
-    auto task = d.add_container(
-        "ws-web.1.x3kq", IMG, true,
-        boost::json::object{
-            {"com.docker.swarm.service.id", "s1"}, {"com.docker.swarm.task.id", "t1"}, {"com.docker.swarm.node.id", "n1"}}
-    );
+    auto task = d.add_container("ws-web.1.x3kq", IMG, true,
+                                boost::json::object{{"com.docker.swarm.service.id", "s1"},
+                                                    {"com.docker.swarm.task.id", "t1"},
+                                                    {"com.docker.swarm.node.id", "n1"}});
     auto plain = d.add_container("ws-plain", IMG);
     d.next_image(IMG, {});
     refresh::outcome out;
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+        refresh::service svc(ioc.get_executor(), d,
+                             [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         refresh::settings s;
         s.swap.grace = 20ms;
         s.swap.poll = 5ms;

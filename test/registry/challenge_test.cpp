@@ -8,8 +8,7 @@ using namespace imagewatch::registry;
 TEST_CASE("challenge: registry Bearer challenge with a quoted scope holding a comma")
 {
     auto r = parse_challenges(
-        R"(Bearer realm="https://registry.test:5001/token",service="e2e-registry",scope="repository:a/b:pull,push")"
-    );
+        R"(Bearer realm="https://registry.test:5001/token",service="e2e-registry",scope="repository:a/b:pull,push")");
     REQUIRE(r.has_value());
     REQUIRE(r->size() == 1);
     const auto& c = r->front();

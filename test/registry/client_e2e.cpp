@@ -191,8 +191,7 @@ TEST_CASE("e2e registry: resolve returns exactly the digest docker push printed,
             auto authed = make_client(
                 ioc.get_executor(),
                 settings_with(env().at("REGISTRY_CA"),
-                              credentials{env().at("REGISTRY_USER"), env().at("REGISTRY_PASSWORD"), "e2e env"})
-            );
+                              credentials{env().at("REGISTRY_USER"), env().at("REGISTRY_PASSWORD"), "e2e env"}));
             d = co_await authed->resolve(e2e_ref("test/registry-client", tag), "linux/amd64");
             REQUIRE_MESSAGE(d.has_value(), d.error().message);
             CHECK(d->digest == pushed);
@@ -204,8 +203,7 @@ TEST_CASE("e2e registry: resolve returns exactly the digest docker push printed,
             REQUIRE_MESSAGE(d.has_value(), d.error().message);
             CHECK(d->digest == pushed);
         },
-        60s
-    );
+        60s);
 
     // The tag moves; the same client (warm token) sees the new digest.
     test::run_coro(
@@ -220,8 +218,7 @@ TEST_CASE("e2e registry: resolve returns exactly the digest docker push printed,
             REQUIRE_MESSAGE(after.has_value(), after.error().message);
             CHECK(after->digest == moved);
         },
-        60s
-    );
+        60s);
 }
 
 TEST_CASE("e2e registry: a wrong CA file is unreachable with certificate verify failed")
@@ -252,10 +249,9 @@ TEST_CASE("e2e registry: a missing tag is not_found, a wrong password unauthoriz
         CHECK(d.error().code == errc::not_found);
         CHECK(d.error().message.starts_with("manifest unknown: " + env().at("REGISTRY") + "/test/registry-client:"));
 
-        auto wrong = make_client(
-            ioc.get_executor(),
-            settings_with(env().at("REGISTRY_CA"), credentials{env().at("REGISTRY_USER"), "wrong-password", "e2e env"})
-        );
+        auto wrong = make_client(ioc.get_executor(),
+                                 settings_with(env().at("REGISTRY_CA"),
+                                               credentials{env().at("REGISTRY_USER"), "wrong-password", "e2e env"}));
         d = co_await wrong->resolve(e2e_ref("test/registry-client", "latest"), "linux/amd64");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
@@ -333,8 +329,7 @@ TEST_CASE("e2e registry: a tag that is an OCI index resolves to the index digest
             CHECK(r->effective == pushed);
             CHECK(r->media_type == media_type);
         },
-        60s
-    );
+        60s);
 }
 
 TEST_CASE("e2e registry: checks reuse one TLS connection to the registry and one to the token server")
@@ -366,6 +361,5 @@ TEST_CASE("e2e registry: checks reuse one TLS connection to the registry and one
             CHECK(established_to(port_of(env().at("REGISTRY"))) == 1);
             CHECK(established_to(port_of(realm_host)) == 1);
         },
-        60s
-    );
+        60s);
 }

@@ -65,19 +65,15 @@ struct bearer_registry
             if (require_basic && req[http::field::authorization] != "Basic YWRtaW46c2VjcmV0")
                 return make_response(http::status::unauthorized, {}, R"({"details":"bad credentials"})");
             ++tokens_issued;
-            return make_response(
-                http::status::ok, {{"Content-Type", "application/json"}},
-                R"({"token":"tok-)" + std::to_string(tokens_issued) + R"(","expires_in":300})"
-            );
+            return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+                                 R"({"token":"tok-)" + std::to_string(tokens_issued) + R"(","expires_in":300})");
         }
         std::string expected = "Bearer tok-" + std::to_string(tokens_issued);
         if (tokens_issued == 0 || reject_tokens || req[http::field::authorization] != expected)
-            return make_response(
-                http::status::unauthorized,
-                {{"WWW-Authenticate",
-                  "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"repository:test/app:pull\"" +
-                      (reject_tokens ? ",error=\"insufficient_scope\"" : "")}}
-            );
+            return make_response(http::status::unauthorized,
+                                 {{"WWW-Authenticate", "Bearer realm=\"" + realm +
+                                                           "\",service=\"fake\",scope=\"repository:test/app:pull\"" +
+                                                           (reject_tokens ? ",error=\"insufficient_scope\"" : "")}});
         return head_ok(digest);
     }
 };
@@ -99,10 +95,8 @@ struct scoped_tokens
         scopes_requested.push_back(scope);
         std::string tok = "tok-" + std::to_string(++issued);
         scope_of[tok] = scope;
-        return make_response(
-            http::status::ok, {{"Content-Type", "application/json"}},
-            R"({"token":")" + tok + R"(","expires_in":)" + std::to_string(expires_in) + "}"
-        );
+        return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+                             R"({"token":")" + tok + R"(","expires_in":)" + std::to_string(expires_in) + "}");
     }
 };
 
@@ -125,18 +119,16 @@ struct scoped_registry
         if (!ok)
             return make_response(
                 http::status::unauthorized,
-                {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""}}
-            );
+                {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""}});
         return answer ? answer(req) : head_ok(digest_a);
     }
 };
 
 // An OCI index (or Docker manifest list) body with one entry per (digest, "os/arch[/variant]"),
 // plus optional extra raw entries (attestations...).
-inline std::string index_json(
-    std::vector<std::pair<std::string, std::string>> entries, std::vector<boost::json::value> extra = {},
-    std::string media_type = "application/vnd.oci.image.index.v1+json"
-)
+inline std::string index_json(std::vector<std::pair<std::string, std::string>> entries,
+                              std::vector<boost::json::value> extra = {},
+                              std::string media_type = "application/vnd.oci.image.index.v1+json")
 {
     boost::json::array manifests;
     for (const auto& [digest, plat] : entries)
@@ -144,20 +136,19 @@ inline std::string index_json(
         boost::json::object p;
         auto first = plat.find('/'), second = plat.find('/', first + 1);
         p["os"] = plat.substr(0, first);
-        p["architecture"] = plat.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+        p["architecture"] =
+            plat.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
         if (second != std::string::npos)
             p["variant"] = plat.substr(second + 1);
-        manifests.push_back(boost::json::object{
-            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-            {"digest", digest},
-            {"size", 1234},
-            {"platform", std::move(p)}});
+        manifests.push_back(boost::json::object{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                                {"digest", digest},
+                                                {"size", 1234},
+                                                {"platform", std::move(p)}});
     }
     for (auto& e : extra)
         manifests.push_back(std::move(e));
     return boost::json::serialize(
-        boost::json::object{{"schemaVersion", 2}, {"mediaType", media_type}, {"manifests", std::move(manifests)}}
-    );
+        boost::json::object{{"schemaVersion", 2}, {"mediaType", media_type}, {"manifests", std::move(manifests)}});
 }
 
 // Lets a test read debug logs and restores the defaults afterwards.

@@ -61,10 +61,9 @@ struct user_registry
         std::string auth(req[http::field::authorization]);
         if (auth.starts_with("Bearer tok-") && auth.ends_with("-" + user))
             return head_ok(digest_a);
-        return make_response(
-            http::status::unauthorized,
-            {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"shared\",scope=\"repository:test/app:pull\""}}
-        );
+        return make_response(http::status::unauthorized,
+                             {{"WWW-Authenticate", "Bearer realm=\"" + realm +
+                                                       "\",service=\"shared\",scope=\"repository:test/app:pull\""}});
     }
 };
 
@@ -190,7 +189,8 @@ TEST_CASE("hostile: credentials go to a plain HTTP realm only when its own host 
         CHECK(d.error().message ==
               server.authority() + ": token realm " + reg.realm + " is plain HTTP and " + token_server.authority() +
                   " is not configured insecure_http: credentials from registries.R are not sent in clear; set "
-                  "registries.\"" + token_server.authority() + "\".insecure_http to allow it");
+                  "registries.\"" +
+                  token_server.authority() + "\".insecure_http to allow it");
         CHECK(token_server.requests().empty());  // nothing reached the realm
 
         // The realm host's own insecure_http is consent to plain HTTP there.
@@ -255,65 +255,69 @@ TEST_CASE("hostile: a realm on another host gets the registry's credentials, nev
 
 TEST_CASE("hostile: a registry handing out a new realm at every challenge grows nothing without bound")
 {
-    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        // Every challenge names a new realm and service: most on the token server (distinct paths:
-        // a new cache key each), every fourth on a distinct loopback host where nothing listens.
-        // Two repositories take turns: the realm each one's last token came from is no longer the
-        // registry's last challenge, so that token is never refused and dropped.
-        struct state
-        {
-            int n = 0;
-            std::string current;  // the token the registry takes now
-            std::string token_host;
-        };
-        auto st = std::make_shared<state>();
-        auto token_handler = [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            std::string target(req.target());  // "/token/<n>?service=..."
-            st->current = "t-" + target.substr(7, target.find('?') - 7) + std::string(2000, 'x');
-            return make_response(http::status::ok, {{"Content-Type", "application/json"}},
-                                 R"({"token":")" + st->current + R"(","expires_in":86400})");
-        };
-        fake_registry_server token_server(ioc, token_handler);
-        st->token_host = token_server.authority();
-        auto reg_handler = [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            if (!st->current.empty() && req[http::field::authorization] == "Bearer " + st->current)
+    test::run_coro(
+        [](asio::io_context& ioc) -> awaitable<void> {
+            // Every challenge names a new realm and service: most on the token server (distinct paths:
+            // a new cache key each), every fourth on a distinct loopback host where nothing listens.
+            // Two repositories take turns: the realm each one's last token came from is no longer the
+            // registry's last challenge, so that token is never refused and dropped.
+            struct state
             {
-                st->current.clear();  // good once: the next check meets a new realm
-                return head_ok(digest_a);
-            }
-            int n = ++st->n;
-            std::string realm = n % 4 == 0 ? "http://127.0." + std::to_string(1 + n / 250) + "." +
-                                                 std::to_string(1 + n % 250) + ":1/token"
-                                           : "http://" + st->token_host + "/token/" + std::to_string(n);
-            return make_response(http::status::unauthorized,
-                                 {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"svc-" +
-                                                           std::to_string(n) + "\""}});
-        };
-        fake_registry_server server(ioc, reg_handler);
+                int n = 0;
+                std::string current;  // the token the registry takes now
+                std::string token_host;
+            };
+            auto st = std::make_shared<state>();
+            auto token_handler =
+                [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+                std::string target(req.target());  // "/token/<n>?service=..."
+                st->current = "t-" + target.substr(7, target.find('?') - 7) + std::string(2000, 'x');
+                return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+                                     R"({"token":")" + st->current + R"(","expires_in":86400})");
+            };
+            fake_registry_server token_server(ioc, token_handler);
+            st->token_host = token_server.authority();
+            auto reg_handler =
+                [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+                if (!st->current.empty() && req[http::field::authorization] == "Bearer " + st->current)
+                {
+                    st->current.clear();  // good once: the next check meets a new realm
+                    return head_ok(digest_a);
+                }
+                int n = ++st->n;
+                std::string realm = n % 4 == 0 ? "http://127.0." + std::to_string(1 + n / 250) + "." +
+                                                     std::to_string(1 + n % 250) + ":1/token"
+                                               : "http://" + st->token_host + "/token/" + std::to_string(n);
+                return make_response(
+                    http::status::unauthorized,
+                    {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"svc-" + std::to_string(n) + "\""}});
+            };
+            fake_registry_server server(ioc, reg_handler);
 
-        auto c = make_client(ioc.get_executor(), insecure_settings());
-        int ok = 0, unreachable = 0;
-        std::size_t most_endpoints = 0;
-        for (int i = 0; i < 1600; ++i)
-        {
-            auto d = co_await c->resolve(ref_at(server.authority(), i % 2 ? "test/a" : "test/b"), "");
-            if (d)
-                ++ok;
-            else if (d.error().code == errc::unreachable)
-                ++unreachable;
-            else
-                FAIL(d.error().message);
-            most_endpoints = std::max(most_endpoints, c->footprint().endpoints);
-        }
-        auto f = c->footprint();
-        CHECK(ok > 1100);  // more distinct realms than the token cache holds
-        CHECK(unreachable > 300);
-        CHECK(f.tokens <= token_cache::default_max_entries);
-        CHECK(f.endpoints == 0);        // nothing in flight: no entry kept for any realm host
-        CHECK(most_endpoints <= 1);     // one request at a time here
-        CHECK(f.challenges == 1);
-        CHECK(f.idle_connections <= 2);  // the registry's and the token server's
-    }, 180s);  // 4,800 requests under the sanitizers
+            auto c = make_client(ioc.get_executor(), insecure_settings());
+            int ok = 0, unreachable = 0;
+            std::size_t most_endpoints = 0;
+            for (int i = 0; i < 1600; ++i)
+            {
+                auto d = co_await c->resolve(ref_at(server.authority(), i % 2 ? "test/a" : "test/b"), "");
+                if (d)
+                    ++ok;
+                else if (d.error().code == errc::unreachable)
+                    ++unreachable;
+                else
+                    FAIL(d.error().message);
+                most_endpoints = std::max(most_endpoints, c->footprint().endpoints);
+            }
+            auto f = c->footprint();
+            CHECK(ok > 1100);  // more distinct realms than the token cache holds
+            CHECK(unreachable > 300);
+            CHECK(f.tokens <= token_cache::default_max_entries);
+            CHECK(f.endpoints == 0);     // nothing in flight: no entry kept for any realm host
+            CHECK(most_endpoints <= 1);  // one request at a time here
+            CHECK(f.challenges == 1);
+            CHECK(f.idle_connections <= 2);  // the registry's and the token server's
+        },
+        180s);  // 4,800 requests under the sanitizers
 }
 
 TEST_CASE("hostile: realms on many hosts keep at most max_idle_total idle connections")
@@ -326,7 +330,8 @@ TEST_CASE("hostile: realms on many hosts keep at most max_idle_total idle connec
             std::vector<std::string> realms;
         };
         auto st = std::make_shared<state>();
-        auto token_handler = [st](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
+        auto token_handler =
+            [st](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
             st->current = "t-" + std::to_string(st->n);
             return make_response(http::status::ok, {{"Content-Type", "application/json"}},
                                  R"({"token":")" + st->current + R"("})");
@@ -337,7 +342,8 @@ TEST_CASE("hostile: realms on many hosts keep at most max_idle_total idle connec
             token_servers.push_back(std::make_unique<fake_registry_server>(ioc, token_handler));
             st->realms.push_back("http://" + token_servers.back()->authority() + "/token");
         }
-        auto reg_handler = [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+        auto reg_handler =
+            [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
             if (!st->current.empty() && req[http::field::authorization] == "Bearer " + st->current)
             {
                 st->current.clear();

@@ -41,9 +41,7 @@ struct index_registry
             return res;
         }
         if (req.method() == http::verb::get && target == "/v2/test/app/manifests/" + digest())
-            return make_response(
-                http::status::ok, {{"Docker-Content-Digest", digest()}, {"Content-Type", type}}, body
-            );
+            return make_response(http::status::ok, {{"Docker-Content-Digest", digest()}, {"Content-Type", type}}, body);
         return make_response(http::status::not_found);
     }
 };
@@ -132,9 +130,9 @@ TEST_CASE("resolve: no manifest for the platform names the platform and the inde
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         index_registry reg;
-        boost::json::value attestation = boost::json::object{
-            {"digest", "sha256:" + std::string(64, '9')},
-            {"platform", boost::json::object{{"os", "unknown"}, {"architecture", "unknown"}}}};
+        boost::json::value attestation =
+            boost::json::object{{"digest", "sha256:" + std::string(64, '9')},
+                                {"platform", boost::json::object{{"os", "unknown"}, {"architecture", "unknown"}}}};
         reg.body = index_json({{child_amd64, "linux/amd64"}, {child_arm64, "linux/arm64"}}, {attestation});
         fake_registry_server server(ioc, std::ref(reg));
         auto c = make_client(ioc.get_executor(), insecure_settings());

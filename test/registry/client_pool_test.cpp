@@ -69,9 +69,9 @@ TEST_CASE("pool: resolves of two images on one host use one registry connection,
         // Every exchange was reported, token requests with the realm's host.
         auto reg_host = server.authority(), tok_host = token_server.authority();
         std::vector<exchange_record> expected{
-            {reg_host, "HEAD", 401}, {tok_host, "GET", 200}, {reg_host, "HEAD", 200}, {reg_host, "HEAD", 200},
-            {reg_host, "HEAD", 200}, {reg_host, "HEAD", 401}, {tok_host, "GET", 200}, {reg_host, "HEAD", 200},
-            {reg_host, "HEAD", 200}};
+            {reg_host, "HEAD", 401}, {tok_host, "GET", 200},  {reg_host, "HEAD", 200},
+            {reg_host, "HEAD", 200}, {reg_host, "HEAD", 200}, {reg_host, "HEAD", 401},
+            {tok_host, "GET", 200},  {reg_host, "HEAD", 200}, {reg_host, "HEAD", 200}};
         CHECK(seen == expected);
 
         // Past the token's lifetime: one more token, still on the same connections.

@@ -119,9 +119,8 @@ TEST_CASE("client: 401 after a fresh token is unauthorized with the registry's r
         auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unauthorized);
-        CHECK(d.error().message ==
-              server.authority() + " refused credentials for test/app: token from " + reg.realm +
-                  " (anonymous) was rejected: insufficient_scope");
+        CHECK(d.error().message == server.authority() + " refused credentials for test/app: token from " + reg.realm +
+                                       " (anonymous) was rejected: insufficient_scope");
         CHECK(server.requests().size() == 3);  // no retry loop
     });
 }
@@ -229,7 +228,8 @@ TEST_CASE("client: registry bytes that are not UTF-8 reach error messages as val
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         std::string realm;
-        auto handler = [&realm](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+        auto handler =
+            [&realm](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
             std::string t(req.target());
             if (t.ends_with("/manifests/reason"))
             {
@@ -240,7 +240,8 @@ TEST_CASE("client: registry bytes that are not UTF-8 reach error messages as val
             if (t.ends_with("/manifests/digest"))
                 return make_response(http::status::ok, {{"Docker-Content-Digest", "sha256:\xc0\xaf\xed\xa0\x80"}});
             if (t.starts_with("/token"))  // 199 ASCII bytes, then a character cut by the 200-byte excerpt
-                return make_response(http::status::internal_server_error, {}, std::string(199, 'x') + "\xe2\x82\xac\xe2\x82\xac");
+                return make_response(http::status::internal_server_error, {},
+                                     std::string(199, 'x') + "\xe2\x82\xac\xe2\x82\xac");
             if (t.ends_with("/manifests/token"))
                 return make_response(http::status::unauthorized,
                                      {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\""}});
@@ -301,7 +302,8 @@ TEST_CASE("client: 503 is rate_limited only with Retry-After")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bool with_header = false;
-        auto handler = [&with_header](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
+        auto handler =
+            [&with_header](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
             if (with_header)
                 return make_response(http::status::service_unavailable, {{"Retry-After", "2"}});
             return make_response(http::status::service_unavailable);
@@ -482,10 +484,9 @@ TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's
         CHECK(token_server.requests().size() == 1);
 
         // The realm host's own entry wins (here a wrong CA, so the token fetch fails).
-        auto own = make_client(
-            ioc.get_executor(),
-            tls_settings({{reg_host, tls_dir + "/ca.crt"}, {realm_host, tls_dir + "/other-ca.crt"}})
-        );
+        auto own =
+            make_client(ioc.get_executor(),
+                        tls_settings({{reg_host, tls_dir + "/ca.crt"}, {realm_host, tls_dir + "/other-ca.crt"}}));
         d = co_await own->resolve(ref_at(reg_host), "");
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == errc::unreachable);

@@ -229,7 +229,8 @@ TEST_CASE("client + helper: a failing helper is named when the registry then ref
         auto s = insecure_settings();
         s.host_options_for = [](std::string_view) {
             host_options o{"", true, std::nullopt};
-            o.helper = credential_helper{"docker-credential-iwtest", "broken.example", "credsStore in docker config /x"};
+            o.helper =
+                credential_helper{"docker-credential-iwtest", "broken.example", "credsStore in docker config /x"};
             return o;
         };
         auto c = make_client(ioc.get_executor(), s);
@@ -248,7 +249,8 @@ TEST_CASE("client + helper: an identity token is traded at the realm with the OA
     log_capture logs;
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         int posts = 0;
-        auto handler = [&posts](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+        auto handler =
+            [&posts](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
             if (req.target() == "/token")
             {
                 bool ok = req.method() == http::verb::post &&
@@ -264,7 +266,8 @@ TEST_CASE("client + helper: an identity token is traded at the realm with the OA
             }
             if (req[http::field::authorization] == "Bearer oauth-tok")
                 return head_ok(digest_a);
-            return make_response(http::status::unauthorized, {{"WWW-Authenticate", R"(Bearer realm="REALM",service="fake")"}});
+            return make_response(http::status::unauthorized,
+                                 {{"WWW-Authenticate", R"(Bearer realm="REALM",service="fake")"}});
         };
         fake_registry_server server(ioc, [&](const fake_registry_server::request& req) {
             auto res = handler(req);

@@ -79,7 +79,8 @@ TEST_CASE("credentials: registries.<host> env vars win, trimmed")
 {
     config::config cfg;
     cfg.registries["registry.test:5443"] = {"REG_USER", "REG_PASS", "", false};
-    auto c = resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", " admin\n"}, {"REG_PASS", "secret "}}));
+    auto c =
+        resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", " admin\n"}, {"REG_PASS", "secret "}}));
     REQUIRE(c.has_value());
     CHECK(c->username == "admin");
     CHECK(c->password == "secret");
@@ -113,8 +114,7 @@ TEST_CASE("credentials: registries.ghcr.io is preferred over GHCR_USER/GHCR_TOKE
     config::config cfg;
     cfg.registries["ghcr.io"] = {"MY_USER", "MY_TOKEN", "", false};
     auto c = resolve_credentials(
-        cfg, "ghcr.io", env_of({{"MY_USER", "me"}, {"MY_TOKEN", "t1"}, {"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t2"}})
-    );
+        cfg, "ghcr.io", env_of({{"MY_USER", "me"}, {"MY_TOKEN", "t1"}, {"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t2"}}));
     REQUIRE(c.has_value());
     CHECK(c->username == "me");
 }
@@ -299,7 +299,8 @@ TEST_CASE("credentials: the synchronous lookup says when it cannot use what the 
     temp_dir d;
     log_capture logs;
     config::config cfg;
-    cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{},"acr.example":{"identitytoken":"refresh-secret-1"}},
+    cfg.docker_config =
+        d.write("config.json", R"({"auths":{"ghcr.io":{},"acr.example":{"identitytoken":"refresh-secret-1"}},
         "credsStore":"desktop","credHelpers":{"registry.test:5443":"pass"}})");
     CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({})));
     REQUIRE(logs.lines.size() == 1);

@@ -94,10 +94,11 @@ private:
     struct state
     {
         state(asio::io_context& ioc, handler h, asio::ssl::context* t)
-            : acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0}), on_request(std::move(h)), tls(t),
+            : acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0}),
+              on_request(std::move(h)),
+              tls(t),
               port(acceptor.local_endpoint().port())
-        {
-        }
+        {}
         asio::ip::tcp::acceptor acceptor;
         handler on_request;
         asio::ssl::context* tls;
@@ -151,11 +152,10 @@ private:
             auto [ec, n] = co_await http::async_read(stream, buf, req, nothrow_awaitable);
             if (ec)
                 co_return;
-            st->requests.push_back(
-                {std::string(req.method_string()), std::string(req.target()),
-                 std::string(req[http::field::authorization]), std::string(req[http::field::accept]),
-                 std::string(req[http::field::host]), std::string(req[http::field::content_type]), req.body()}
-            );
+            st->requests.push_back({std::string(req.method_string()), std::string(req.target()),
+                                    std::string(req[http::field::authorization]), std::string(req[http::field::accept]),
+                                    std::string(req[http::field::host]), std::string(req[http::field::content_type]),
+                                    req.body()});
             auto res = st->on_request(req);
             if (!res)
                 continue;  // hold: read (and wait) until the client gives up
@@ -172,9 +172,8 @@ private:
 };
 
 // Builders for the answers a registry gives.
-inline fake_registry_server::response
-make_response(http::status status, std::initializer_list<std::pair<std::string, std::string>> fields = {},
-              std::string body = {})
+inline fake_registry_server::response make_response(
+    http::status status, std::initializer_list<std::pair<std::string, std::string>> fields = {}, std::string body = {})
 {
     fake_registry_server::response res{status, 11};
     for (const auto& [k, v] : fields)

@@ -7,10 +7,9 @@ using namespace std::chrono_literals;
 
 TEST_CASE("manifest: Accept lists the four types, index types first")
 {
-    CHECK(manifest_accept ==
-          "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
-          "application/vnd.docker.distribution.manifest.list.v2+json, "
-          "application/vnd.docker.distribution.manifest.v2+json");
+    CHECK(manifest_accept == "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+                             "application/vnd.docker.distribution.manifest.list.v2+json, "
+                             "application/vnd.docker.distribution.manifest.v2+json");
 }
 
 TEST_CASE("manifest: digest validation")
@@ -105,18 +104,25 @@ const std::string buildx_index = R"({
   "schemaVersion": 2,
   "mediaType": "application/vnd.oci.image.index.v1+json",
   "manifests": [
-    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" + d_att + R"(", "size": 566,
-     "annotations": {"vnd.docker.reference.digest": ")" + d_amd64 + R"(", "vnd.docker.reference.type": "attestation-manifest"},
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" +
+                                 d_att + R"(", "size": 566,
+     "annotations": {"vnd.docker.reference.digest": ")" +
+                                 d_amd64 + R"(", "vnd.docker.reference.type": "attestation-manifest"},
      "platform": {"architecture": "amd64", "os": "linux"}},
-    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" + d_amd64 + R"(", "size": 1234,
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" +
+                                 d_amd64 + R"(", "size": 1234,
      "platform": {"architecture": "amd64", "os": "linux"}},
-    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" + d_arm64 + R"(", "size": 1234,
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" +
+                                 d_arm64 + R"(", "size": 1234,
      "platform": {"architecture": "arm64", "os": "linux"}},
-    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" + d_armv6 + R"(", "size": 1234,
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" +
+                                 d_armv6 + R"(", "size": 1234,
      "platform": {"architecture": "arm", "os": "linux", "variant": "v6"}},
-    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" + d_armv7 + R"(", "size": 1234,
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" +
+                                 d_armv7 + R"(", "size": 1234,
      "platform": {"architecture": "arm", "os": "linux", "variant": "v7"}},
-    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" + d_att + R"(", "size": 566,
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ")" +
+                                 d_att + R"(", "size": 566,
      "platform": {"architecture": "unknown", "os": "unknown"}}
   ]
 })";
@@ -176,8 +182,7 @@ TEST_CASE("index: malformed bodies are bad_response")
     }
     auto r = select_platform_manifest(
         R"({"manifests":[{"digest":"sha256:short","platform":{"os":"linux","architecture":"amd64"}}]})",
-        plat("linux/amd64")
-    );
+        plat("linux/amd64"));
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == imagewatch::errc::bad_response);
     CHECK(r.error().message == "the index entry for linux/amd64 has a malformed digest");

@@ -6,10 +6,7 @@ using namespace imagewatch;
 using namespace imagewatch::registry;
 using namespace std::chrono_literals;
 
-TEST_CASE("token: pull scope")
-{
-    CHECK(pull_scope("test/app") == "repository:test/app:pull");
-}
+TEST_CASE("token: pull scope") { CHECK(pull_scope("test/app") == "repository:test/app:pull"); }
 
 TEST_CASE("token: URL from realm, service and scope")
 {
@@ -20,7 +17,8 @@ TEST_CASE("token: URL from realm, service and scope")
     // Docker Hub style realm; existing query parameters stay; special characters are encoded.
     u = token_url("https://auth.docker.io/token?client_id=x", "registry docker.io", "repository:library/nginx:pull");
     REQUIRE(u.has_value());
-    CHECK(*u == "https://auth.docker.io/token?client_id=x&service=registry%20docker.io&scope=repository:library/nginx:pull");
+    CHECK(*u ==
+          "https://auth.docker.io/token?client_id=x&service=registry%20docker.io&scope=repository:library/nginx:pull");
 
     // No service: left out.
     u = token_url("http://127.0.0.1:5000/token", "", "repository:a:pull");
@@ -41,12 +39,14 @@ TEST_CASE("token: a realm that is not an absolute http(s) URL is refused")
 
 TEST_CASE("token: response with token, expires_in and issued_at")
 {
-    auto t = parse_token_response(R"({"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2024-05-01T12:00:00Z"})");
+    auto t = parse_token_response(
+        R"({"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2024-05-01T12:00:00Z"})");
     REQUIRE(t.has_value());
     CHECK(t->value == "abc");
     CHECK(t->expires_in == 300s);
     REQUIRE(t->issued_at.has_value());
-    CHECK(t->issued_at->time_since_epoch() == std::chrono::sys_days(std::chrono::year(2024) / 5 / 1).time_since_epoch() + 12h);
+    CHECK(t->issued_at->time_since_epoch() ==
+          std::chrono::sys_days(std::chrono::year(2024) / 5 / 1).time_since_epoch() + 12h);
 }
 
 TEST_CASE("token: access_token only, expires_in defaults to 60 s")
@@ -73,7 +73,8 @@ TEST_CASE("token: access_token only, expires_in defaults to 60 s")
 
 TEST_CASE("token: malformed responses are errors that do not quote the body")
 {
-    for (const char* bad : {"", "not json", "[]", R"({"token":5})", R"({"expires_in":60})", R"({"token":"secret-x","expires_in":"soon"})"})
+    for (const char* bad : {"", "not json", "[]", R"({"token":5})", R"({"expires_in":60})",
+                            R"({"token":"secret-x","expires_in":"soon"})"})
     {
         CAPTURE(bad);
         auto t = parse_token_response(bad);
@@ -132,7 +133,8 @@ TEST_CASE("token cache: keyed by registry, identity, realm, service and scope; e
     CHECK_FALSE(cache.get(c, t0).has_value());
     // The same realm, service and scope for another registry or another identity is another token.
     CHECK_FALSE(cache.get({"other-reg", "", "https://r/token", "svc", "repository:a:pull"}, t0).has_value());
-    CHECK_FALSE(cache.get({"reg", credential_identity("u", "p"), "https://r/token", "svc", "repository:a:pull"}, t0).has_value());
+    CHECK_FALSE(cache.get({"reg", credential_identity("u", "p"), "https://r/token", "svc", "repository:a:pull"}, t0)
+                    .has_value());
 
     cache.erase(a);
     CHECK_FALSE(cache.get(a, t0).has_value());

@@ -26,7 +26,9 @@ self::file_reader files(std::map<std::string, std::string> m)
 // A container on cgroup v2 with a private cgroup namespace (Docker's default there).
 std::string mountinfo_v2(const std::string& id)
 {
-    return "1290 1200 0:112 / / rw,relatime master:373 - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/AB:/var/lib/docker/overlay2/l/CD,upperdir=/var/lib/docker/overlay2/" +
+    return "1290 1200 0:112 / / rw,relatime master:373 - overlay overlay "
+           "rw,lowerdir=/var/lib/docker/overlay2/l/AB:/var/lib/docker/overlay2/l/CD,upperdir=/var/lib/docker/"
+           "overlay2/" +
            layer + "/diff,workdir=/var/lib/docker/overlay2/" + layer +
            "/work\n"
            "1291 1290 0:115 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"
@@ -38,16 +40,18 @@ std::string mountinfo_v2(const std::string& id)
            id +
            "/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw\n"
            "1303 1290 8:1 /var/lib/docker/containers/" +
-           id + "/hosts /etc/hosts rw,relatime - ext4 /dev/sda1 rw\n"
-                "1210 1290 0:116 / /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k\n"
-                "1304 1290 0:5 /null /proc/kcore rw,nosuid - devtmpfs udev rw\n";
+           id +
+           "/hosts /etc/hosts rw,relatime - ext4 /dev/sda1 rw\n"
+           "1210 1290 0:116 / /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k\n"
+           "1304 1290 0:5 /null /proc/kcore rw,nosuid - devtmpfs udev rw\n";
 }
 
 }  // namespace
 
 TEST_CASE("id_from_cgroup: cgroup v1 cgroupfs and systemd drivers, v2 in the host namespace")
 {
-    CHECK(self::id_from_cgroup("12:pids:/docker/" + id_a + "\n11:memory:/docker/" + id_a + "\n0::/docker/" + id_a + "\n") == id_a);
+    CHECK(self::id_from_cgroup("12:pids:/docker/" + id_a + "\n11:memory:/docker/" + id_a + "\n0::/docker/" + id_a +
+                               "\n") == id_a);
     CHECK(self::id_from_cgroup("1:name=systemd:/system.slice/docker-" + id_a + ".scope\n") == id_a);
     CHECK(self::id_from_cgroup("0::/system.slice/docker-" + id_a + ".scope\n") == id_a);
     CHECK(self::id_from_cgroup("0::/machine.slice/libpod-" + id_a + ".scope/container\n") == id_a);
@@ -70,7 +74,8 @@ TEST_CASE("id_from_mountinfo: the container directory behind /etc/hostname, host
 {
     CHECK(self::id_from_mountinfo(mountinfo_v2(id_a)) == id_a);
     // Data root on its own file system: the root field is relative to it.
-    CHECK(self::id_from_mountinfo("40 30 8:2 /containers/" + id_b + "/hosts /etc/hosts rw - ext4 /dev/sdb rw\n") == id_b);
+    CHECK(self::id_from_mountinfo("40 30 8:2 /containers/" + id_b + "/hosts /etc/hosts rw - ext4 /dev/sdb rw\n") ==
+          id_b);
     // A data root with a space in its path (escaped as \040).
     CHECK(self::id_from_mountinfo("40 30 8:2 /srv/docker\\040data/containers/" + id_b +
                                   "/hostname /etc/hostname rw - ext4 /dev/sdb rw\n") == id_b);
@@ -82,13 +87,13 @@ TEST_CASE("id_from_mountinfo: the container directory behind /etc/hostname, host
 TEST_CASE("id_from_mountinfo: other mount points never count")
 {
     // On a host, dockerd's shm mounts and overlay layers name container and layer directories.
-    const std::string host =
-        "25 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-        "300 25 0:60 / /var/lib/docker/containers/" +
-        id_a +
-        "/mounts/shm rw,nosuid - tmpfs shm rw\n"
-        "301 25 0:61 / /var/lib/docker/overlay2/" +
-        layer + "/merged rw - overlay overlay rw\n" + "26 25 8:1 /etc/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n";
+    const std::string host = "25 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+                             "300 25 0:60 / /var/lib/docker/containers/" +
+                             id_a +
+                             "/mounts/shm rw,nosuid - tmpfs shm rw\n"
+                             "301 25 0:61 / /var/lib/docker/overlay2/" +
+                             layer + "/merged rw - overlay overlay rw\n" +
+                             "26 25 8:1 /etc/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n";
     CHECK(self::id_from_mountinfo(host) == "");
     CHECK(self::id_from_mountinfo("") == "");
     CHECK(self::id_from_mountinfo("1 2 3\n") == "");
@@ -107,8 +112,8 @@ TEST_CASE("id_from_hostname: only a Docker short ID")
 
 TEST_CASE("detect: cgroup first, then mountinfo, then the hostname inside a container only")
 {
-    CHECK(self::detect(files({{"/proc/self/cgroup", "0::/docker/" + id_a + "\n"},
-                              {"/proc/self/mountinfo", mountinfo_v2(id_b)}}))
+    CHECK(self::detect(
+              files({{"/proc/self/cgroup", "0::/docker/" + id_a + "\n"}, {"/proc/self/mountinfo", mountinfo_v2(id_b)}}))
               .id == id_a);
     auto m = self::detect(files({{"/proc/self/cgroup", "0::/\n"}, {"/proc/self/mountinfo", mountinfo_v2(id_b)}}));
     CHECK(m.id == id_b);
@@ -120,7 +125,8 @@ TEST_CASE("detect: cgroup first, then mountinfo, then the hostname inside a cont
     CHECK(h.id == "3f2a9c1d0b7e");
     CHECK(h.source == "hostname");
     // Same hostname on a host (no /.dockerenv): not trusted.
-    CHECK(self::detect(files({{"/proc/self/cgroup", "0::/\n"}, {"/proc/sys/kernel/hostname", "3f2a9c1d0b7e\n"}})).id == "");
+    CHECK(self::detect(files({{"/proc/self/cgroup", "0::/\n"}, {"/proc/sys/kernel/hostname", "3f2a9c1d0b7e\n"}})).id ==
+          "");
     auto none = self::detect(files({}));
     CHECK(none.id == "");
     CHECK(none.source == "");
@@ -140,7 +146,8 @@ TEST_CASE("detect on this machine reads /proc and agrees with the parsers")
 
     const auto id = self::detect();
     CHECK(id.id.empty() == id.source.empty());
-    CHECK(std::all_of(id.id.begin(), id.id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }));
+    CHECK(std::all_of(id.id.begin(), id.id.end(),
+                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }));
     if (auto c = self::id_from_cgroup(*cgroup); !c.empty())
     {
         CHECK(id.id == c);

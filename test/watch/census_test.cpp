@@ -1,7 +1,7 @@
 // The "containers" figure of /admin/status: what each runtime selects now, whatever the watcher did.
-#include "watch/census.hpp"
 #include "refresh/fake_docker.hpp"
 #include "support/run_coro.hpp"
+#include "watch/census.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // Per-runtime coalescing (docs/watching.md "Refresh queue"): triggers during a refresh merge into one follow-up run.
-#include "watch/refresh_queue.hpp"
 #include "refresh/fake_docker.hpp"
 #include "support/run_coro.hpp"
+#include "watch/refresh_queue.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,7 +18,8 @@ TEST_CASE("three triggers during a refresh give exactly one follow-up run, share
     d.add_image(A, {});
     d.add_container("ws-a", A);
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        refresh::service svc(ioc.get_executor(), d, [](image_ref) -> awaitable<std::string> { co_return std::string(); });
+        refresh::service svc(ioc.get_executor(), d,
+                             [](image_ref) -> awaitable<std::string> { co_return std::string(); });
         watch::refresh_queue q(ioc.get_executor(), svc, [] { return refresh::settings{}; });
         config::runtime rt{"a", parse_image_ref(A).value(), {"ws-", ""}, {}};
         int finished = 0;

@@ -8,10 +8,7 @@ using namespace imagewatch::watch;
 
 namespace {
 
-observation obs(std::string d, std::optional<bool> stale = std::nullopt)
-{
-    return observation{d, d, stale};
-}
+observation obs(std::string d, std::optional<bool> stale = std::nullopt) { return observation{d, d, stale}; }
 
 }  // namespace
 

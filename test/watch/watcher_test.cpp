@@ -5,11 +5,11 @@
 
 #include "core/metrics.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include "refresh/fake_docker.hpp"
 #include "registry/fake_registry_server.hpp"
 #include "support/run_coro.hpp"
 #include "support/runtimes.hpp"
+#include <boost/asio/co_spawn.hpp>
 
 #include <doctest/doctest.h>
 
@@ -36,7 +36,7 @@ struct digest_registry
 {
     std::map<std::string, std::string> digests;  // repo -> digest
     std::vector<steady::time_point> heads;
-    int status = 200;                            // force another status for every request
+    int status = 200;  // force another status for every request
     std::string retry_after;
 
     fake_registry_server::handler handler()
@@ -82,7 +82,8 @@ struct rig
         rs.request_timeout = 1s;
         rs.host_options_for = std::move(hosts);
         reg = registry::make_client(ioc.get_executor(), rs);
-        w = std::make_unique<watch::watcher>(ioc.get_executor(), *reg, docker, queue, [] { return std::string("linux/amd64"); });
+        w = std::make_unique<watch::watcher>(ioc.get_executor(), *reg, docker, queue,
+                                             [] { return std::string("linux/amd64"); });
     }
     fake_docker docker;
     refresh::service svc;
@@ -157,9 +158,10 @@ TEST_CASE("a black-hole registry delays only its own runtime")
             // More dead runtimes than a host's check slots: they must not hold the healthy host back.
             for (int i = 0; i < 40; ++i)
                 cfg.runtimes.insert(cfg.runtimes.begin(), test::rt("dead" + std::to_string(i),
-                                                                  hole.authority() + "/team/d" + std::to_string(i)));
+                                                                   hole.authority() + "/team/d" + std::to_string(i)));
             r.w->apply(cfg);
-            REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded" && r.st("b").last_result == "seeded"; }, 3s));
+            REQUIRE(co_await eventually(
+                [&] { return r.st("a").last_result == "seeded" && r.st("b").last_result == "seeded"; }, 3s));
             // Both healthy checks completed while the dead host's request was still waiting for its timeout.
             CHECK(r.st("dead").last_result == "pending");
             // The dead host's own runtimes queue for its 6 connections: ~7 rounds of 2 s timeouts.
@@ -170,8 +172,7 @@ TEST_CASE("a black-hole registry delays only its own runtime")
             healthy.stop();
             hole.stop();
         },
-        45s
-    );
+        45s);
 }
 
 TEST_CASE("a host answering 500 fails only its runtimes, and recovers")
@@ -195,8 +196,7 @@ TEST_CASE("a host answering 500 fails only its runtimes, and recovers")
             g.stop();
             b.stop();
         },
-        15s
-    );
+        15s);
 }
 
 TEST_CASE("runtimes with the same image share one registry request")
@@ -207,16 +207,20 @@ TEST_CASE("runtimes with the same image share one registry request")
             good.digests = {{"team/a", digest_of('a')}};
             fake_registry_server g(ioc, good.handler());
             rig r(ioc, plain);
-            r.w->apply(make_config({{"a1", g.authority() + "/team/a"}, {"a2", g.authority() + "/team/a"}, {"a3", g.authority() + "/team/a:latest"}}));
-            REQUIRE(co_await eventually([&] {
-                return r.st("a1").last_result == "seeded" && r.st("a2").last_result == "seeded" && r.st("a3").last_result == "seeded";
-            }, 3s));
+            r.w->apply(make_config({{"a1", g.authority() + "/team/a"},
+                                    {"a2", g.authority() + "/team/a"},
+                                    {"a3", g.authority() + "/team/a:latest"}}));
+            REQUIRE(co_await eventually(
+                [&] {
+                    return r.st("a1").last_result == "seeded" && r.st("a2").last_result == "seeded" &&
+                           r.st("a3").last_result == "seeded";
+                },
+                3s));
             CHECK(good.heads.size() == 1);
             co_await drain(r);
             g.stop();
         },
-        10s
-    );
+        10s);
 }
 
 TEST_CASE("429 with Retry-After: no request to that host before it passes")
@@ -239,8 +243,7 @@ TEST_CASE("429 with Retry-After: no request to that host before it passes")
             co_await drain(r);
             s.stop();
         },
-        15s
-    );
+        15s);
 }
 
 TEST_CASE("a moved digest refreshes with recreate; a failed pull rolls back and is retried")
@@ -277,8 +280,7 @@ TEST_CASE("a moved digest refreshes with recreate; a failed pull rolls back and 
             co_await drain(r);
             s.stop();
         },
-        15s
-    );
+        15s);
 }
 
 TEST_CASE("apply_on_start: containers on an old digest are refreshed at the first check")
@@ -301,8 +303,7 @@ TEST_CASE("apply_on_start: containers on an old digest are refreshed at the firs
             co_await drain(r);
             s.stop();
         },
-        10s
-    );
+        10s);
 }
 
 TEST_CASE("apply(): removed runtimes stop, added ones start, unchanged ones keep their state")
@@ -327,8 +328,7 @@ TEST_CASE("apply(): removed runtimes stop, added ones start, unchanged ones keep
             REQUIRE(co_await eventually([&] { return r.w->tasks() == 0; }, 3s));
             s.stop();
         },
-        10s
-    );
+        10s);
 }
 
 TEST_CASE("each runtime is checked every interval; several triggers before its check give one check")
@@ -344,7 +344,8 @@ TEST_CASE("each runtime is checked every interval; several triggers before its c
                 return m.value("imagewatch_checks_total", {{"runtime", name}, {"result", "seeded"}}) +
                        m.value("imagewatch_checks_total", {{"runtime", name}, {"result", "unchanged"}});
             };
-            r.w->apply(make_config({{"sched-p1", s.authority() + "/team/p"}, {"sched-p2", s.authority() + "/team/p"}}, 200ms));
+            r.w->apply(
+                make_config({{"sched-p1", s.authority() + "/team/p"}, {"sched-p2", s.authority() + "/team/p"}}, 200ms));
             REQUIRE(co_await eventually([&] { return checks("sched-p1") >= 1 && checks("sched-p2") >= 1; }, 3s));
             const auto t0 = steady::now();
             const double a0 = checks("sched-p1");
@@ -373,8 +374,7 @@ TEST_CASE("each runtime is checked every interval; several triggers before its c
             CHECK_FALSE(r.st("sched-p1").next_check.has_value());
             s.stop();
         },
-        15s
-    );
+        15s);
 }
 
 TEST_CASE("watch disabled: no scheduled checks, a trigger still checks once")
@@ -406,6 +406,5 @@ TEST_CASE("watch disabled: no scheduled checks, a trigger still checks once")
             co_await drain(r);
             s.stop();
         },
-        15s
-    );
+        15s);
 }
