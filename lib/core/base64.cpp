@@ -15,8 +15,9 @@ std::string encode(std::string_view in, std::string_view alphabet)
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3)
     {
-        unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                     static_cast<unsigned char>(in[i + 2]);
+        const unsigned n = unsigned{static_cast<unsigned char>(in[i])} << 16 |
+                           unsigned{static_cast<unsigned char>(in[i + 1])} << 8 |
+                           unsigned{static_cast<unsigned char>(in[i + 2])};
         for (unsigned s : {18u, 12u, 6u, 0u})
             out.push_back(alphabet[(n >> s) & 63u]);
     }

@@ -5,6 +5,7 @@
 // Every request and every accepted connection is counted.
 #include "core/awaitable.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
