@@ -1073,7 +1073,7 @@ def report(r, stamp=None):
     L.append(f"| ratio to running (imagewatch / CLI) | {med['iw_running'] / med['cli_running']:.2f} |")
     L.append(f"| ratio to verified (imagewatch / CLI to running) | {med['iw_verified'] / med['cli_running']:.2f} |")
 
-    L.append("\n## Targets (issue 6)\n")
+    L.append("\n## Targets\n")
     big = max(targets)
     t = targets[big]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Rollout benchmarks (issue 15), on the real dockerd and registry of test/e2e/env.sh.
+"""Rollout benchmarks, on the real dockerd and registry of test/e2e/env.sh.
 
     IMAGEWATCH_BIN=build/release/app/imagewatch bench/rollout.py [--containers N] [--only parallel,halt,isolation]
 
