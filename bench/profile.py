@@ -86,9 +86,12 @@ def main():
         checks = checks_done(d) - m0
         if checks != a.n * a.sweeps:
             raise RuntimeError(f"{checks} checks counted, {a.n * a.sweeps} expected")
+        with open(f"/proc/{pid}/status") as f:
+            mem = dict(line.split(":", 1) for line in f if line.startswith(("VmRSS", "VmHWM", "RssAnon", "RssFile")))
     finally:
         bench.stop_daemon(d)
     print(f"{checks:.0f} checks ({a.sweeps} webhook sweeps of {a.n}, the webhook requests included)")
+    print("memory after the sweeps: " + ", ".join(f"{k} {' '.join(v.split())}" for k, v in mem.items()))
     if a.mode == "cpu":
         print(f"CPU per check: {(c1 - c0) / checks * 1e6:.0f} us")
     elif a.mode == "callgrind":
