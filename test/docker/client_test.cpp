@@ -2,17 +2,12 @@
 // negotiation, error mapping, the pull progress stream and its two timeouts.
 #include "docker/client.hpp"
 
+#include "support/fake_http_server.hpp"
 #include "support/run_coro.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -29,12 +24,10 @@
 
 using namespace imagewatch;
 using namespace std::chrono_literals;
-namespace http = boost::beast::http;
-using local = asio::local::stream_protocol;
 
 namespace {
 
-const std::string stall_marker = "<stall>";      // hold the connection open until stop()
+const std::string stall_marker = "<stall>";      // hold the connection open, unanswered
 const std::string trickle_marker = "<trickle>";  // send a progress chunk every 20ms until the client goes away
 const std::string pause_marker = "<pause>";      // wait 50ms before the next piece
 
@@ -62,24 +55,20 @@ std::string version_body(std::string_view api, std::string_view min_api = "1.12"
 
 // A scripted daemon: each "METHOD target" maps to the pieces of a raw HTTP response, written one by
 // one (so chunk boundaries fall where the test puts them). Unknown routes get a Docker-style 404.
+// One request per connection, as the client opens a connection per request.
 struct fake_daemon
 {
-    std::string path;
-    local::acceptor acceptor;
-    asio::steady_timer hold;
+    using server = test::fake_http_server;
     std::map<std::string, std::vector<std::string>> routes;
-    std::vector<http::request<http::string_body>> requests;
+    server fake;
 
-    explicit fake_daemon(asio::io_context& ioc)
-        : path("/tmp/iw-docker-test-" + std::to_string(::getpid()) + ".sock"), acceptor(ioc), hold(ioc)
-    {
-        ::unlink(path.c_str());
-        acceptor.open();
-        acceptor.bind(local::endpoint(path));
-        acceptor.listen();
-        hold.expires_at(asio::steady_timer::time_point::max());
-    }
-    ~fake_daemon() { ::unlink(path.c_str()); }
+    // Listens on a Unix socket, or on 127.0.0.1 with `tcp`.
+    explicit fake_daemon(asio::io_context& ioc, bool tcp = false)
+        : fake(
+              ioc, [this](const server::request& req, server::exchange& ex) { return answer(req, ex); },
+              tcp ? server::options{}
+                  : server::options::unix_socket("/tmp/iw-docker-test-" + std::to_string(::getpid()) + ".sock"))
+    {}
 
     void route(const std::string& key, std::vector<std::string> pieces) { routes[key] = std::move(pieces); }
     void negotiate_as(std::string_view api)
@@ -87,85 +76,43 @@ struct fake_daemon
         route("GET /_ping", {json_response(200, "OK", "OK", "API-Version: " + std::string(api) + "\r\n")});
         route("GET /version", {json_response(200, "OK", version_body(api))});
     }
-    std::string url() const { return "unix://" + path; }
-    void stop()
+    std::vector<server::request>& requests() { return fake.requests(); }
+    std::string url() const { return fake.url(); }
+    void stop() { fake.stop(); }
+
+    awaitable<void> answer(const server::request& req, server::exchange& ex)
     {
-        acceptor.close();
-        hold.cancel();
+        auto it = routes.find(req.method + " " + req.target);
+        const std::vector<std::string> pieces =
+            it != routes.end()
+                ? it->second
+                : std::vector<std::string>{json_response(404, "Not Found", R"({"message":"page not found"})")};
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        for (const auto& p : pieces)
+        {
+            if (p == stall_marker)
+                co_return;  // unanswered: the connection stays open until the client gives up or stop()
+            if (p == pause_marker)
+            {
+                t.expires_after(50ms);
+                co_await t.async_wait(nothrow_awaitable);
+                continue;
+            }
+            if (p == trickle_marker)
+                for (;;)
+                {
+                    if (!co_await ex.write(chunk(R"({"status":"Downloading","id":"abc"})"
+                                                 "\n")))
+                        co_return;
+                    t.expires_after(20ms);
+                    co_await t.async_wait(nothrow_awaitable);
+                }
+            if (!co_await ex.write(p))
+                co_return;
+        }
+        ex.close();
     }
 };
-
-template <class Socket>
-awaitable<void> serve_one(fake_daemon* d, Socket sock)
-{
-    boost::beast::flat_buffer buf;
-    http::request<http::string_body> req;
-    auto [ec, n] = co_await http::async_read(sock, buf, req, nothrow_awaitable);
-    if (ec)
-        co_return;
-    std::string key = std::string(req.method_string()) + " " + std::string(req.target());
-    d->requests.push_back(req);
-    auto it = d->routes.find(key);
-    std::vector<std::string> pieces =
-        it != d->routes.end()
-            ? it->second
-            : std::vector<std::string>{json_response(404, "Not Found", R"({"message":"page not found"})")};
-    for (const auto& p : pieces)
-    {
-        if (p == stall_marker)
-        {
-            co_await d->hold.async_wait(nothrow_awaitable);
-            co_return;
-        }
-        if (p == pause_marker)
-        {
-            asio::steady_timer t(sock.get_executor(), 50ms);
-            co_await t.async_wait(nothrow_awaitable);
-            continue;
-        }
-        if (p == trickle_marker)
-        {
-            asio::steady_timer t(sock.get_executor());
-            for (;;)
-            {
-                auto [wec, wn] = co_await asio::async_write(sock,
-                                                            asio::buffer(chunk(R"({"status":"Downloading","id":"abc"})"
-                                                                               "\n")),
-                                                            nothrow_awaitable);
-                if (wec || !d->acceptor.is_open())
-                    co_return;
-                t.expires_after(20ms);
-                co_await t.async_wait(nothrow_awaitable);
-            }
-        }
-        auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(p), nothrow_awaitable);
-        if (wec)
-            co_return;
-    }
-}
-
-awaitable<void> serve(fake_daemon* d)
-{
-    for (;;)
-    {
-        auto [ec, sock] = co_await d->acceptor.async_accept(nothrow_awaitable);
-        if (ec)
-            co_return;
-        co_await serve_one(d, std::move(sock));
-    }
-}
-
-// The same script over TCP (tcp://127.0.0.1:<port>), one connection at a time.
-awaitable<void> serve_tcp(fake_daemon* d, asio::ip::tcp::acceptor* acceptor)
-{
-    for (;;)
-    {
-        auto [ec, sock] = co_await acceptor->async_accept(nothrow_awaitable);
-        if (ec)
-            co_return;
-        co_await serve_one(d, std::move(sock));
-    }
-}
 
 std::unique_ptr<docker::api> client_for(asio::io_context& ioc, const fake_daemon& d, docker::client_settings s = {})
 {
@@ -186,7 +133,6 @@ TEST_CASE("client: negotiates the API version and uses it as the path prefix")
         fake_daemon d(ioc);
         d.negotiate_as("1.47");
         d.route("GET /v1.45/containers/abc/json", {json_response(200, "OK", R"({"Id":"abc","Name":"/web"})")});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto v = co_await c->inspect_container("abc");  // negotiates lazily
         REQUIRE(v.has_value());
@@ -196,11 +142,11 @@ TEST_CASE("client: negotiates the API version and uses it as the path prefix")
         CHECK(p->api_version == "1.45");
         CHECK(p->engine_version == "99.0.0");
         CHECK(p->os == "linux");
-        REQUIRE(d.requests.size() == 5);
-        CHECK(d.requests[0].target() == "/_ping");
-        CHECK(d.requests[1].target() == "/version");
-        for (const auto& r : d.requests)
-            CHECK(r[http::field::host] == "docker");
+        REQUIRE(d.requests().size() == 5);
+        CHECK(d.requests()[0].target == "/_ping");
+        CHECK(d.requests()[1].target == "/version");
+        for (const auto& r : d.requests())
+            CHECK(r["Host"] == "docker");
         d.stop();
     });
 }
@@ -211,7 +157,6 @@ TEST_CASE("client: refuses Engine API below 1.41")
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         fake_daemon d(ioc);
         d.negotiate_as("1.40");
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->list_containers();
         REQUIRE_FALSE(r.has_value());
@@ -235,7 +180,6 @@ TEST_CASE("client: maps HTTP errors to error codes with Docker's message")
                            R"({"message":"Conflict. The container name \"/web-imagewatch-old\" is already in use"})")});
         d.route("POST /v1.41/containers/web/start", {"HTTP/1.1 304 Not Modified\r\n\r\n"});
         d.route("GET /v1.41/containers/json?all=1", {json_response(200, "OK", "[{not json")});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
 
         auto r1 = co_await c->inspect_container("nope");
@@ -267,12 +211,11 @@ TEST_CASE("client: a huge stop timeout is capped at 24h, in the request and in t
         fake_daemon d(ioc);
         d.negotiate_as("1.41");
         d.route("POST /v1.41/containers/web/stop?t=86400", {"HTTP/1.1 204 No Content\r\n\r\n"});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->stop_container("web", std::chrono::seconds(std::numeric_limits<std::int64_t>::max()));
         CHECK_MESSAGE(r.has_value(), r.error().message);
-        REQUIRE(d.requests.size() == 3);
-        CHECK(d.requests[2].target() == "/v1.41/containers/web/stop?t=86400");
+        REQUIRE(d.requests().size() == 3);
+        CHECK(d.requests()[2].target == "/v1.41/containers/web/stop?t=86400");
         d.stop();
     });
 }
@@ -293,7 +236,6 @@ TEST_CASE("client: a non-JSON error body becomes a valid UTF-8 excerpt")
         d.route("GET /v1.41/containers/a/json", {json_response(500, "Oops", "bad \xff\xfe bytes \xe2\x82")});
         // 299 ASCII bytes, then a two-byte character straddling the 300-byte excerpt limit.
         d.route("GET /v1.41/containers/b/json", {json_response(500, "Oops", std::string(299, 'x') + "\xc3\xa9tail")});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
 
         auto a = co_await c->inspect_container("a");
@@ -317,7 +259,6 @@ TEST_CASE("client: connection closed mid-response")
         d.negotiate_as("1.41");
         d.route("GET /v1.41/containers/web/json",
                 {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"Id\":"});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->inspect_container("web");
         REQUIRE_FALSE(r.has_value());
@@ -337,7 +278,6 @@ TEST_CASE("client: list_containers parses the summary")
         d.route("GET /v1.41/containers/json?all=1", {json_response(200, "OK", R"([
             {"Id":"a1","Names":["/web/db","/db"],"Image":"test/app:v1","State":"running","Labels":{"k":"v"}},
             {"Id":"b2","Names":["/web"],"Image":"sha256:4a91","State":"exited","Labels":{}}])")});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->list_containers();
         REQUIRE(r.has_value());
@@ -367,13 +307,12 @@ TEST_CASE("client: pull error from the progress stream")
                           "\r\n"),
                     "0\r\n\r\n",
                 });
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->pull(app_ref("v9"), "", "c2VjcmV0", 5s, {});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == errc::not_found);
         CHECK(r.error().message == "pull registry.test:5443/test/app:v9: manifest unknown: manifest unknown");
-        CHECK(d.requests.back()["X-Registry-Auth"] == "c2VjcmV0");
+        CHECK(d.requests().back()["X-Registry-Auth"] == "c2VjcmV0");
         d.stop();
     });
 }
@@ -394,11 +333,10 @@ TEST_CASE("client: pull success, several objects per chunk, platform passed")
                           "\r\n"),
                     "0\r\n\r\n",
                 });
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->pull(app_ref("v1"), "linux/amd64", "", 5s, {});
         CHECK(r.has_value());
-        CHECK(d.requests.back().find("X-Registry-Auth") == d.requests.back().end());
+        CHECK(!d.requests().back().has("X-Registry-Auth"));
         d.stop();
     });
 }
@@ -425,7 +363,6 @@ TEST_CASE("client: pull progress is reported at a steady pace")
                                "\n"));
         pieces.push_back("0\r\n\r\n");
         d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1", pieces);
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         docker::client_settings s;
         s.pull_progress_every = 200ms;
         auto c = client_for(ioc, d, s);
@@ -474,7 +411,6 @@ TEST_CASE("client: pull 404 before the stream")
                 {json_response(
                     404, "Not Found",
                     R"({"message":"manifest for registry.test:5443/test/app:v9 not found: manifest unknown"})")});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
         auto r = co_await c->pull(app_ref("v9"), "", "", 5s, {});
         REQUIRE_FALSE(r.has_value());
@@ -493,7 +429,6 @@ TEST_CASE("client: pull stall detection")
         d.negotiate_as("1.41");
         d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1",
                 {chunked_head, chunk(R"({"status":"Pulling"})"), stall_marker});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         docker::client_settings s;
         s.pull_stall_timeout = 100ms;
         auto c = client_for(ioc, d, s);
@@ -514,7 +449,6 @@ TEST_CASE("client: pull making progress is bounded only by the overall timeout")
         d.negotiate_as("1.41");
         d.route("POST /v1.41/images/create?fromImage=registry.test%3A5443%2Ftest%2Fapp&tag=v1",
                 {chunked_head, trickle_marker});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         docker::client_settings s;
         s.pull_stall_timeout = 100ms;
         auto c = client_for(ioc, d, s);
@@ -531,19 +465,16 @@ TEST_CASE("client: pull making progress is bounded only by the overall timeout")
 TEST_CASE("client: tcp daemon address")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        fake_daemon d(ioc);
+        fake_daemon d(ioc, true);
         d.negotiate_as("1.44");
-        asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-        asio::co_spawn(ioc, serve_tcp(&d, &acceptor), asio::detached);
         docker::client_settings s;
-        s.host = "tcp://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+        s.host = "tcp://" + d.fake.authority();
         auto c = docker::make_client(ioc.get_executor(), s);
         REQUIRE(c.has_value());
         auto v = co_await (*c)->ping();
         REQUIRE_MESSAGE(v.has_value(), v.error().message);
         CHECK(v->api_version == "1.44");
-        CHECK(d.requests.at(0)[boost::beast::http::field::host] == s.host.substr(6));
-        acceptor.close();
+        CHECK(d.requests().at(0)["Host"] == s.host.substr(6));
         d.stop();
     });
 }
@@ -614,7 +545,6 @@ TEST_CASE("client: Swarm calls: /info's Swarm part, services listed and read, up
         d.route("POST /v1.41/services/s1/update?version=6",
                 {json_response(500, "Internal Server Error",
                                R"({"message":"rpc error: code = Unknown desc = update out of sequence"})")});
-        asio::co_spawn(ioc, serve(&d), asio::detached);
         auto c = client_for(ioc, d);
 
         auto info = co_await c->swarm_state();
@@ -632,15 +562,15 @@ TEST_CASE("client: Swarm calls: /info's Swarm part, services listed and read, up
         boost::json::object spec{{"Name", "web"}};
         auto ok = co_await c->update_service("s1", 7, spec, "c2VjcmV0");
         CHECK(ok.has_value());
-        const auto& req = d.requests.back();
+        const auto& req = d.requests().back();
         CHECK(req["X-Registry-Auth"] == "c2VjcmV0");
-        CHECK(req.body() == R"({"Name":"web"})");
-        CHECK(req[http::field::content_type] == "application/json");
+        CHECK(req.body == R"({"Name":"web"})");
+        CHECK(req["Content-Type"] == "application/json");
 
         auto stale = co_await c->update_service("s1", 6, spec, "");
         REQUIRE_FALSE(stale.has_value());
         CHECK(stale.error().message.find("update out of sequence") != std::string::npos);
-        CHECK(d.requests.back().find("X-Registry-Auth") == d.requests.back().end());
+        CHECK(!d.requests().back().has("X-Registry-Auth"));
         d.stop();
     });
 }

@@ -363,10 +363,34 @@ def imagewatch_bin():
     return b
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    """A loopback port nobody listens on now (host "::1" for IPv6)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def stop_process(proc, timeout=15):
+    """SIGTERM, wait up to timeout, then SIGKILL. Returns the exit code (None when not started)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def read_log(path):
+    """A log file's text so far ("" before it exists)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def base_config(runtimes):
@@ -519,26 +543,14 @@ class Imagewatch:
 
     def stop(self, timeout=15):
         """SIGTERM, wait up to timeout, then SIGKILL. Returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = stop_process(self.proc, timeout)
         if self._log:
             self._log.close()
             self._log = None
-        return self.proc.returncode
+        return code
 
     def logs(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def wait_for_log(self, pattern, timeout=30):
         """Wait until a log line matches the regex; returns the match."""

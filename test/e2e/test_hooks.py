@@ -18,8 +18,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -31,12 +29,6 @@ import iwtest
 ENV = iwtest.load_env()
 E2E = ENV["IMAGEWATCH_E2E_DIR"]
 DATA = os.path.join(iwtest.REPO_ROOT, "test", "data", "hooks")
-
-
-def free_port_v6():
-    with socket.socket(socket.AF_INET6) as s:
-        s.bind(("::1", 0))
-        return s.getsockname()[1]
 
 
 def auth_block():
@@ -53,7 +45,7 @@ class SecondRegistry:
     registry's storage, TLS and token auth, plus a notifications endpoint. Stopped by its PID."""
 
     def __init__(self, notify_url, token):
-        self.port = free_port_v6()
+        self.port = iwtest.free_port("::1")
         self.host = f"registry.test:{self.port}"
         self.dir = tempfile.mkdtemp(prefix="iw-e2e-reg2-")
         self.certs_d = f"/etc/docker/certs.d/{self.host}"
@@ -129,20 +121,10 @@ notifications:
         return m.group(1)
 
     def logs(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return iwtest.read_log(self.log_path)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        iwtest.stop_process(self.proc, 10)
         if self._log:
             self._log.close()
             self._log = None

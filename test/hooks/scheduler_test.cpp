@@ -3,6 +3,7 @@
 #include "hooks/scheduler.hpp"
 
 #include "support/run_coro.hpp"
+#include "support/wait.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,6 +18,8 @@ using namespace imagewatch::hooks;
 using namespace std::chrono_literals;
 
 namespace {
+
+using test::sleep_for;
 
 // A watcher stand-in: a trigger completes a check 10 ms later, seeing `served` at that moment.
 struct fake_watcher
@@ -52,12 +55,6 @@ scheduler_settings fast()
     s.check_timeout = 2s;
     s.max_follow_ups = 3;
     return s;
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d)
-{
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(nothrow_awaitable);
 }
 
 template <class F>

@@ -3,14 +3,16 @@
 #include "notify/notifier.hpp"
 
 #include "core/metrics.hpp"
-#include "receiver.hpp"
 #include "refresh/fake_docker.hpp"
 #include "refresh/service.hpp"
+#include "support/fake_http_server.hpp"
 #include "support/run_coro.hpp"
 #include "support/runtimes.hpp"
+#include "support/wait.hpp"
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
 
 using namespace imagewatch;
@@ -18,6 +20,9 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 namespace {
+
+using test::eventually;
+using test::sleep_for;
 
 notify::event make_event(std::string runtime)
 {
@@ -43,21 +48,31 @@ double notify_total(std::string_view result)
     return metrics::global().value("imagewatch_notify_total", {{"result", result}});
 }
 
-awaitable<void> sleep_for(std::chrono::milliseconds d)
+// A webhook endpoint: answer n has status statuses[min(n, size-1)] (body "{}" unless 204); with
+// `hang` it reads each request and never answers, as a stuck endpoint does. The connection closes
+// after each answer.
+struct receiver
 {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(nothrow_awaitable);
-}
+    using server = test::fake_http_server;
+    std::vector<unsigned> statuses{200};
+    bool hang = false;
+    server fake;
 
-// Polls cond every 5 ms for up to `limit`.
-template <class F>
-awaitable<bool> eventually(F cond, std::chrono::milliseconds limit = 3s)
-{
-    const auto end = steady::now() + limit;
-    while (!cond() && steady::now() < end)
-        co_await sleep_for(5ms);
-    co_return cond();
-}
+    explicit receiver(asio::io_context& ioc) : fake(ioc, [this](const server::request&) { return answer(); }) {}
+
+    std::vector<server::request>& requests() { return fake.requests(); }
+    std::string url(std::string_view path = "/hook") const { return fake.url(path); }
+
+    std::optional<server::response> answer()
+    {
+        if (hang)
+            return std::nullopt;
+        const unsigned status = statuses[std::min(requests().size() - 1, statuses.size() - 1)];
+        auto res = test::make_response(status, {}, status == 204 ? "" : "{}");
+        res.close = true;
+        return res;
+    }
+};
 
 // A port nobody listens on: bind, read the port, close.
 unsigned short dead_port(asio::io_context& ioc)
@@ -117,23 +132,22 @@ TEST_CASE("one POST per event, in order, as JSON; counted ok")
 {
     const double ok0 = notify_total("ok");
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        test::receiver rx(ioc.get_executor());
-        asio::co_spawn(ioc, rx.run(), asio::detached);
+        receiver rx(ioc);
         const std::string url = rx.url("/hook?src=iw");
         notify::notifier n(
             ioc.get_executor(), [&] { return url; }, fast());
         const std::vector<std::string> names{"a", "b", "c"};
         for (const auto& name : names)
             n.notify(make_event(name));
-        CHECK(co_await eventually([&] { return rx.requests.size() >= 3 && n.pending() == 0; }));
+        CHECK(co_await eventually([&] { return rx.requests().size() >= 3 && n.pending() == 0; }));
         co_await sleep_for(100ms);  // nothing more arrives: exactly one POST per event
-        REQUIRE(rx.requests.size() == 3);
+        REQUIRE(rx.requests().size() == 3);
         std::vector<std::string> order;
-        for (const auto& r : rx.requests)
+        for (const auto& r : rx.requests())
         {
             CHECK(r.target == "/hook?src=iw");
-            CHECK(r.content_type == "application/json");
-            CHECK(r.authorization.empty());
+            CHECK(r["Content-Type"] == "application/json");
+            CHECK(r["Authorization"].empty());
             order.emplace_back(boost::json::parse(r.body).at("runtime").as_string());
         }
         CHECK(order == std::vector<std::string>{"a", "b", "c"});
@@ -144,8 +158,7 @@ TEST_CASE("one POST per event, in order, as JSON; counted ok")
 TEST_CASE("notify is off while the URL is empty, and follows URL changes")
 {
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        test::receiver rx(ioc.get_executor());
-        asio::co_spawn(ioc, rx.run(), asio::detached);
+        receiver rx(ioc);
         std::string url;
         notify::notifier n(
             ioc.get_executor(), [&] { return url; }, fast());
@@ -153,8 +166,8 @@ TEST_CASE("notify is off while the URL is empty, and follows URL changes")
         CHECK(n.pending() == 0);
         url = rx.url();
         n.notify(make_event("on"));
-        CHECK(co_await eventually([&] { return rx.requests.size() == 1; }));
-        CHECK(boost::json::parse(rx.requests.at(0).body).at("runtime") == "on");
+        CHECK(co_await eventually([&] { return rx.requests().size() == 1; }));
+        CHECK(boost::json::parse(rx.requests().at(0).body).at("runtime") == "on");
     });
 }
 
@@ -162,9 +175,8 @@ TEST_CASE("a failing receiver is retried with backoff; success after retries cou
 {
     const double ok0 = notify_total("ok"), err0 = notify_total("error");
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        test::receiver rx(ioc.get_executor());
+        receiver rx(ioc);
         rx.statuses = {500, 503, 204};
-        asio::co_spawn(ioc, rx.run(), asio::detached);
         const std::string url = rx.url();
         notify::notifier n(
             ioc.get_executor(), [&] { return url; }, fast());
@@ -172,8 +184,8 @@ TEST_CASE("a failing receiver is retried with backoff; success after retries cou
         n.notify(make_event("a"));
         CHECK(co_await eventually([&] { return n.pending() == 0; }));
         CHECK(steady::now() - t0 >= 60ms);  // both backoff delays were waited
-        REQUIRE(rx.requests.size() == 3);
-        CHECK(rx.requests[0].body == rx.requests[2].body);
+        REQUIRE(rx.requests().size() == 3);
+        CHECK(rx.requests()[0].body == rx.requests()[2].body);
     });
     CHECK(notify_total("ok") == ok0 + 1);
     CHECK(notify_total("error") == err0);
@@ -183,15 +195,14 @@ TEST_CASE("a receiver that keeps failing: three tries, then counted as error")
 {
     const double err0 = notify_total("error");
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        test::receiver rx(ioc.get_executor());
+        receiver rx(ioc);
         rx.statuses = {500};
-        asio::co_spawn(ioc, rx.run(), asio::detached);
         const std::string url = rx.url();
         notify::notifier n(
             ioc.get_executor(), [&] { return url; }, fast());
         n.notify(make_event("a"));
         CHECK(co_await eventually([&] { return n.pending() == 0; }));
-        CHECK(rx.requests.size() == 3);
+        CHECK(rx.requests().size() == 3);
         // Down (connection refused) and a bad URL are errors too.
         const std::string down = "http://127.0.0.1:" + std::to_string(dead_port(ioc)) + "/";
         notify::notifier d(
@@ -210,9 +221,8 @@ TEST_CASE("a hanging receiver times out each try; the queue is bounded and drops
 {
     const double dropped0 = notify_total("dropped"), err0 = notify_total("error");
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
-        test::receiver rx(ioc.get_executor());
+        receiver rx(ioc);
         rx.hang = true;
-        asio::co_spawn(ioc, rx.run(), asio::detached);
         const std::string url = rx.url();
         auto s = fast();
         s.queue_limit = 2;
@@ -227,9 +237,9 @@ TEST_CASE("a hanging receiver times out each try; the queue is bounded and drops
         CHECK(notify_total("dropped") == dropped0 + 3);
         CHECK(co_await eventually([&] { return n.pending() == 0; }));
         // 2 events x 2 tries, each cut off by the timeout; only the newest two were tried.
-        REQUIRE(rx.requests.size() == 4);
-        CHECK(boost::json::parse(rx.requests.front().body).at("runtime") == "4");
-        CHECK(boost::json::parse(rx.requests.back().body).at("runtime") == "5");
+        REQUIRE(rx.requests().size() == 4);
+        CHECK(boost::json::parse(rx.requests().front().body).at("runtime") == "4");
+        CHECK(boost::json::parse(rx.requests().back().body).at("runtime") == "5");
     });
     CHECK(notify_total("error") == err0 + 2);
 }
@@ -248,9 +258,8 @@ TEST_CASE("a down or hanging receiver does not slow refreshes (relative to notif
     const std::vector<config::runtime> rts{test::rt("app", image)};
     test::run_coro(
         [&](asio::io_context& ioc) -> awaitable<void> {
-            test::receiver hanging(ioc.get_executor());
+            receiver hanging(ioc);
             hanging.hang = true;
-            asio::co_spawn(ioc, hanging.run(), asio::detached);
             std::map<std::string, std::string> urls;
             urls["off"] = "";
             urls["down"] = "http://127.0.0.1:" + std::to_string(dead_port(ioc)) + "/";

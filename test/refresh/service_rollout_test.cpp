@@ -1,6 +1,7 @@
 // Progressive rollout through the refresh service over a fake engine: canary and halt, the bad
 // image memory and force, notify mode, the window and min_age for automatic requests only.
 #include "fake_docker.hpp"
+#include "fast_settings.hpp"
 #include "refresh/service.hpp"
 #include "support/run_coro.hpp"
 
@@ -23,15 +24,6 @@ config::runtime rt(config::rollout_settings ro = {})
     return config::runtime{"a", parse_image_ref(A).value(), config::selector{"ws-", ""}, ro};
 }
 
-refresh::settings fast()
-{
-    refresh::settings s;
-    s.swap.grace = 20ms;
-    s.swap.poll = 5ms;
-    s.swap.health_timeout = 200ms;
-    return s;
-}
-
 // Several refreshes with one service (its memory of bad images lives as long as it does).
 struct harness
 {
@@ -47,7 +39,7 @@ struct harness
             for (auto& [r, rq] : steps)
             {
                 std::vector<config::runtime> one{r};
-                outs.push_back(co_await svc.refresh(one, rq, fast()));
+                outs.push_back(co_await svc.refresh(one, rq, test::fast_settings()));
             }
             last = svc.rollout_of("a");
         });

@@ -2,6 +2,7 @@
 // every step of the swap (docs/http-api.md, docs/swap.md).
 #include "core/log.hpp"
 #include "fake_docker.hpp"
+#include "fast_settings.hpp"
 #include "refresh/select.hpp"
 #include "refresh/service.hpp"
 #include "support/run_coro.hpp"
@@ -23,22 +24,13 @@ namespace {
 
 using test::rt;
 
-refresh::settings fast()
-{
-    refresh::settings s;
-    s.swap.grace = 20ms;
-    s.swap.poll = 5ms;
-    s.swap.health_timeout = 200ms;
-    return s;
-}
-
 refresh::outcome run(fake_docker& d, std::vector<config::runtime> rts, bool recreate = true)
 {
     refresh::outcome out;
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         refresh::service svc(ioc.get_executor(), d,
                              [](image_ref) -> awaitable<std::string> { co_return std::string(); });
-        out = co_await svc.refresh(rts, recreate, fast());
+        out = co_await svc.refresh(rts, recreate, test::fast_settings());
     });
     return out;
 }
@@ -289,7 +281,7 @@ TEST_CASE("imagewatch's own container is never replaced (and not reported as ski
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         refresh::service svc(ioc.get_executor(), d,
                              [](image_ref) -> awaitable<std::string> { co_return std::string(); });
-        auto s = fast();
+        auto s = test::fast_settings();
         s.self_id = me;
         std::vector<config::runtime> rts{rt("a", A)};
         out = co_await svc.refresh(rts, true, s);

@@ -3,6 +3,7 @@
 // error where the engine cannot update services. Plus: a refresh never swaps a task container.
 #include "fake_docker.hpp"
 #include "fake_swarm.hpp"
+#include "fast_settings.hpp"
 #include "refresh/service.hpp"
 #include "refresh/swarm_update.hpp"
 #include "support/run_coro.hpp"
@@ -220,12 +221,8 @@ TEST_CASE("a refresh never swaps a Swarm task container, even one the container 
     test::run_coro([&](asio::io_context& ioc) -> awaitable<void> {
         refresh::service svc(ioc.get_executor(), d,
                              [](image_ref) -> awaitable<std::string> { co_return std::string(); });
-        refresh::settings s;
-        s.swap.grace = 20ms;
-        s.swap.poll = 5ms;
-        s.swap.health_timeout = 200ms;
         std::vector<config::runtime> rts{web(std::nullopt)};
-        out = co_await svc.refresh(rts, true, s);
+        out = co_await svc.refresh(rts, true, test::fast_settings());
     });
     CHECK(out.result.recreated == std::vector<std::string>{"ws-plain"});
     // Not selected at all: neither swapped nor counted as a failed swap (which would fail every

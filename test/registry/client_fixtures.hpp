@@ -4,7 +4,7 @@
 #include "core/log.hpp"
 #include "registry/client.hpp"
 
-#include "fake_registry_server.hpp"
+#include "support/fake_http_server.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -13,6 +13,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -38,12 +40,24 @@ inline registry::client_settings insecure_settings(std::optional<registry::crede
     return s;
 }
 
-// A single-platform manifest answer to HEAD.
-inline fake_registry_server::response head_ok(const std::string& digest)
+using exchange_record = std::tuple<std::string, std::string, unsigned>;  // host, method, status
+
+// insecure_settings() that also record every exchange the client reports, in order.
+inline registry::client_settings recording_settings(std::vector<exchange_record>& seen)
 {
-    auto res = make_response(http::status::ok, {{"Docker-Content-Digest", digest},
-                                                {"Content-Type", "application/vnd.oci.image.manifest.v1+json"}});
-    res.content_length(1234);  // what a real HEAD says; the client must not wait for that body
+    auto s = insecure_settings();
+    s.on_request = [&seen](std::string_view h, std::string_view m, unsigned st) {
+        seen.emplace_back(std::string(h), std::string(m), st);
+    };
+    return s;
+}
+
+// A single-platform manifest answer to HEAD.
+inline fake_http_server::response head_ok(const std::string& digest)
+{
+    auto res = make_response(
+        200, {{"Docker-Content-Digest", digest}, {"Content-Type", "application/vnd.oci.image.manifest.v1+json"}});
+    res.content_length = 1234;  // what a real HEAD says; the client must not wait for that body
     return res;
 }
 
@@ -57,20 +71,20 @@ struct bearer_registry
     bool require_basic = false;
     bool reject_tokens = false;
 
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
+    std::optional<fake_http_server::response> operator()(const fake_http_server::request& req)
     {
-        std::string target(req.target());
+        std::string target(req.target);
         if (target.starts_with("/token"))
         {
-            if (require_basic && req[http::field::authorization] != "Basic YWRtaW46c2VjcmV0")
-                return make_response(http::status::unauthorized, {}, R"({"details":"bad credentials"})");
+            if (require_basic && req["Authorization"] != "Basic YWRtaW46c2VjcmV0")
+                return make_response(401, {}, R"({"details":"bad credentials"})");
             ++tokens_issued;
-            return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+            return make_response(200, {{"Content-Type", "application/json"}},
                                  R"({"token":"tok-)" + std::to_string(tokens_issued) + R"(","expires_in":300})");
         }
         std::string expected = "Bearer tok-" + std::to_string(tokens_issued);
-        if (tokens_issued == 0 || reject_tokens || req[http::field::authorization] != expected)
-            return make_response(http::status::unauthorized,
+        if (tokens_issued == 0 || reject_tokens || req["Authorization"] != expected)
+            return make_response(401,
                                  {{"WWW-Authenticate", "Bearer realm=\"" + realm +
                                                            "\",service=\"fake\",scope=\"repository:test/app:pull\"" +
                                                            (reject_tokens ? ",error=\"insufficient_scope\"" : "")}});
@@ -87,15 +101,15 @@ struct scoped_tokens
     std::map<std::string, std::string> scope_of;  // token -> scope
     std::vector<std::string> scopes_requested;
 
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
+    std::optional<fake_http_server::response> operator()(const fake_http_server::request& req)
     {
-        std::string target(req.target());
+        std::string target(req.target);
         auto at = target.find("scope=");
         std::string scope = at == std::string::npos ? "" : target.substr(at + 6, target.find('&', at) - at - 6);
         scopes_requested.push_back(scope);
         std::string tok = "tok-" + std::to_string(++issued);
         scope_of[tok] = scope;
-        return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+        return make_response(200, {{"Content-Type", "application/json"}},
                              R"({"token":")" + tok + R"(","expires_in":)" + std::to_string(expires_in) + "}");
     }
 };
@@ -106,20 +120,19 @@ struct scoped_registry
 {
     std::string realm;
     scoped_tokens* tokens = nullptr;
-    std::function<std::optional<fake_registry_server::response>(const fake_registry_server::request&)> answer;
+    std::function<std::optional<fake_http_server::response>(const fake_http_server::request&)> answer;
 
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
+    std::optional<fake_http_server::response> operator()(const fake_http_server::request& req)
     {
-        std::string target(req.target());
+        std::string target(req.target);
         auto repo = target.substr(4, target.find("/manifests/") - 4);  // "/v2/<repo>/manifests/<ref>"
         std::string scope = "repository:" + repo + ":pull";
-        auto auth = std::string(req[http::field::authorization]);
+        auto auth = std::string(req["Authorization"]);
         bool ok = auth.starts_with("Bearer ") && tokens->scope_of.count(auth.substr(7)) &&
                   tokens->scope_of[auth.substr(7)] == scope;
         if (!ok)
             return make_response(
-                http::status::unauthorized,
-                {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""}});
+                401, {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\",scope=\"" + scope + "\""}});
         return answer ? answer(req) : head_ok(digest_a);
     }
 };

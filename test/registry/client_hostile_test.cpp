@@ -8,6 +8,7 @@
 
 #include "client_fixtures.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <doctest/doctest.h>
 
 #include <map>
@@ -17,7 +18,6 @@ using namespace imagewatch;
 using namespace imagewatch::registry;
 using namespace std::chrono_literals;
 using namespace imagewatch::test;
-namespace http = boost::beast::http;
 
 namespace {
 
@@ -33,18 +33,18 @@ struct naming_token_server
     std::map<std::string, std::string> users;
     int issued = 0;
 
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
+    std::optional<fake_http_server::response> operator()(const fake_http_server::request& req)
     {
-        std::string auth(req[http::field::authorization]);
+        std::string auth(req["Authorization"]);
         std::string user = "anon";
         if (!auth.empty())
         {
             auto it = users.find(auth);
             if (it == users.end())
-                return make_response(http::status::unauthorized, {}, R"({"details":"bad credentials"})");
+                return make_response(401, {}, R"({"details":"bad credentials"})");
             user = it->second;
         }
-        return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+        return make_response(200, {{"Content-Type", "application/json"}},
                              R"({"token":"tok-)" + std::to_string(++issued) + "-" + user + R"(","expires_in":300})");
     }
 };
@@ -56,24 +56,14 @@ struct user_registry
     std::string realm;
     std::string user;
 
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
+    std::optional<fake_http_server::response> operator()(const fake_http_server::request& req)
     {
-        std::string auth(req[http::field::authorization]);
+        std::string auth(req["Authorization"]);
         if (auth.starts_with("Bearer tok-") && auth.ends_with("-" + user))
             return head_ok(digest_a);
-        return make_response(http::status::unauthorized,
+        return make_response(401,
                              {{"WWW-Authenticate", "Bearer realm=\"" + realm +
                                                        "\",service=\"shared\",scope=\"repository:test/app:pull\""}});
-    }
-};
-
-struct tls_server_context
-{
-    asio::ssl::context ctx{asio::ssl::context::tls_server};
-    tls_server_context()
-    {
-        ctx.use_certificate_chain_file(tls_dir + "/server.crt");
-        ctx.use_private_key_file(tls_dir + "/server.key", asio::ssl::context::pem);
     }
 };
 
@@ -84,12 +74,12 @@ TEST_CASE("hostile: a registry naming another registry's realm and service does 
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         naming_token_server tokens;
         tokens.users = {{basic("alice", "a-secret"), "alice"}, {basic("bob", "b-secret"), "bob"}};
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         const std::string realm = "http://" + token_server.authority() + "/token";
         user_registry a_reg{realm, "alice"};
-        fake_registry_server a(ioc, std::ref(a_reg));
+        fake_http_server a(ioc, std::ref(a_reg));
         user_registry b_reg{realm, "anon"};
-        fake_registry_server b(ioc, std::ref(b_reg));
+        fake_http_server b(ioc, std::ref(b_reg));
 
         auto s = insecure_settings();
         std::optional<credentials> b_creds;
@@ -105,16 +95,16 @@ TEST_CASE("hostile: a registry naming another registry's realm and service does 
         auto d = co_await c->resolve(ref_at(a.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         REQUIRE(token_server.requests().size() == 1);
-        CHECK(token_server.requests()[0].authorization == basic("alice", "a-secret"));
+        CHECK(token_server.requests()[0]["Authorization"] == basic("alice", "a-secret"));
 
         // B (anonymous) challenges with the very realm, service and scope A's token is cached under.
         d = co_await c->resolve(ref_at(b.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         for (const auto& r : b.requests())
-            CHECK(r.authorization != "Bearer tok-1-alice");
+            CHECK(r["Authorization"] != "Bearer tok-1-alice");
         REQUIRE(token_server.requests().size() == 2);
-        CHECK(token_server.requests()[1].authorization.empty());  // asked afresh, as B: anonymously
-        CHECK(b.requests().back().authorization == "Bearer tok-2-anon");
+        CHECK(token_server.requests()[1]["Authorization"].empty());  // asked afresh, as B: anonymously
+        CHECK(b.requests().back()["Authorization"] == "Bearer tok-2-anon");
 
         // B with credentials of its own: asked afresh with B's, and A's token still goes to A only.
         b_creds = credentials{"bob", "b-secret", "registries.B"};
@@ -123,15 +113,15 @@ TEST_CASE("hostile: a registry naming another registry's realm and service does 
         d = co_await c->resolve(ref_at(b.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         REQUIRE(token_server.requests().size() == 3);
-        CHECK(token_server.requests()[2].authorization == basic("bob", "b-secret"));
+        CHECK(token_server.requests()[2]["Authorization"] == basic("bob", "b-secret"));
         for (auto i = b_before; i < b.requests().size(); ++i)
         {
-            CHECK(b.requests()[i].authorization != "Bearer tok-1-alice");
-            CHECK(b.requests()[i].authorization != "Bearer tok-2-anon");  // not the anonymous one either
+            CHECK(b.requests()[i]["Authorization"] != "Bearer tok-1-alice");
+            CHECK(b.requests()[i]["Authorization"] != "Bearer tok-2-anon");  // not the anonymous one either
         }
         d = co_await c->resolve(ref_at(a.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(a.requests().back().authorization == "Bearer tok-1-alice");
+        CHECK(a.requests().back()["Authorization"] == "Bearer tok-1-alice");
         CHECK(token_server.requests().size() == 3);  // A's token is still cached for A
     });
 }
@@ -141,9 +131,9 @@ TEST_CASE("hostile: a registry's token cached for one identity is not presented 
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         naming_token_server tokens;
         tokens.users = {{basic("alice", "a-secret"), "alice"}, {basic("carol", "c-secret"), "carol"}};
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         user_registry reg{"http://" + token_server.authority() + "/token", "alice"};
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         credentials creds{"alice", "a-secret", "registries.R"};
         auto s = insecure_settings();
         s.host_options_for = [&](std::string_view) { return host_options{"", true, creds}; };
@@ -158,9 +148,9 @@ TEST_CASE("hostile: a registry's token cached for one identity is not presented 
         auto before = server.requests().size();
         d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(server.requests()[before].authorization.empty());
+        CHECK(server.requests()[before]["Authorization"].empty());
         REQUIRE(token_server.requests().size() == 2);
-        CHECK(token_server.requests()[1].authorization == basic("carol", "c-secret"));
+        CHECK(token_server.requests()[1]["Authorization"] == basic("carol", "c-secret"));
     });
 }
 
@@ -169,9 +159,9 @@ TEST_CASE("hostile: credentials go to a plain HTTP realm only when its own host 
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         naming_token_server tokens;
         tokens.users = {{basic("alice", "a-secret"), "alice"}};
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         user_registry reg{"http://" + token_server.authority() + "/token", "alice"};
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
 
         // The registry itself is plain HTTP (insecure_http) and has credentials; the realm host,
         // which it chose, has no entry.
@@ -198,18 +188,17 @@ TEST_CASE("hostile: credentials go to a plain HTTP realm only when its own host 
         d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         REQUIRE(token_server.requests().size() == 1);
-        CHECK(token_server.requests()[0].authorization == basic("alice", "a-secret"));
+        CHECK(token_server.requests()[0]["Authorization"] == basic("alice", "a-secret"));
     });
 }
 
 TEST_CASE("hostile: a TLS registry naming a plain HTTP realm sends it nothing")
 {
-    tls_server_context tls;
-    test::run_coro([&tls](asio::io_context& ioc) -> awaitable<void> {
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         naming_token_server tokens;
-        fake_registry_server token_server(ioc, std::ref(tokens));  // plain HTTP
+        fake_http_server token_server(ioc, std::ref(tokens));  // plain HTTP
         user_registry reg{"http://" + token_server.authority() + "/token", "alice"};
-        fake_registry_server server(ioc, std::ref(reg), &tls.ctx);
+        fake_http_server server(ioc, std::ref(reg), fake_http_server::options::https());
         std::string host = "localhost:" + std::to_string(server.port());
 
         client_settings s;
@@ -236,9 +225,9 @@ TEST_CASE("hostile: a realm on another host gets the registry's credentials, nev
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         naming_token_server tokens;
         tokens.users = {{basic("alice", "a-secret"), "alice"}, {basic("mallory", "m-secret"), "mallory"}};
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         user_registry reg{"http://" + token_server.authority() + "/token", "alice"};
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         auto s = insecure_settings();
         s.host_options_for = [&](std::string_view host) {
             if (host == server.authority())
@@ -249,7 +238,7 @@ TEST_CASE("hostile: a realm on another host gets the registry's credentials, nev
         auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         REQUIRE(token_server.requests().size() == 1);
-        CHECK(token_server.requests()[0].authorization == basic("alice", "a-secret"));
+        CHECK(token_server.requests()[0]["Authorization"] == basic("alice", "a-secret"));
     });
 }
 
@@ -269,17 +258,16 @@ TEST_CASE("hostile: a registry handing out a new realm at every challenge grows 
             };
             auto st = std::make_shared<state>();
             auto token_handler =
-                [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-                std::string target(req.target());  // "/token/<n>?service=..."
+                [st](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+                std::string target(req.target);  // "/token/<n>?service=..."
                 st->current = "t-" + target.substr(7, target.find('?') - 7) + std::string(2000, 'x');
-                return make_response(http::status::ok, {{"Content-Type", "application/json"}},
+                return make_response(200, {{"Content-Type", "application/json"}},
                                      R"({"token":")" + st->current + R"(","expires_in":86400})");
             };
-            fake_registry_server token_server(ioc, token_handler);
+            fake_http_server token_server(ioc, token_handler);
             st->token_host = token_server.authority();
-            auto reg_handler =
-                [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-                if (!st->current.empty() && req[http::field::authorization] == "Bearer " + st->current)
+            auto reg_handler = [st](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+                if (!st->current.empty() && req["Authorization"] == "Bearer " + st->current)
                 {
                     st->current.clear();  // good once: the next check meets a new realm
                     return head_ok(digest_a);
@@ -288,11 +276,10 @@ TEST_CASE("hostile: a registry handing out a new realm at every challenge grows 
                 std::string realm = n % 4 == 0 ? "http://127.0." + std::to_string(1 + n / 250) + "." +
                                                      std::to_string(1 + n % 250) + ":1/token"
                                                : "http://" + st->token_host + "/token/" + std::to_string(n);
-                return make_response(
-                    http::status::unauthorized,
-                    {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"svc-" + std::to_string(n) + "\""}});
+                return make_response(401, {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"svc-" +
+                                                                    std::to_string(n) + "\""}});
             };
-            fake_registry_server server(ioc, reg_handler);
+            fake_http_server server(ioc, reg_handler);
 
             auto c = make_client(ioc.get_executor(), insecure_settings());
             int ok = 0, unreachable = 0;
@@ -330,30 +317,26 @@ TEST_CASE("hostile: realms on many hosts keep at most max_idle_total idle connec
             std::vector<std::string> realms;
         };
         auto st = std::make_shared<state>();
-        auto token_handler =
-            [st](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
+        auto token_handler = [st](const fake_http_server::request&) -> std::optional<fake_http_server::response> {
             st->current = "t-" + std::to_string(st->n);
-            return make_response(http::status::ok, {{"Content-Type", "application/json"}},
-                                 R"({"token":")" + st->current + R"("})");
+            return make_response(200, {{"Content-Type", "application/json"}}, R"({"token":")" + st->current + R"("})");
         };
-        std::vector<std::unique_ptr<fake_registry_server>> token_servers;
+        std::vector<std::unique_ptr<fake_http_server>> token_servers;
         for (int i = 0; i < 40; ++i)
         {
-            token_servers.push_back(std::make_unique<fake_registry_server>(ioc, token_handler));
+            token_servers.push_back(std::make_unique<fake_http_server>(ioc, token_handler));
             st->realms.push_back("http://" + token_servers.back()->authority() + "/token");
         }
-        auto reg_handler =
-            [st](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            if (!st->current.empty() && req[http::field::authorization] == "Bearer " + st->current)
+        auto reg_handler = [st](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+            if (!st->current.empty() && req["Authorization"] == "Bearer " + st->current)
             {
                 st->current.clear();
                 return head_ok(digest_a);
             }
             auto realm = st->realms[static_cast<std::size_t>(st->n++) % st->realms.size()];
-            return make_response(http::status::unauthorized,
-                                 {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"s\""}});
+            return make_response(401, {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"s\""}});
         };
-        fake_registry_server server(ioc, reg_handler);
+        fake_http_server server(ioc, reg_handler);
 
         auto s = insecure_settings();
         s.max_idle_total = 8;

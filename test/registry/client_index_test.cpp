@@ -7,6 +7,7 @@
 
 #include "client_fixtures.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <doctest/doctest.h>
 
 using namespace imagewatch;
@@ -31,18 +32,18 @@ struct index_registry
 
     std::string digest() const { return announced.empty() ? content_digest(body).value() : announced; }
 
-    std::optional<fake_registry_server::response> operator()(const fake_registry_server::request& req)
+    std::optional<fake_http_server::response> operator()(const fake_http_server::request& req)
     {
-        std::string target(req.target());
-        if (req.method() == http::verb::head && target == "/v2/test/app/manifests/multi")
+        std::string target(req.target);
+        if (req.method == "HEAD" && target == "/v2/test/app/manifests/multi")
         {
-            auto res = make_response(http::status::ok, {{"Docker-Content-Digest", digest()}, {"Content-Type", type}});
-            res.content_length(body.size());
+            auto res = make_response(200, {{"Docker-Content-Digest", digest()}, {"Content-Type", type}});
+            res.content_length = body.size();
             return res;
         }
-        if (req.method() == http::verb::get && target == "/v2/test/app/manifests/" + digest())
-            return make_response(http::status::ok, {{"Docker-Content-Digest", digest()}, {"Content-Type", type}}, body);
-        return make_response(http::status::not_found);
+        if (req.method == "GET" && target == "/v2/test/app/manifests/" + digest())
+            return make_response(200, {{"Docker-Content-Digest", digest()}, {"Content-Type", type}}, body);
+        return make_response(404);
     }
 };
 
@@ -55,7 +56,7 @@ TEST_CASE("resolve: an OCI index gives the index digest and the platform child a
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         index_registry reg;
         reg.body = index_json({{child_amd64, "linux/amd64"}, {child_arm64, "linux/arm64/v8"}});
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
         auto r = co_await c->resolve(multi(server.authority()), "linux/amd64");
@@ -67,7 +68,7 @@ TEST_CASE("resolve: an OCI index gives the index digest and the platform child a
         REQUIRE(rq.size() == 2);
         CHECK(rq[1].method == "GET");
         CHECK(rq[1].target == "/v2/test/app/manifests/" + reg.digest());  // by digest, not by tag
-        CHECK(rq[1].accept == manifest_accept);
+        CHECK(rq[1]["Accept"] == manifest_accept);
 
         r = co_await c->resolve(multi(server.authority()), "linux/arm64");
         REQUIRE_MESSAGE(r.has_value(), r.error().message);
@@ -89,7 +90,7 @@ TEST_CASE("resolve: a Docker manifest list works the same; a single manifest is 
         index_registry reg;
         reg.type = docker_list + "; charset=utf-8";
         reg.body = index_json({{child_amd64, "linux/amd64"}, {child_arm64, "linux/arm64"}}, {}, docker_list);
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
         auto r = co_await c->resolve(multi(server.authority()), "linux/arm64/v8");
@@ -97,7 +98,7 @@ TEST_CASE("resolve: a Docker manifest list works the same; a single manifest is 
         CHECK(r->effective == child_arm64);
         CHECK(r->media_type == docker_list);
 
-        fake_registry_server single(ioc, [](const fake_registry_server::request&) { return head_ok(digest_a); });
+        fake_http_server single(ioc, [](const fake_http_server::request&) { return head_ok(digest_a); });
         r = co_await c->resolve(ref_at(single.authority()), "linux/amd64");
         REQUIRE_MESSAGE(r.has_value(), r.error().message);
         CHECK(r->digest == digest_a);
@@ -113,7 +114,7 @@ TEST_CASE("resolve: an index body whose digest differs from the announced one is
         index_registry reg;
         reg.body = index_json({{child_amd64, "linux/amd64"}});
         reg.announced = "sha256:" + std::string(64, 'f');
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
         auto r = co_await c->resolve(multi(server.authority()), "linux/amd64");
@@ -134,7 +135,7 @@ TEST_CASE("resolve: no manifest for the platform names the platform and the inde
             boost::json::object{{"digest", "sha256:" + std::string(64, '9')},
                                 {"platform", boost::json::object{{"os", "unknown"}, {"architecture", "unknown"}}}};
         reg.body = index_json({{child_amd64, "linux/amd64"}, {child_arm64, "linux/arm64"}}, {attestation});
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
         auto r = co_await c->resolve(multi(server.authority()), "linux/s390x");
@@ -157,20 +158,17 @@ TEST_CASE("resolve: behind a token, the index GET reuses the HEAD's token; every
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         scoped_tokens tokens;
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         index_registry index;
         index.body = index_json({{child_amd64, "linux/amd64"}});
         scoped_registry reg;
         reg.tokens = &tokens;
         reg.realm = "http://" + token_server.authority() + "/token";
         reg.answer = std::ref(index);
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
 
-        std::vector<std::tuple<std::string, std::string, unsigned>> seen;
-        auto s = insecure_settings();
-        s.on_request = [&seen](std::string_view h, std::string_view m, unsigned st) {
-            seen.emplace_back(std::string(h), std::string(m), st);
-        };
+        std::vector<exchange_record> seen;
+        auto s = recording_settings(seen);
         auto c = make_client(ioc.get_executor(), s);
 
         auto r = co_await c->resolve(multi(server.authority()), "");
@@ -181,7 +179,7 @@ TEST_CASE("resolve: behind a token, the index GET reuses the HEAD's token; every
         std::vector<std::tuple<std::string, std::string, unsigned>> expected{
             {reg_host, "HEAD", 401}, {tok_host, "GET", 200}, {reg_host, "HEAD", 200}, {reg_host, "GET", 200}};
         CHECK(seen == expected);
-        CHECK(server.requests()[2].authorization == "Bearer tok-1");  // the GET
+        CHECK(server.requests()[2]["Authorization"] == "Bearer tok-1");  // the GET
 
         // A transport failure is reported with status 0.
         asio::ip::tcp::acceptor probe(ioc, {asio::ip::make_address("127.0.0.1"), 0});

@@ -4,6 +4,7 @@
 #include "registry/client.hpp"
 
 #include "support/run_coro.hpp"
+#include "support/wait.hpp"
 
 #include "client_fixtures.hpp"
 
@@ -19,35 +20,20 @@ using namespace imagewatch::registry;
 using namespace imagewatch::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-using exchange_record = std::tuple<std::string, std::string, unsigned>;  // host, method, status
-
-awaitable<void> sleep_for(std::chrono::milliseconds d)
-{
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(nothrow_awaitable);
-}
-
-}  // namespace
-
 TEST_CASE("pool: resolves of two images on one host use one registry connection, one token per scope")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         scoped_tokens tokens;
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         scoped_registry reg;
         reg.tokens = &tokens;
         reg.realm = "http://" + token_server.authority() + "/token";
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
 
         auto clock = std::chrono::steady_clock::now();
         std::vector<exchange_record> seen;
-        auto s = insecure_settings();
+        auto s = recording_settings(seen);
         s.now = [&clock] { return clock; };
-        s.on_request = [&seen](std::string_view h, std::string_view m, unsigned st) {
-            seen.emplace_back(std::string(h), std::string(m), st);
-        };
         auto c = make_client(ioc.get_executor(), s);
 
         for (int i = 0; i < 3; ++i)
@@ -87,7 +73,7 @@ TEST_CASE("pool: resolves of two images on one host use one registry connection,
 TEST_CASE("pool: a kept-alive connection the server closed while idle is replaced")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        fake_registry_server server(ioc, [](const fake_registry_server::request&) { return head_ok(digest_a); });
+        fake_http_server server(ioc, [](const fake_http_server::request&) { return head_ok(digest_a); });
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
         auto r = co_await c->resolve(ref_at(server.authority()), "");
@@ -106,14 +92,11 @@ TEST_CASE("pool: a request whose kept-alive connection closes before any answer 
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         // The race a peek cannot see: the server closes just as the request arrives.
         int heads = 0;
-        fake_registry_server server(ioc, [&heads](const fake_registry_server::request&) {
-            return ++heads == 2 ? fake_registry_server::drop_connection() : head_ok(digest_a);
+        fake_http_server server(ioc, [&heads](const fake_http_server::request&) {
+            return ++heads == 2 ? fake_http_server::drop_connection() : head_ok(digest_a);
         });
         std::vector<exchange_record> seen;
-        auto s = insecure_settings();
-        s.on_request = [&seen](std::string_view h, std::string_view m, unsigned st) {
-            seen.emplace_back(std::string(h), std::string(m), st);
-        };
+        auto s = recording_settings(seen);
         auto c = make_client(ioc.get_executor(), s);
 
         auto r = co_await c->resolve(ref_at(server.authority()), "");
@@ -132,14 +115,11 @@ TEST_CASE("pool: a new connection that closes before answering is not retried; s
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         int heads = 0;
-        fake_registry_server server(ioc, [&heads](const fake_registry_server::request&) {
-            return ++heads == 1 ? head_ok(digest_a) : fake_registry_server::drop_connection();
+        fake_http_server server(ioc, [&heads](const fake_http_server::request&) {
+            return ++heads == 1 ? head_ok(digest_a) : fake_http_server::drop_connection();
         });
         std::vector<exchange_record> seen;
-        auto s = insecure_settings();
-        s.on_request = [&seen](std::string_view h, std::string_view m, unsigned st) {
-            seen.emplace_back(std::string(h), std::string(m), st);
-        };
+        auto s = recording_settings(seen);
         auto c = make_client(ioc.get_executor(), s);
 
         auto r = co_await c->resolve(ref_at(server.authority()), "");
@@ -157,9 +137,9 @@ TEST_CASE("pool: a new connection that closes before answering is not retried; s
 TEST_CASE("pool: Connection: close and max_idle_per_host = 0 mean a connection per request")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        fake_registry_server closing(ioc, [](const fake_registry_server::request&) {
+        fake_http_server closing(ioc, [](const fake_http_server::request&) {
             auto res = head_ok(digest_a);
-            res.set(http::field::connection, "close");
+            res.set("Connection", "close");
             return res;
         });
         auto c = make_client(ioc.get_executor(), insecure_settings());
@@ -170,7 +150,7 @@ TEST_CASE("pool: Connection: close and max_idle_per_host = 0 mean a connection p
         }
         CHECK(closing.accepted() == 3);
 
-        fake_registry_server server(ioc, [](const fake_registry_server::request&) { return head_ok(digest_a); });
+        fake_http_server server(ioc, [](const fake_http_server::request&) { return head_ok(digest_a); });
         auto s = insecure_settings();
         s.max_idle_per_host = 0;
         auto no_pool = make_client(ioc.get_executor(), s);
@@ -186,7 +166,7 @@ TEST_CASE("pool: Connection: close and max_idle_per_host = 0 mean a connection p
 TEST_CASE("pool: an idle connection is closed after idle_timeout")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        fake_registry_server server(ioc, [](const fake_registry_server::request&) { return head_ok(digest_a); });
+        fake_http_server server(ioc, [](const fake_http_server::request&) { return head_ok(digest_a); });
         auto s = insecure_settings();
         s.idle_timeout = 50ms;
         auto c = make_client(ioc.get_executor(), s);
@@ -206,7 +186,7 @@ TEST_CASE("pool: destroying the client closes its idle connections at once")
 {
     auto start = std::chrono::steady_clock::now();
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        fake_registry_server server(ioc, [](const fake_registry_server::request&) { return head_ok(digest_a); });
+        fake_http_server server(ioc, [](const fake_http_server::request&) { return head_ok(digest_a); });
         {
             auto c = make_client(ioc.get_executor(), insecure_settings());
             auto r = co_await c->resolve(ref_at(server.authority()), "");
@@ -223,11 +203,11 @@ TEST_CASE("pool: many concurrent resolves on one host share at most max_connecti
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         scoped_tokens tokens;
-        fake_registry_server token_server(ioc, std::ref(tokens));
+        fake_http_server token_server(ioc, std::ref(tokens));
         scoped_registry reg;
         reg.tokens = &tokens;
         reg.realm = "http://" + token_server.authority() + "/token";
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         auto s = insecure_settings();
         s.max_connections_per_host = 3;
         auto c = make_client(ioc.get_executor(), s);

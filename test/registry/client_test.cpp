@@ -8,6 +8,7 @@
 
 #include "client_fixtures.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -19,13 +20,12 @@ using namespace imagewatch;
 using namespace imagewatch::registry;
 using namespace std::chrono_literals;
 using namespace imagewatch::test;
-namespace http = boost::beast::http;
 
 TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> digest; the token is reused")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
@@ -37,21 +37,21 @@ TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> diges
         REQUIRE(rq.size() == 3);
         CHECK(rq[0].method == "HEAD");
         CHECK(rq[0].target == "/v2/test/app/manifests/latest");
-        CHECK(rq[0].authorization.empty());
-        CHECK(rq[0].accept == manifest_accept);
-        CHECK(rq[0].host == server.authority());
+        CHECK(rq[0]["Authorization"].empty());
+        CHECK(rq[0]["Accept"] == manifest_accept);
+        CHECK(rq[0]["Host"] == server.authority());
         CHECK(rq[1].method == "GET");
         CHECK(rq[1].target == "/token?service=fake&scope=repository:test/app:pull");
-        CHECK(rq[1].authorization.empty());  // anonymous
+        CHECK(rq[1]["Authorization"].empty());  // anonymous
         CHECK(rq[2].method == "HEAD");
-        CHECK(rq[2].authorization == "Bearer tok-1");
-        CHECK(rq[2].accept == manifest_accept);
+        CHECK(rq[2]["Authorization"] == "Bearer tok-1");
+        CHECK(rq[2]["Accept"] == manifest_accept);
 
         // Warm: the cached token goes out with the first request.
         d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE(d.has_value());
         CHECK(rq.size() == 4);
-        CHECK(rq[3].authorization == "Bearer tok-1");
+        CHECK(rq[3]["Authorization"] == "Bearer tok-1");
         CHECK(reg.tokens_issued == 1);
 
         // A cached token the registry stops accepting is dropped and a new one fetched.
@@ -59,7 +59,7 @@ TEST_CASE("client: 401 Bearer -> anonymous token -> HEAD with the token -> diges
         d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
         CHECK(rq.size() == 7);
-        CHECK(rq[6].authorization == "Bearer tok-6");
+        CHECK(rq[6]["Authorization"] == "Bearer tok-6");
     });
 }
 
@@ -69,13 +69,13 @@ TEST_CASE("client: token request carries Basic credentials; nothing secret is lo
     test::run_coro([&logs](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
         reg.require_basic = true;
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings(credentials{"admin", "secret", "test"}));
 
         auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(server.requests()[1].authorization == "Basic YWRtaW46c2VjcmV0");
+        CHECK(server.requests()[1]["Authorization"] == "Basic YWRtaW46c2VjcmV0");
         CHECK(logs.text.find("registry request") != std::string::npos);
         CHECK(logs.text.find("tok-1") == std::string::npos);
         CHECK(logs.text.find("YWRtaW46c2VjcmV0") == std::string::npos);
@@ -88,7 +88,7 @@ TEST_CASE("client: token server refusing the credentials is unauthorized")
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
         reg.require_basic = true;
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://" + server.authority() + "/token";
 
         auto anon = make_client(ioc.get_executor(), insecure_settings());
@@ -112,7 +112,7 @@ TEST_CASE("client: 401 after a fresh token is unauthorized with the registry's r
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
         reg.reject_tokens = true;
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
@@ -128,12 +128,12 @@ TEST_CASE("client: 401 after a fresh token is unauthorized with the registry's r
 TEST_CASE("client: Basic challenge is answered with credentials, and refused without")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        auto handler = [](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            if (req[http::field::authorization] == "Basic YWRtaW46c2VjcmV0")
+        auto handler = [](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+            if (req["Authorization"] == "Basic YWRtaW46c2VjcmV0")
                 return head_ok(digest_a);
-            return make_response(http::status::unauthorized, {{"WWW-Authenticate", R"(Basic realm="Registry Realm")"}});
+            return make_response(401, {{"WWW-Authenticate", R"(Basic realm="Registry Realm")"}});
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
 
         auto with = make_client(ioc.get_executor(), insecure_settings(credentials{"admin", "secret", "test"}));
         auto d = co_await with->resolve(ref_at(server.authority()), "");
@@ -162,21 +162,21 @@ TEST_CASE("client: Basic challenge is answered with credentials, and refused wit
 TEST_CASE("client: status codes map to error kinds with actionable messages")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        auto handler = [](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            std::string t(req.target());
+        auto handler = [](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+            std::string t(req.target);
             if (t.ends_with("/manifests/missing"))
-                return make_response(http::status::not_found);
+                return make_response(404);
             if (t.ends_with("/manifests/boom"))
-                return make_response(http::status::internal_server_error);
+                return make_response(500);
             if (t.ends_with("/manifests/nodigest"))
-                return make_response(http::status::ok);
+                return make_response(200);
             if (t.ends_with("/manifests/baddigest"))
-                return make_response(http::status::ok, {{"Docker-Content-Digest", "sha256:xyz"}});
+                return make_response(200, {{"Docker-Content-Digest", "sha256:xyz"}});
             if (t.ends_with("/manifests/forbidden"))
-                return make_response(http::status::forbidden);
+                return make_response(403);
             return head_ok(digest_a);
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
         auto c = make_client(ioc.get_executor(), insecure_settings());
         auto reg = server.authority();
 
@@ -228,26 +228,23 @@ TEST_CASE("client: registry bytes that are not UTF-8 reach error messages as val
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         std::string realm;
-        auto handler =
-            [&realm](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            std::string t(req.target());
+        auto handler = [&realm](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+            std::string t(req.target);
             if (t.ends_with("/manifests/reason"))
             {
-                auto res = make_response(http::status::internal_server_error);
-                res.reason("Bad \xff\xfe Gateway \xe2\x82");  // obs-text is legal in a reason phrase
+                auto res = make_response(500);
+                res.reason = "Bad \xff\xfe Gateway \xe2\x82";  // obs-text is legal in a reason phrase
                 return res;
             }
             if (t.ends_with("/manifests/digest"))
-                return make_response(http::status::ok, {{"Docker-Content-Digest", "sha256:\xc0\xaf\xed\xa0\x80"}});
+                return make_response(200, {{"Docker-Content-Digest", "sha256:\xc0\xaf\xed\xa0\x80"}});
             if (t.starts_with("/token"))  // 199 ASCII bytes, then a character cut by the 200-byte excerpt
-                return make_response(http::status::internal_server_error, {},
-                                     std::string(199, 'x') + "\xe2\x82\xac\xe2\x82\xac");
+                return make_response(500, {}, std::string(199, 'x') + "\xe2\x82\xac\xe2\x82\xac");
             if (t.ends_with("/manifests/token"))
-                return make_response(http::status::unauthorized,
-                                     {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\""}});
+                return make_response(401, {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"fake\""}});
             return head_ok(digest_a);
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
         realm = "http://" + server.authority() + "/token";
         auto c = make_client(ioc.get_executor(), insecure_settings());
         auto reg = server.authority();
@@ -271,10 +268,10 @@ TEST_CASE("client: registry bytes that are not UTF-8 reach error messages as val
 TEST_CASE("client: 429 with Retry-After is rate_limited and holds that registry back")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        auto handler = [](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
-            return make_response(http::status::too_many_requests, {{"Retry-After", "30"}});
+        auto handler = [](const fake_http_server::request&) -> std::optional<fake_http_server::response> {
+            return make_response(429, {{"Retry-After", "30"}});
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
         auto c = make_client(ioc.get_executor(), insecure_settings());
         auto reg = server.authority();
 
@@ -302,13 +299,12 @@ TEST_CASE("client: 503 is rate_limited only with Retry-After")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bool with_header = false;
-        auto handler =
-            [&with_header](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
+        auto handler = [&with_header](const fake_http_server::request&) -> std::optional<fake_http_server::response> {
             if (with_header)
-                return make_response(http::status::service_unavailable, {{"Retry-After", "2"}});
-            return make_response(http::status::service_unavailable);
+                return make_response(503, {{"Retry-After", "2"}});
+            return make_response(503);
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
         auto c = make_client(ioc.get_executor(), insecure_settings());
 
         auto d = co_await c->resolve(ref_at(server.authority()), "");
@@ -326,10 +322,10 @@ TEST_CASE("client: a server that accepts but never answers times out")
 {
     auto start = std::chrono::steady_clock::now();
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
-        auto handler = [](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
+        auto handler = [](const fake_http_server::request&) -> std::optional<fake_http_server::response> {
             return std::nullopt;
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
         auto s = insecure_settings();
         s.request_timeout = 200ms;
         auto c = make_client(ioc.get_executor(), s);
@@ -358,10 +354,10 @@ TEST_CASE("client: connection refused is unreachable; https is the default")
         CHECK(d.error().message.starts_with(reg + ": connect: "));
 
         // Without insecure_http a plain HTTP server is spoken to with TLS, which fails.
-        auto handler = [](const fake_registry_server::request&) -> std::optional<fake_registry_server::response> {
+        auto handler = [](const fake_http_server::request&) -> std::optional<fake_http_server::response> {
             return head_ok(digest_a);
         };
-        fake_registry_server server(ioc, handler);
+        fake_http_server server(ioc, handler);
         client_settings s;
         s.connect_timeout = 1s;
         s.request_timeout = 1s;
@@ -378,7 +374,7 @@ TEST_CASE("client: a plain HTTP token realm is allowed when the registry itself 
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://localhost:" + std::to_string(server.port()) + "/token";  // no entry of its own
         auto s = insecure_settings();
         s.host_options_for = [reg_host = server.authority()](std::string_view host) {
@@ -387,23 +383,13 @@ TEST_CASE("client: a plain HTTP token realm is allowed when the registry itself 
         auto c = make_client(ioc.get_executor(), s);
         auto d = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(d.has_value(), d.error().message);
-        CHECK(server.requests()[1].host == "localhost:" + std::to_string(server.port()));
+        CHECK(server.requests()[1]["Host"] == "localhost:" + std::to_string(server.port()));
     });
 }
 
 // ---- TLS ----
 
 namespace {
-
-struct tls_server_context
-{
-    asio::ssl::context ctx{asio::ssl::context::tls_server};
-    tls_server_context()
-    {
-        ctx.use_certificate_chain_file(tls_dir + "/server.crt");
-        ctx.use_private_key_file(tls_dir + "/server.key", asio::ssl::context::pem);
-    }
-};
 
 client_settings tls_settings(std::map<std::string, std::string> ca_by_host)
 {
@@ -421,10 +407,9 @@ client_settings tls_settings(std::map<std::string, std::string> ca_by_host)
 
 TEST_CASE("client TLS: verified with the host's ca_file, SNI and host name")
 {
-    tls_server_context tls;
-    test::run_coro([&tls](asio::io_context& ioc) -> awaitable<void> {
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
-        fake_registry_server server(ioc, std::ref(reg), &tls.ctx);
+        fake_http_server server(ioc, std::ref(reg), fake_http_server::options::https());
         std::string host = "localhost:" + std::to_string(server.port());
         reg.realm = "https://" + host + "/token";
 
@@ -468,11 +453,10 @@ TEST_CASE("client TLS: verified with the host's ca_file, SNI and host name")
 
 TEST_CASE("client TLS: the token realm uses its own ca_file, else the registry's")
 {
-    tls_server_context tls;
-    test::run_coro([&tls](asio::io_context& ioc) -> awaitable<void> {
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
-        fake_registry_server registry(ioc, std::ref(reg), &tls.ctx);
-        fake_registry_server token_server(ioc, std::ref(reg), &tls.ctx);
+        fake_http_server registry(ioc, std::ref(reg), fake_http_server::options::https());
+        fake_http_server token_server(ioc, std::ref(reg), fake_http_server::options::https());
         std::string reg_host = "localhost:" + std::to_string(registry.port());
         std::string realm_host = "localhost:" + std::to_string(token_server.port());
         reg.realm = "https://" + realm_host + "/token";

@@ -196,7 +196,7 @@ TEST_CASE("client + helper: the helper runs only when a token is needed, its cre
     test::run_coro([&h](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
         reg.require_basic = true;  // admin:secret, which the helper answers for 127.0.0.1:*
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://" + server.authority() + "/token";
         auto s = insecure_settings();
         s.host_options_for = [host = server.authority()](std::string_view) {
@@ -208,7 +208,7 @@ TEST_CASE("client + helper: the helper runs only when a token is needed, its cre
 
         auto r = co_await c->resolve(ref_at(server.authority()), "");
         REQUIRE_MESSAGE(r.has_value(), r.error().message);
-        CHECK(server.requests()[1].authorization == "Basic YWRtaW46c2VjcmV0");
+        CHECK(server.requests()[1]["Authorization"] == "Basic YWRtaW46c2VjcmV0");
         CHECK(h.runs().size() == 1);
 
         // Warm token: no helper run.
@@ -224,7 +224,7 @@ TEST_CASE("client + helper: a failing helper is named when the registry then ref
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         bearer_registry reg;
         reg.require_basic = true;
-        fake_registry_server server(ioc, std::ref(reg));
+        fake_http_server server(ioc, std::ref(reg));
         reg.realm = "http://" + server.authority() + "/token";
         auto s = insecure_settings();
         s.host_options_for = [](std::string_view) {
@@ -249,31 +249,27 @@ TEST_CASE("client + helper: an identity token is traded at the realm with the OA
     log_capture logs;
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         int posts = 0;
-        auto handler =
-            [&posts](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
-            if (req.target() == "/token")
+        auto handler = [&posts](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
+            if (req.target == "/token")
             {
-                bool ok = req.method() == http::verb::post &&
-                          req[http::field::content_type] == "application/x-www-form-urlencoded" &&
-                          req.body().find("grant_type=refresh_token") != std::string::npos &&
-                          req.body().find("refresh_token=refresh-123") != std::string::npos &&
-                          req.body().find("scope=repository:test/app:pull") != std::string::npos &&
-                          req[http::field::authorization].empty();
+                bool ok = req.method == "POST" && req["Content-Type"] == "application/x-www-form-urlencoded" &&
+                          req.body.find("grant_type=refresh_token") != std::string::npos &&
+                          req.body.find("refresh_token=refresh-123") != std::string::npos &&
+                          req.body.find("scope=repository:test/app:pull") != std::string::npos &&
+                          req["Authorization"].empty();
                 ++posts;
                 if (!ok)
-                    return make_response(http::status::bad_request);
-                return make_response(http::status::ok, {}, R"({"access_token":"oauth-tok","expires_in":300})");
+                    return make_response(400);
+                return make_response(200, {}, R"({"access_token":"oauth-tok","expires_in":300})");
             }
-            if (req[http::field::authorization] == "Bearer oauth-tok")
+            if (req["Authorization"] == "Bearer oauth-tok")
                 return head_ok(digest_a);
-            return make_response(http::status::unauthorized,
-                                 {{"WWW-Authenticate", R"(Bearer realm="REALM",service="fake")"}});
+            return make_response(401, {{"WWW-Authenticate", R"(Bearer realm="REALM",service="fake")"}});
         };
-        fake_registry_server server(ioc, [&](const fake_registry_server::request& req) {
+        fake_http_server server(ioc, [&](const fake_http_server::request& req) {
             auto res = handler(req);
-            if (res && res->count(http::field::www_authenticate))
-                res->set(http::field::www_authenticate,
-                         "Bearer realm=\"http://" + std::string(req[http::field::host]) + "/token\",service=\"fake\"");
+            if (res && res->fields.has("WWW-Authenticate"))
+                res->set("WWW-Authenticate", "Bearer realm=\"http://" + req["Host"] + "/token\",service=\"fake\"");
             return res;
         });
         auto s = insecure_settings();

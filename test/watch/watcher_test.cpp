@@ -6,9 +6,10 @@
 #include "core/metrics.hpp"
 
 #include "refresh/fake_docker.hpp"
-#include "registry/fake_registry_server.hpp"
+#include "support/fake_http_server.hpp"
 #include "support/run_coro.hpp"
 #include "support/runtimes.hpp"
+#include "support/wait.hpp"
 #include <boost/asio/co_spawn.hpp>
 
 #include <doctest/doctest.h>
@@ -18,18 +19,14 @@
 using namespace imagewatch;
 using namespace std::chrono_literals;
 using test::fake_docker;
-using test::fake_registry_server;
-namespace http = boost::beast::http;
+using test::fake_http_server;
 
 namespace {
 
-using steady = std::chrono::steady_clock;
+using test::eventually;
+using test::sleep_for;
 
-awaitable<void> sleep_for(std::chrono::milliseconds d)
-{
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(nothrow_awaitable);
-}
+using steady = std::chrono::steady_clock;
 
 // A registry that answers HEAD with the digest currently set for a repository (no auth).
 struct digest_registry
@@ -39,26 +36,26 @@ struct digest_registry
     int status = 200;  // force another status for every request
     std::string retry_after;
 
-    fake_registry_server::handler handler()
+    fake_http_server::handler handler()
     {
-        return [this](const fake_registry_server::request& req) -> std::optional<fake_registry_server::response> {
+        return [this](const fake_http_server::request& req) -> std::optional<fake_http_server::response> {
             heads.push_back(steady::now());
-            fake_registry_server::response res{static_cast<http::status>(status), 11};
+            fake_http_server::response res;
+            res.status = static_cast<unsigned>(status);
             if (!retry_after.empty())
-                res.set(http::field::retry_after, retry_after);
-            std::string target(req.target());
+                res.set("Retry-After", retry_after);
+            std::string target(req.target);
             for (auto& [repo, d] : digests)
                 if (status == 200 && target == "/v2/" + repo + "/manifests/latest")
                 {
                     res.set("Docker-Content-Digest", d);
-                    res.set(http::field::content_type, "application/vnd.docker.distribution.manifest.v2+json");
-                    res.content_length(0);
-                    res.keep_alive(req.keep_alive());
+                    res.set("Content-Type", "application/vnd.docker.distribution.manifest.v2+json");
+                    if (req["Connection"] == "close")
+                        res.set("Connection", "close");
                     return res;
                 }
             if (status == 200)
-                res.result(http::status::not_found);
-            res.prepare_payload();
+                res.status = 404;
             return res;
         };
     }
@@ -98,6 +95,18 @@ struct rig
                 return s;
         return {};
     }
+
+    // A container ws-a on `image`, whose local copy was pulled at registry digest `digest`
+    // (RepoDigests <repository>@<digest>); returns the container id.
+    std::string add_workspace(const std::string& image, const std::string& digest)
+    {
+        docker.add_image(image, {});
+        auto id = docker.add_container("ws-a", image);
+        auto img_id = std::string(docker.containers[id].at("Image").as_string());
+        const auto repository = image.substr(0, image.rfind(':'));
+        docker.images[img_id]["RepoDigests"] = boost::json::array{repository + "@" + digest};
+        return id;
+    }
 };
 
 registry::host_options plain(std::string_view) { return registry::host_options{"", true, std::nullopt}; }
@@ -115,10 +124,6 @@ config::config make_config(std::vector<std::pair<std::string, std::string>> runt
     return c;
 }
 
-// Polls until pred() or the deadline; returns whether pred() held.
-template <class P>
-awaitable<bool> eventually(P pred, std::chrono::milliseconds limit);
-
 // Ends a test cleanly: soft-stops the watcher and waits until no task and no refresh is left, so
 // nothing runs against the rig after it is destroyed.
 awaitable<void> drain(rig& r)
@@ -126,19 +131,6 @@ awaitable<void> drain(rig& r)
     r.w->stop();
     bool drained = co_await eventually([&] { return r.w->tasks() == 0 && !r.queue.busy() && !r.svc.busy(); }, 10s);
     REQUIRE(drained);
-}
-
-template <class P>
-awaitable<bool> eventually(P pred, std::chrono::milliseconds limit)
-{
-    auto end = steady::now() + limit;
-    while (!pred())
-    {
-        if (steady::now() > end)
-            co_return false;
-        co_await sleep_for(5ms);
-    }
-    co_return true;
 }
 
 }  // namespace
@@ -149,8 +141,8 @@ TEST_CASE("a black-hole registry delays only its own runtime")
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry good;
             good.digests = {{"team/a", digest_of('a')}, {"team/b", digest_of('b')}};
-            fake_registry_server healthy(ioc, good.handler());
-            fake_registry_server hole(ioc, [](const auto&) { return std::nullopt; });  // accepts, never answers
+            fake_http_server healthy(ioc, good.handler());
+            fake_http_server hole(ioc, [](const auto&) { return std::nullopt; });  // accepts, never answers
             rig r(ioc, plain);
             auto cfg = make_config({{"a", healthy.authority() + "/team/a"},
                                     {"dead", hole.authority() + "/team/x"},
@@ -183,8 +175,8 @@ TEST_CASE("a host answering 500 fails only its runtimes, and recovers")
             good.digests = {{"team/a", digest_of('a')}};
             bad.digests = {{"team/z", digest_of('e')}};
             bad.status = 500;
-            fake_registry_server g(ioc, good.handler());
-            fake_registry_server b(ioc, bad.handler());
+            fake_http_server g(ioc, good.handler());
+            fake_http_server b(ioc, bad.handler());
             rig r(ioc, plain);
             r.w->apply(make_config({{"a", g.authority() + "/team/a"}, {"z", b.authority() + "/team/z"}}));
             REQUIRE(co_await eventually([&] { return r.st("z").last_result == "error"; }, 3s));
@@ -205,7 +197,7 @@ TEST_CASE("runtimes with the same image share one registry request")
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry good;
             good.digests = {{"team/a", digest_of('a')}};
-            fake_registry_server g(ioc, good.handler());
+            fake_http_server g(ioc, good.handler());
             rig r(ioc, plain);
             r.w->apply(make_config({{"a1", g.authority() + "/team/a"},
                                     {"a2", g.authority() + "/team/a"},
@@ -231,7 +223,7 @@ TEST_CASE("429 with Retry-After: no request to that host before it passes")
             limited.digests = {{"team/a", digest_of('a')}};
             limited.status = 429;
             limited.retry_after = "2";
-            fake_registry_server s(ioc, limited.handler());
+            fake_http_server s(ioc, limited.handler());
             rig r(ioc, plain);
             r.w->apply(make_config({{"a", s.authority() + "/team/a"}}, 100ms));
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "error"; }, 3s));
@@ -252,14 +244,11 @@ TEST_CASE("a moved digest refreshes with recreate; a failed pull rolls back and 
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry reg;
             reg.digests = {{"team/a", digest_of('1')}};
-            fake_registry_server s(ioc, reg.handler());
+            fake_http_server s(ioc, reg.handler());
             rig r(ioc, plain);
             const std::string image = s.authority() + "/team/a:latest";
-            r.docker.add_image(image, {});
-            auto old_id = r.docker.add_container("ws-a", image);
             // The local image carries the registry digest: current, so the first check only seeds.
-            auto img_id = std::string(r.docker.containers[old_id].at("Image").as_string());
-            r.docker.images[img_id]["RepoDigests"] = boost::json::array{s.authority() + "/team/a@" + digest_of('1')};
+            auto old_id = r.add_workspace(image, digest_of('1'));
             r.w->apply(make_config({{"a", image}}, 150ms));
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded"; }, 3s));
             CHECK(r.st("a").containers == 1);
@@ -289,13 +278,10 @@ TEST_CASE("apply_on_start: containers on an old digest are refreshed at the firs
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry reg;
             reg.digests = {{"team/a", digest_of('2')}};
-            fake_registry_server s(ioc, reg.handler());
+            fake_http_server s(ioc, reg.handler());
             rig r(ioc, plain);
             const std::string image = s.authority() + "/team/a:latest";
-            r.docker.add_image(image, {});
-            auto old_id = r.docker.add_container("ws-a", image);
-            auto img_id = std::string(r.docker.containers[old_id].at("Image").as_string());
-            r.docker.images[img_id]["RepoDigests"] = boost::json::array{s.authority() + "/team/a@" + digest_of('1')};
+            auto old_id = r.add_workspace(image, digest_of('1'));
             r.docker.next_image(image, {});
             r.w->apply(make_config({{"a", image}}));
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "changed"; }, 3s));
@@ -312,7 +298,7 @@ TEST_CASE("apply(): removed runtimes stop, added ones start, unchanged ones keep
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry reg;
             reg.digests = {{"team/a", digest_of('a')}, {"team/b", digest_of('b')}};
-            fake_registry_server s(ioc, reg.handler());
+            fake_http_server s(ioc, reg.handler());
             rig r(ioc, plain);
             r.w->apply(make_config({{"a", s.authority() + "/team/a"}}));
             REQUIRE(co_await eventually([&] { return r.st("a").last_result == "seeded"; }, 3s));
@@ -337,7 +323,7 @@ TEST_CASE("each runtime is checked every interval; several triggers before its c
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry reg;
             reg.digests = {{"team/p", digest_of('c')}};
-            fake_registry_server s(ioc, reg.handler());
+            fake_http_server s(ioc, reg.handler());
             rig r(ioc, plain);
             auto checks = [](const std::string& name) {
                 auto& m = metrics::global();
@@ -383,7 +369,7 @@ TEST_CASE("watch disabled: no scheduled checks, a trigger still checks once")
         [](asio::io_context& ioc) -> awaitable<void> {
             digest_registry reg;
             reg.digests = {{"team/q", digest_of('d')}};
-            fake_registry_server s(ioc, reg.handler());
+            fake_http_server s(ioc, reg.handler());
             rig r(ioc, plain);
             auto cfg = make_config({{"off-q", s.authority() + "/team/q"}}, 100ms);
             cfg.watch.enabled = false;
