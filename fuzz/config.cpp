@@ -1,4 +1,5 @@
-// Fuzz target: the config file. Every issue must format; a valid config diffs equal to itself.
+// Fuzz target: the config file. Every issue must format; a valid config diffs equal to itself;
+// an address that parses names one socket.
 #include "config/diff.hpp"
 #include "config/parse.hpp"
 #include "fuzz_support.hpp"
@@ -23,7 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         FUZZ_CHECK(!config::diff(*r, *r).any());
     }
-    (void)config::parse_listen(text);
+    // A parsed address names exactly one socket and keeps the text as written.
+    for (auto parse : {config::parse_listen, config::parse_docker_host})
+        if (auto a = parse(text))
+            FUZZ_CHECK(a->text == text && (a->is_unix() ? a->unix_path.starts_with('/') && a->host.empty()
+                                                        : !a->host.empty() && a->port != 0));
     (void)config::config_hash(text);
     return 0;
 }

@@ -1,7 +1,5 @@
 #include "admin/server.hpp"
 
-#include "config/parse.hpp"
-#include "core/host_port.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -164,11 +162,17 @@ template <class Protocol>
 class server_impl final : public server
 {
 public:
-    server_impl(typename Protocol::acceptor acceptor, backend& b, server_settings s, std::string address)
-        : acceptor_(std::move(acceptor)), backend_(b), settings_(s), address_(std::move(address))
+    // unix_path: the socket file this server bound, empty for TCP.
+    server_impl(typename Protocol::acceptor acceptor, backend& b, server_settings s, std::string address,
+                std::string unix_path = {})
+        : acceptor_(std::move(acceptor)),
+          backend_(b),
+          settings_(s),
+          address_(std::move(address)),
+          unix_path_(std::move(unix_path))
     {
-        if (address_.starts_with("unix:"))
-            ::lstat(address_.substr(5).c_str(), &own_socket_);
+        if (!unix_path_.empty())
+            ::lstat(unix_path_.c_str(), &own_socket_);
     }
 
     awaitable<void> run() override
@@ -246,15 +250,16 @@ private:
         // bound at the same path (a reload) or anything put there since is not ours.
         struct stat now
         {};
-        if (address_.starts_with("unix:") && ::lstat(address_.substr(5).c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+        if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
             now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
-            ::unlink(address_.substr(5).c_str());
+            ::unlink(unix_path_.c_str());
     }
 
     typename Protocol::acceptor acceptor_;
     backend& backend_;
     server_settings settings_;
     std::string address_;
+    std::string unix_path_;
     struct stat own_socket_
     {};  // the unix socket file as bound (device, inode)
     connections conns_;
@@ -313,16 +318,13 @@ result<void> clear_stale_socket(const std::string& path)
     return {};
 }
 
-result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const std::string& listen, backend& b,
+result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const socket_address& listen, backend& b,
                                             server_settings s)
 {
     boost::system::error_code ec;
-    if (listen.starts_with("unix:"))
+    if (listen.is_unix())
     {
-        auto parsed = config::parse_listen(listen);
-        if (!parsed)
-            return parsed.error();
-        const std::string& path = parsed->unix_path;  // "unix:///x" and "unix:/x" are both "/x"
+        const std::string& path = listen.unix_path;
         if (auto cleared = clear_stale_socket(path); !cleared)
             return cleared.error();
         unix_proto::acceptor acc(ex);
@@ -333,20 +335,15 @@ result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const std:
         if (!ec)
             acc.listen(asio::socket_base::max_listen_connections, ec);
         if (ec)
-            return make_error(errc::failed, "admin.listen " + listen + ": " + ec.message());
-        return std::unique_ptr<server>(new server_impl<unix_proto>(std::move(acc), b, s, "unix:" + path));
+            return make_error(errc::failed, "admin.listen " + listen.text + ": " + ec.message());
+        return std::unique_ptr<server>(new server_impl<unix_proto>(std::move(acc), b, s, "unix:" + path, path));
     }
 
-    // TCP: the config was validated already; port 0 (any free port) is allowed here for tests.
-    auto hp = split_host_port(listen);
-    if (!hp || !hp->has_port)
-        return make_error(errc::invalid_argument, "admin.listen " + listen + ": expected HOST:PORT or unix:/path");
-    const std::string host(hp->host);
-    const std::string port(hp->port);
     tcp::resolver resolver(ex);
-    auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+    auto results = resolver.resolve(listen.host, std::to_string(listen.port), tcp::resolver::numeric_service, ec);
     if (ec || results.empty())
-        return make_error(errc::invalid_argument, "admin.listen " + listen + ": " + (ec ? ec.message() : "no address"));
+        return make_error(errc::invalid_argument,
+                          "admin.listen " + listen.text + ": " + (ec ? ec.message() : "no address"));
     tcp::endpoint ep = results.begin()->endpoint();
     tcp::acceptor acc(ex);
     acc.open(ep.protocol(), ec);
@@ -357,7 +354,7 @@ result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const std:
     if (!ec)
         acc.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-        return make_error(errc::failed, "admin.listen " + listen + ": " + ec.message());
+        return make_error(errc::failed, "admin.listen " + listen.text + ": " + ec.message());
     auto bound = acc.local_endpoint(ec);
     std::string addr = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
     addr += ":" + std::to_string(bound.port());

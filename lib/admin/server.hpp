@@ -8,6 +8,7 @@
 // request is being handled (a refresh in flight) are never closed to make room.
 #include "admin/routes.hpp"
 #include "core/awaitable.hpp"
+#include "core/socket_address.hpp"
 
 #include <chrono>
 #include <memory>
@@ -45,11 +46,11 @@ public:
 // what is there: the config points at something that is not ours to replace.
 result<void> clear_stale_socket(const std::string& path);
 
-// Binds now so a bad address or a port in use is reported at start-up / reload, not later.
-// errc::invalid_argument: the address itself is wrong (malformed, or PATH is occupied, see
-// clear_stale_socket); errc::failed: binding failed (port in use, permission).
-// backend must outlive the server.
-result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const std::string& listen, backend& b,
+// Binds listen (admin.listen as the config parsed it; TCP port 0 takes any free port) now, so a port
+// in use is reported at start-up / reload, not later. errc::invalid_argument: the address itself
+// is wrong (a host that does not resolve, or PATH is occupied, see clear_stale_socket);
+// errc::failed: binding failed (port in use, permission). backend must outlive the server.
+result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const socket_address& listen, backend& b,
                                             server_settings s = {});
 
 }  // namespace imagewatch::admin

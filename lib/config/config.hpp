@@ -2,6 +2,7 @@
 // The configuration model (docs/configuration.md) with the defaults written at the members. Pure.
 #include "config/window.hpp"
 #include "core/duration.hpp"
+#include "core/socket_address.hpp"
 #include "image/image_ref.hpp"
 
 #include <chrono>
@@ -73,7 +74,7 @@ struct watch_settings
 
 struct admin_settings
 {
-    std::string listen = "127.0.0.1:8080";  // "HOST:PORT", "[::1]:PORT" or "unix:/path"
+    socket_address listen{"127.0.0.1", 8080, "", "127.0.0.1:8080"};  // what parse_listen makes of the text
     std::string token_env = "ADMIN_TOKEN";
     std::string token_file;  // wins over token_env when set
     bool metrics_public = true;
@@ -82,7 +83,8 @@ struct admin_settings
 
 struct docker_settings
 {
-    std::string host = "unix:///var/run/docker.sock";
+    // What parse_docker_host makes of the text.
+    socket_address host{"", 0, "/var/run/docker.sock", "unix:///var/run/docker.sock"};
     std::string platform;  // "" = daemon default
     friend bool operator==(const docker_settings&, const docker_settings&) = default;
 };

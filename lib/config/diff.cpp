@@ -1,23 +1,9 @@
 #include "config/diff.hpp"
 
-#include "config/parse.hpp"
-
 #include <string_view>
 #include <unordered_map>
 
 namespace imagewatch::config {
-
-namespace {
-
-// "unix:/x" and "unix:///x" name the same socket: re-binding would meet our own live socket.
-bool same_listen(const std::string& a, const std::string& b)
-{
-    auto pa = parse_listen(a);
-    auto pb = parse_listen(b);
-    return pa && pb ? *pa == *pb : a == b;
-}
-
-}  // namespace
 
 bool change::runtimes_changed() const
 {
@@ -75,10 +61,11 @@ change diff(const config& old_cfg, const config& new_cfg)
 {
     change c = diff_runtimes(old_cfg.runtimes, new_cfg.runtimes);
     c.watch_changed = old_cfg.watch != new_cfg.watch;
-    c.admin_listen_changed = !same_listen(old_cfg.admin.listen, new_cfg.admin.listen);
+    // "unix:/x" and "unix:///x" name the same socket: re-binding would meet our own live socket.
+    c.admin_listen_changed = !same_socket(old_cfg.admin.listen, new_cfg.admin.listen);
     c.admin_changed = old_cfg.admin != new_cfg.admin;
     c.docker_changed = old_cfg.docker != new_cfg.docker;
-    c.docker_host_changed = old_cfg.docker.host != new_cfg.docker.host;
+    c.docker_host_changed = !same_socket(old_cfg.docker.host, new_cfg.docker.host);
     c.timeouts_changed = old_cfg.timeouts != new_cfg.timeouts;
     c.registries_changed = old_cfg.registries != new_cfg.registries || old_cfg.docker_config != new_cfg.docker_config;
     c.notify_changed = old_cfg.notify != new_cfg.notify;

@@ -18,7 +18,7 @@ struct change
     bool admin_listen_changed = false;         // admin.listen names another address: the listener must re-bind
     bool admin_changed = false;                // any admin.* including listen (token source, metrics_public)
     bool docker_changed = false;               // docker.host or docker.platform
-    bool docker_host_changed = false;          // docker.host alone: the client is built once, at start
+    bool docker_host_changed = false;          // docker.host names another socket: the client is built once, at start
     bool timeouts_changed = false;             // any timeouts.*
     bool registries_changed = false;           // registries or docker_config (credential and TLS sources)
     bool notify_changed = false;               // notify.*

@@ -11,6 +11,7 @@
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 #include <openssl/evp.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <charconv>
@@ -166,35 +167,28 @@ bool valid_ipv6(std::string_view h)
     });
 }
 
-// "unix:///abs/path" or "tcp://host[:port]" (what docker::client accepts). Returns the reason or empty.
-std::string check_docker_host(std::string_view s)
+// Why the host of a TCP address is not one, or empty.
+std::string check_tcp_host(const host_port& hp)
 {
-    constexpr std::string_view form = " (expected \"unix:///path/to/docker.sock\" or \"tcp://host:port\")";
-    if (s.starts_with("unix://"))
-    {
-        if (s.size() <= 7 || s[7] != '/')
-            return "unix socket path must be absolute" + std::string(form);
-        return {};
-    }
-    if (s.starts_with("tcp://"))
-    {
-        auto hostport = s.substr(6);
-        if (!hostport.empty() && hostport.back() == '/')
-            hostport.remove_suffix(1);
-        auto hp = split_host_port(hostport);
-        if (!hp || (hp->bracketed && !valid_ipv6(hp->host)))
-            return "malformed IPv6 address" + std::string(form);
-        if (!hp->bracketed && hp->has_port && hp->port.empty())
-            return "empty port" + std::string(form);
-        if (!hp->bracketed && !valid_host(hp->host))
-            return "invalid host " + quoted(hp->host) + std::string(form);
-        const std::string_view port = hp->port;
-        std::uint16_t p = 0;
-        if (!port.empty() && !parse_port(port, p))
-            return "invalid port " + quoted(port) + std::string(form);
-        return {};
-    }
-    return "unsupported scheme" + std::string(form);
+    if (hp.bracketed)
+        return valid_ipv6(hp.host) ? "" : "malformed IPv6 address";
+    if (hp.host.empty())
+        return "missing host";
+    if (hp.host.find(':') != std::string_view::npos)
+        return "an IPv6 address needs brackets";
+    if (!valid_host(hp.host))
+        return "invalid host " + quoted(hp.host);
+    return {};
+}
+
+// Why a Unix socket path cannot be bound or connected to, or empty.
+std::string check_socket_path(std::string_view p)
+{
+    if (!p.starts_with('/'))
+        return "unix socket path must be absolute";
+    if (p.size() >= sizeof(sockaddr_un::sun_path))
+        return "unix socket path longer than " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes";
+    return {};
 }
 
 // "os/arch[/variant]", lower-case.
@@ -289,6 +283,18 @@ public:
         return false;
     }
 
+    void read_address(const json::object& obj, const std::string& path, std::string_view key,
+                      result<socket_address> (*parse)(std::string_view), socket_address& out)
+    {
+        std::string text;
+        if (!read(obj, path, key, text))
+            return;
+        if (auto a = parse(text))
+            out = std::move(*a);
+        else
+            add(join(path, key), a.error().message);
+    }
+
     bool read(const json::object& obj, const std::string& path, std::string_view key, bool& out)
     {
         const auto* v = obj.if_contains(key);
@@ -365,9 +371,7 @@ public:
         if (!o)
             return;
         known_keys(*o, path, {"listen", "token_env", "token_file", "metrics_public"});
-        if (read(*o, path, "listen", out.listen))
-            if (auto l = parse_listen(out.listen); !l)
-                add("admin.listen", l.error().message);
+        read_address(*o, path, "listen", parse_listen, out.listen);
         read_env_name(*o, path, "token_env", out.token_env);
         read(*o, path, "token_file", out.token_file);
         read(*o, path, "metrics_public", out.metrics_public);
@@ -380,9 +384,7 @@ public:
         if (!o)
             return;
         known_keys(*o, path, {"host", "platform"});
-        if (read(*o, path, "host", out.host))
-            if (auto why = check_docker_host(out.host); !why.empty())
-                add("docker.host", quoted(out.host) + ": " + why);
+        read_address(*o, path, "host", parse_docker_host, out.host);
         if (read(*o, path, "platform", out.platform) && !out.platform.empty() && !valid_platform(out.platform))
             add("docker.platform", "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(out.platform));
     }
@@ -693,10 +695,10 @@ void apply_env(const env_lookup& env, config& cfg, issues& out)
     }
     if (auto v = non_empty(env, "DOCKER_HOST"))
     {
-        if (auto why = check_docker_host(*v); !why.empty())
-            out.push_back(issue{0, 0, "DOCKER_HOST", quoted(*v) + ": " + why});
+        if (auto h = parse_docker_host(*v))
+            cfg.docker.host = std::move(*h);
         else
-            cfg.docker.host = *v;
+            out.push_back(issue{0, 0, "DOCKER_HOST", h.error().message});
     }
     if (auto v = non_empty(env, "IMAGE_PLATFORM"))
     {
@@ -808,25 +810,24 @@ std::string default_config_path(const env_lookup& env)
     return "/etc/imagewatch/config.json";
 }
 
-result<listen_address> parse_listen(std::string_view s)
+result<socket_address> parse_listen(std::string_view s)
 {
     const auto bad = [&](std::string why) {
         return make_error(errc::invalid_argument,
                           "invalid listen address " + quoted(s) + ": " + why +
                               " (expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:/absolute/path.sock\")");
     };
-    listen_address out;
+    socket_address out;
+    out.text = s;
     if (s.starts_with("unix:"))
     {
         auto p = s.substr(5);
         // Also accept the DOCKER_HOST-style "unix:///abs/path".
         if (p.starts_with("///"))
             p.remove_prefix(2);
-        if (!p.starts_with('/'))
-            return bad("unix socket path must be absolute");
-        if (p.size() > 107)
-            return bad("unix socket path longer than 107 bytes");
-        out.unix_path = std::string(p);
+        if (auto why = check_socket_path(p); !why.empty())
+            return bad(why);
+        out.unix_path = p;
         return out;
     }
     if (s.find("://") != std::string_view::npos)
@@ -834,23 +835,48 @@ result<listen_address> parse_listen(std::string_view s)
     auto hp = split_host_port(s);
     if (!hp)
         return bad(hp.error().message);
-    const std::string_view host = hp->host;
-    if (hp->bracketed && !valid_ipv6(host))
-        return bad("malformed IPv6 address");
     if (!hp->has_port)
         return bad("missing port");
-    if (!hp->bracketed)
-    {
-        if (host.empty())
-            return bad("missing host (use \"0.0.0.0:PORT\" for all interfaces)");
-        if (host.find(':') != std::string_view::npos)
-            return bad("an IPv6 address needs brackets");
-        if (!valid_host(host))
-            return bad("invalid host " + quoted(host));
-    }
+    if (auto why = check_tcp_host(*hp); !why.empty())
+        return bad(hp->host.empty() ? why + " (use \"0.0.0.0:PORT\" for all interfaces)" : why);
     if (!parse_port(hp->port, out.port))
         return bad("port must be 1-65535");
-    out.host = std::string(host);
+    out.host = hp->host;
+    return out;
+}
+
+result<socket_address> parse_docker_host(std::string_view s)
+{
+    const auto bad = [&](std::string why) {
+        return make_error(errc::invalid_argument,
+                          quoted(s) + ": " + why +
+                              " (expected \"unix:///path/to/docker.sock\" or \"tcp://host:port\")");
+    };
+    socket_address out;
+    out.text = s;
+    if (s.starts_with("unix://"))
+    {
+        if (auto why = check_socket_path(s.substr(7)); !why.empty())
+            return bad(why);
+        out.unix_path = s.substr(7);
+        return out;
+    }
+    if (!s.starts_with("tcp://"))
+        return bad("unsupported scheme");
+    auto rest = s.substr(6);
+    if (rest.ends_with('/'))
+        rest.remove_suffix(1);
+    if (rest.find('/') != std::string_view::npos)
+        return bad("a path after host:port is not supported");
+    auto hp = split_host_port(rest);
+    if (!hp)
+        return bad(hp.error().message);
+    if (auto why = check_tcp_host(*hp); !why.empty())
+        return bad(why);
+    out.host = hp->host;
+    out.port = 2375;  // Docker's plain-HTTP port
+    if (hp->has_port && !parse_port(hp->port, out.port))
+        return bad(hp->port.empty() ? "empty port" : "invalid port " + quoted(hp->port));
     return out;
 }
 

@@ -5,11 +5,11 @@
 #include "config/config.hpp"
 #include "core/env.hpp"
 #include "core/error.hpp"
+#include "core/socket_address.hpp"
 
 #include <boost/system/result.hpp>
 
 #include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -66,18 +66,13 @@ std::string config_hash(std::string_view text);
 // $IMAGEWATCH_CONFIG when set and non-empty, else /etc/imagewatch/config.json.
 std::string default_config_path(const env_lookup& env);
 
-// A parsed admin.listen value: TCP "HOST:PORT" / "[v6]:PORT", or "unix:/abs/path".
-struct listen_address
-{
-    std::string host;        // TCP host without brackets ("127.0.0.1", "::1", "admin.local"); empty for unix
-    std::uint16_t port = 0;  // 1..65535 for TCP; 0 for unix
-    std::string unix_path;   // absolute socket path; empty for TCP
+// admin.listen: TCP "HOST:PORT" / "[v6]:PORT" (port 1-65535), or "unix:/abs/path" (also
+// "unix:///abs/path"). Fails with errc::invalid_argument and a message saying which form was expected.
+result<socket_address> parse_listen(std::string_view s);
 
-    bool is_unix() const { return !unix_path.empty(); }
-    friend bool operator==(const listen_address&, const listen_address&) = default;
-};
-
-// Parses admin.listen. Fails with errc::invalid_argument and a message saying which form was expected.
-result<listen_address> parse_listen(std::string_view s);
+// docker.host and DOCKER_HOST: "unix:///abs/path" or "tcp://host[:port]" (port 2375 when absent; a
+// trailing "/" is allowed, a path is not; no TLS). Fails with errc::invalid_argument and a message
+// saying which form was expected.
+result<socket_address> parse_docker_host(std::string_view s);
 
 }  // namespace imagewatch::config

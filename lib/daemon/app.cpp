@@ -225,7 +225,7 @@ public:
                                          {"config", config_path_},
                                          {"admin", server.local_address()},
                                          {"runtimes", std::to_string(cfg_.runtimes.size())},
-                                         {"docker", cfg_.docker.host}});
+                                         {"docker", cfg_.docker.host.text}});
         if (!admin_token())
             log::warn("no admin token configured: /admin/* answers 503 until one is set",
                       {{"token_env", cfg_.admin.token_env}});
@@ -444,7 +444,7 @@ private:
     // Checks start once the engine answered and the swaps an earlier run left are resolved.
     awaitable<void> start_when_docker_answers()
     {
-        auto v = co_await wait_for_docker(*docker_, ping_timer_, readiness_, cfg_.docker.host);
+        auto v = co_await wait_for_docker(*docker_, ping_timer_, readiness_, cfg_.docker.host.text);
         if (!v)
             co_return;  // stopping
         daemon_platform_ = v->os + "/" + v->arch;
@@ -545,7 +545,7 @@ private:
             spawn_server(*listeners_.current());
         }
         if (plan.docker_host_ignored)
-            log::warn("docker.host changed: takes effect after a restart", {{"docker", next->docker.host}});
+            log::warn("docker.host changed: takes effect after a restart", {{"docker", next->docker.host.text}});
         if (plan.set_timeouts)
         {
             docker_->set_timeouts(next->timeouts.connect, next->timeouts.request);

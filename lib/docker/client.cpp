@@ -1,6 +1,5 @@
 #include "docker/client.hpp"
 
-#include "core/host_port.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/pace.hpp"
@@ -69,44 +68,20 @@ error word_docker_failure(const transport::endpoint& ep, const transport::step_f
                       "lost the connection to the Docker daemon at " + ep.authority + ": " + ec.message());
 }
 
-// DOCKER_HOST syntax -> where requests go; authority is the address as configured, for messages.
-result<transport::endpoint> parse_docker_host(std::string_view s)
+// Where requests go; authority is the address as configured, for messages.
+transport::endpoint daemon_endpoint(const socket_address& a)
 {
-    transport::endpoint a;
-    a.tls = false;
-    a.authority = s;
-    a.word_failure = word_docker_failure;
-    auto bad = [&](std::string why) {
-        return make_error(errc::invalid_argument, "DOCKER_HOST \"" + std::string(s) + "\": " + why);
-    };
-    if (s.starts_with("unix://"))
+    transport::endpoint ep;
+    ep.tls = false;
+    ep.authority = a.text;
+    ep.word_failure = word_docker_failure;
+    ep.socket_path = a.unix_path;
+    if (!a.is_unix())
     {
-        a.socket_path = s.substr(7);
-        if (a.socket_path.empty() || a.socket_path.front() != '/')
-            return bad("the socket path must be absolute, as in unix:///var/run/docker.sock");
-        if (a.socket_path.size() >= sizeof(sockaddr_un::sun_path))
-            return bad("the socket path is longer than the system allows (107 bytes)");
-        return a;
+        ep.host = a.host;
+        ep.port = std::to_string(a.port);
     }
-    if (s.starts_with("tcp://"))
-    {
-        std::string_view rest = s.substr(6);
-        if (auto slash = rest.find('/'); slash != std::string_view::npos)
-        {
-            if (rest.substr(slash) != "/")
-                return bad("a path after host:port is not supported");
-            rest = rest.substr(0, slash);
-        }
-        auto hp = split_host_port(rest);
-        if (!hp)
-            return bad(hp.error().message);
-        a.host = hp->host;
-        a.port = hp->has_port ? hp->port : "2375";
-        if (a.host.empty() || a.port.empty())
-            return bad("expected tcp://host:port");
-        return a;
-    }
-    return bad("only unix:///path and tcp://host:port (no TLS) are supported");
+    return ep;
 }
 
 // "1.41" -> 41 (major must be 1); -1 when unparsable.
@@ -655,10 +630,10 @@ awaitable<result<void>> client::update_service(std::string id, std::uint64_t ver
 
 result<std::unique_ptr<api>> make_client(asio::any_io_executor ex, client_settings settings)
 {
-    auto daemon = parse_docker_host(settings.host);
-    if (!daemon)
-        return daemon.error();
-    return std::unique_ptr<api>(std::make_unique<client>(std::move(ex), std::move(settings), std::move(*daemon)));
+    if (!settings.host.is_unix() && settings.host.host.empty())
+        return make_error(errc::invalid_argument, "no Docker daemon address (a Unix socket path or a TCP host)");
+    auto daemon = daemon_endpoint(settings.host);
+    return std::unique_ptr<api>(std::make_unique<client>(std::move(ex), std::move(settings), std::move(daemon)));
 }
 
 }  // namespace imagewatch::docker

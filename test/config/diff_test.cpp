@@ -111,10 +111,26 @@ TEST_CASE("section flags")
     SUBCASE("listen re-binds and is an admin change")
     {
         auto n = base();
-        n.admin.listen = "127.0.0.1:9090";
+        n.admin.listen = parse_listen("127.0.0.1:9090").value();
         auto d = diff(base(), n);
         CHECK(d.admin_listen_changed);
         CHECK(d.admin_changed);
+    }
+    SUBCASE("two spellings of one socket are no re-bind, nor a docker.host change")
+    {
+        auto a = base();
+        auto b = base();
+        a.admin.listen = parse_listen("unix:/run/iw.sock").value();
+        b.admin.listen = parse_listen("unix:///run/iw.sock").value();
+        a.docker.host = parse_docker_host("tcp://docker").value();
+        b.docker.host = parse_docker_host("tcp://docker:2375/").value();
+        auto d = diff(a, b);
+        CHECK_FALSE(d.admin_listen_changed);
+        CHECK_FALSE(d.docker_host_changed);
+        CHECK(d.admin_changed);  // the text differs: status and logs show the new one
+        CHECK(d.docker_changed);
+        b.docker.host = parse_docker_host("tcp://docker:2376").value();
+        CHECK(diff(a, b).docker_host_changed);
     }
     SUBCASE("token source is an admin change without re-bind")
     {

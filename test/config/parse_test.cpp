@@ -16,6 +16,7 @@
 
 using imagewatch::env_lookup;
 using imagewatch::process_env;
+using imagewatch::socket_address;
 using namespace imagewatch::config;
 using namespace std::chrono_literals;
 
@@ -77,11 +78,11 @@ TEST_CASE("a minimal config gets every default")
     CHECK(cfg.watch.interval == 5min);
     CHECK(cfg.watch.jitter == 10s);
     CHECK(cfg.watch.apply_on_start == true);
-    CHECK(cfg.admin.listen == "127.0.0.1:8080");
+    CHECK(cfg.admin.listen == parse_listen("127.0.0.1:8080").value());  // the default is what the parser makes
     CHECK(cfg.admin.token_env == "ADMIN_TOKEN");
     CHECK(cfg.admin.token_file.empty());
     CHECK(cfg.admin.metrics_public == true);
-    CHECK(cfg.docker.host == "unix:///var/run/docker.sock");
+    CHECK(cfg.docker.host == parse_docker_host("unix:///var/run/docker.sock").value());
     CHECK(cfg.docker.platform.empty());
     CHECK(cfg.timeouts.connect == 5s);
     CHECK(cfg.timeouts.request == 30s);
@@ -150,8 +151,8 @@ TEST_CASE("every field is read")
       "hooks": {"github_secret_env": "GH_SECRET", "registry_token_env": "REG_TOKEN"}
     })");
     CHECK(cfg.watch == watch_settings{true, 30s, 1s, false});
-    CHECK(cfg.admin == admin_settings{"unix:/run/iw.sock", "", "/run/secrets/t", false});
-    CHECK(cfg.docker == docker_settings{"tcp://127.0.0.1:2375", "linux/arm64/v8"});
+    CHECK(cfg.admin == admin_settings{parse_listen("unix:/run/iw.sock").value(), "", "/run/secrets/t", false});
+    CHECK(cfg.docker == docker_settings{parse_docker_host("tcp://127.0.0.1:2375").value(), "linux/arm64/v8"});
     CHECK(cfg.timeouts == timeouts{1s, 2s, 3s, 4s, 5s, 6s});
     CHECK(cfg.registries.at("registry.example:5443").ca_file == "/etc/imagewatch/ca.crt");
     CHECK(cfg.registries.at("127.0.0.1:5000").insecure_http);
@@ -367,8 +368,19 @@ TEST_CASE("other semantic checks")
     CHECK(has_issue(issues_of(R"({"notify": {"webhook_url": "ftp://x"}})"), "notify.webhook_url", "http://"));
     CHECK(has_issue(issues_of(R"({"hooks": {"registry_token_env": "1X"}})"), "hooks.registry_token_env",
                     "invalid environment variable name"));
-    CHECK(parse_ok(R"({"docker": {"host": "tcp://[::1]:2375"}})").docker.host == "tcp://[::1]:2375");
-    CHECK(parse_ok(R"({"docker": {"host": "tcp://docker"}})").docker.host == "tcp://docker");
+    CHECK(parse_ok(R"({"docker": {"host": "tcp://[::1]:2375"}})").docker.host.text == "tcp://[::1]:2375");
+    CHECK(parse_ok(R"({"docker": {"host": "tcp://docker"}})").docker.host == parse_docker_host("tcp://docker").value());
+    CHECK(parse_ok(R"({"admin": {"listen": "[::1]:9"}})").admin.listen == parse_listen("[::1]:9").value());
+}
+
+// What the Docker client cannot connect to is a config error, seen by --check-config, not a
+// failure at start-up.
+TEST_CASE("docker.host and DOCKER_HOST are refused when the client could not use them")
+{
+    const std::string long_path = "unix:///" + std::string(120, 'a');
+    CHECK(has_issue(issues_of(R"({"docker": {"host": ")" + long_path + "\"}}"), "docker.host", "longer than 107"));
+    CHECK(has_issue(issues_of("{}", fake_env({{"DOCKER_HOST", long_path}})), "DOCKER_HOST", "longer than 107"));
+    CHECK(has_issue(issues_of(R"({"docker": {"host": "tcp://[::1]:"}})"), "docker.host", "empty port"));
 }
 
 TEST_CASE("all semantic issues are collected, not just the first")
@@ -388,16 +400,17 @@ TEST_CASE("all semantic issues are collected, not just the first")
 
 TEST_CASE("parse_listen")
 {
-    CHECK(parse_listen("127.0.0.1:8080").value() == listen_address{"127.0.0.1", 8080, ""});
-    CHECK(parse_listen("0.0.0.0:1").value() == listen_address{"0.0.0.0", 1, ""});
-    CHECK(parse_listen("admin.local:65535").value() == listen_address{"admin.local", 65535, ""});
-    CHECK(parse_listen("localhost:9000").value() == listen_address{"localhost", 9000, ""});
-    CHECK(parse_listen("[::1]:8080").value() == listen_address{"::1", 8080, ""});
-    CHECK(parse_listen("[::]:8080").value() == listen_address{"::", 8080, ""});
+    CHECK(parse_listen("127.0.0.1:8080").value() == socket_address{"127.0.0.1", 8080, "", "127.0.0.1:8080"});
+    CHECK(parse_listen("0.0.0.0:1").value() == socket_address{"0.0.0.0", 1, "", "0.0.0.0:1"});
+    CHECK(parse_listen("admin.local:65535").value() == socket_address{"admin.local", 65535, "", "admin.local:65535"});
+    CHECK(parse_listen("localhost:9000").value() == socket_address{"localhost", 9000, "", "localhost:9000"});
+    CHECK(parse_listen("[::1]:8080").value() == socket_address{"::1", 8080, "", "[::1]:8080"});
+    CHECK(parse_listen("[::]:8080").value() == socket_address{"::", 8080, "", "[::]:8080"});
     auto u = parse_listen("unix:/run/imagewatch.sock").value();
     CHECK(u.is_unix());
-    CHECK(u.unix_path == "/run/imagewatch.sock");
-    CHECK(parse_listen("unix:///run/x.sock").value().unix_path == "/run/x.sock");
+    CHECK(u == socket_address{"", 0, "/run/imagewatch.sock", "unix:/run/imagewatch.sock"});
+    CHECK(parse_listen("unix:///run/x.sock").value() == socket_address{"", 0, "/run/x.sock", "unix:///run/x.sock"});
+    CHECK(parse_listen("unix:/" + std::string(106, 'a')).value().unix_path.size() == 107);
     for (const char* bad : {"",
                             "8080",
                             ":8080",
@@ -424,8 +437,56 @@ TEST_CASE("parse_listen")
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == imagewatch::errc::invalid_argument);
         CHECK(r.error().message.find("invalid listen address \"" + std::string(bad) + "\"") != std::string::npos);
+        CHECK(r.error().message.find("(expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:/absolute/path.sock\")") !=
+              std::string::npos);
     }
-    CHECK_FALSE(parse_listen("unix:/" + std::string(120, 'a')).has_value());
+    const auto why = [](std::string_view s) { return parse_listen(s).error().message; };
+    CHECK(why("unix:/" + std::string(107, 'a')).find("longer than 107 bytes") != std::string::npos);
+    CHECK(why("unix:run.sock").find("must be absolute") != std::string::npos);
+    CHECK(why(":8080").find("missing host (use \"0.0.0.0:PORT\"") != std::string::npos);
+    CHECK(why("::1:8080").find("an IPv6 address needs brackets") != std::string::npos);
+    CHECK(why("h:99999").find("port must be 1-65535") != std::string::npos);
+}
+
+TEST_CASE("parse_docker_host")
+{
+    CHECK(parse_docker_host("unix:///var/run/docker.sock").value() ==
+          socket_address{"", 0, "/var/run/docker.sock", "unix:///var/run/docker.sock"});
+    CHECK(parse_docker_host("tcp://docker").value() == socket_address{"docker", 2375, "", "tcp://docker"});
+    CHECK(parse_docker_host("tcp://127.0.0.1:2376").value() ==
+          socket_address{"127.0.0.1", 2376, "", "tcp://127.0.0.1:2376"});
+    CHECK(parse_docker_host("tcp://[::1]:2375").value() == socket_address{"::1", 2375, "", "tcp://[::1]:2375"});
+    CHECK(parse_docker_host("tcp://[::1]").value() == socket_address{"::1", 2375, "", "tcp://[::1]"});
+    CHECK(parse_docker_host("tcp://docker:2376/").value() == socket_address{"docker", 2376, "", "tcp://docker:2376/"});
+    CHECK(parse_docker_host("unix:///" + std::string(106, 'a')).value().unix_path.size() == 107);
+
+    const auto why = [](std::string_view s) {
+        auto r = parse_docker_host(s);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == imagewatch::errc::invalid_argument);
+        // Every message quotes the input and says which forms are accepted.
+        CHECK(r.error().message.starts_with("\"" + std::string(s) + "\": "));
+        CHECK(r.error().message.ends_with(" (expected \"unix:///path/to/docker.sock\" or \"tcp://host:port\")"));
+        return r.error().message;
+    };
+    CHECK(why("unix://var/run/docker.sock").find("unix socket path must be absolute") != std::string::npos);
+    CHECK(why("unix://").find("must be absolute") != std::string::npos);
+    CHECK(why("unix:///" + std::string(107, 'a')).find("longer than 107 bytes") != std::string::npos);
+    CHECK(why("tcp://docker:2375/v1.41").find("a path after host:port is not supported") != std::string::npos);
+    CHECK(why("tcp://docker:0").find("invalid port \"0\"") != std::string::npos);
+    CHECK(why("tcp://docker:65536").find("invalid port") != std::string::npos);
+    CHECK(why("tcp://docker:x").find("invalid port \"x\"") != std::string::npos);
+    CHECK(why("tcp://docker:").find("empty port") != std::string::npos);
+    CHECK(why("tcp://[::1]:").find("empty port") != std::string::npos);
+    CHECK(why("tcp://").find("missing host") != std::string::npos);
+    CHECK(why("tcp://:2375").find("missing host") != std::string::npos);
+    CHECK(why("tcp://::1:2375").find("an IPv6 address needs brackets") != std::string::npos);
+    CHECK(why("tcp://[zz]:2375").find("malformed IPv6 address") != std::string::npos);
+    CHECK(why("tcp://[::1:2375").find("missing ']'") != std::string::npos);
+    CHECK(why("tcp://bad_host").find("invalid host \"bad_host\"") != std::string::npos);
+    for (const char* scheme : {"ssh://me@host", "npipe:////./pipe/docker_engine", "/var/run/docker.sock",
+                               "http://h:2375", "unix:/var/run/docker.sock", ""})
+        CHECK(why(scheme).find("unsupported scheme") != std::string::npos);
 }
 
 TEST_CASE("env overrides apply when set and non-empty")
@@ -444,10 +505,12 @@ TEST_CASE("env overrides apply when set and non-empty")
     }
     SUBCASE("DOCKER_HOST")
     {
-        CHECK(parse_ok("{}", fake_env({{"DOCKER_HOST", "tcp://10.0.0.1:2375"}})).docker.host == "tcp://10.0.0.1:2375");
-        CHECK(parse_ok("{}", fake_env({{"DOCKER_HOST", ""}})).docker.host == "unix:///var/run/docker.sock");
+        const auto from_env = parse_ok("{}", fake_env({{"DOCKER_HOST", "tcp://10.0.0.1:2375"}})).docker.host;
+        CHECK(from_env == socket_address{"10.0.0.1", 2375, "", "tcp://10.0.0.1:2375"});
+        CHECK(parse_ok("{}", fake_env({{"DOCKER_HOST", ""}})).docker.host.text == "unix:///var/run/docker.sock");
         auto i = only_issue("{}", fake_env({{"DOCKER_HOST", "ssh://x"}}));
         CHECK(i.field == "DOCKER_HOST");
+        CHECK(i.message.find("unsupported scheme (expected \"unix:///") != std::string::npos);
     }
     SUBCASE("IMAGE_PLATFORM")
     {
@@ -461,7 +524,7 @@ TEST_CASE("env overrides apply when set and non-empty")
     }
     SUBCASE("a null lookup means no environment")
     {
-        CHECK(parse_ok("{}", env_lookup{}).docker.host == "unix:///var/run/docker.sock");
+        CHECK(parse_ok("{}", env_lookup{}).docker.host.text == "unix:///var/run/docker.sock");
     }
 }
 
@@ -531,8 +594,8 @@ TEST_CASE("the shipped config parses with its eight runtimes in order")
     }
     CHECK_FALSE(cfg.watch.enabled);
     CHECK(cfg.watch == watch_settings{false, 5min, 10s, true});
-    CHECK(cfg.admin == admin_settings{"127.0.0.1:8080", "ADMIN_TOKEN", "", true});
-    CHECK(cfg.docker == docker_settings{"unix:///var/run/docker.sock", ""});
+    CHECK(cfg.admin == admin_settings{parse_listen("127.0.0.1:8080").value(), "ADMIN_TOKEN", "", true});
+    CHECK(cfg.docker == docker_settings{parse_docker_host("unix:///var/run/docker.sock").value(), ""});
     CHECK(cfg.timeouts == timeouts{});
     REQUIRE(cfg.registries.size() == 1);
     CHECK(cfg.registries.at("ghcr.io") == registry_settings{"GHCR_USER", "GHCR_TOKEN", "", false});

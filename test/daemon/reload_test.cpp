@@ -1,3 +1,4 @@
+#include "config/parse.hpp"
 #include "daemon/reload.hpp"
 
 #include <doctest/doctest.h>
@@ -16,7 +17,7 @@ config::runtime make_runtime(std::string name, std::string_view image)
 config::config base()
 {
     config::config c;
-    c.admin.listen = "127.0.0.1:8080";
+    c.admin.listen = config::parse_listen("127.0.0.1:8080").value();
     c.runtimes = {make_runtime("a", "ghcr.io/o/a:latest"), make_runtime("b", "ghcr.io/o/b:latest")};
     return c;
 }
@@ -54,17 +55,17 @@ TEST_CASE("an identical config changes nothing in the running daemon")
 TEST_CASE("each change reaches the part that must follow it")
 {
     auto n = base();
-    n.admin.listen = "127.0.0.1:9090";
+    n.admin.listen = config::parse_listen("127.0.0.1:9090").value();
     CHECK(plan(n).rebind_admin);
     CHECK_FALSE(plan(n).apply_watch);
 
     n = base();
-    n.admin.listen = "127.0.0.1:8080";
+    n.admin.listen = config::parse_listen("127.0.0.1:8080").value();
     n.admin.token_env = "OTHER";  // read per request: nothing to re-bind
     CHECK_FALSE(plan(n).rebind_admin);
 
     n = base();
-    n.docker.host = "unix:///other.sock";
+    n.docker.host = config::parse_docker_host("unix:///other.sock").value();
     CHECK(plan(n).docker_host_ignored);
 
     n = base();
@@ -96,10 +97,10 @@ TEST_CASE("each change reaches the part that must follow it")
 TEST_CASE("two spellings of one unix socket are no re-bind")
 {
     auto a = base();
-    a.admin.listen = "unix:/run/iw.sock";
+    a.admin.listen = config::parse_listen("unix:/run/iw.sock").value();
     auto b = base();
-    b.admin.listen = "unix:///run/iw.sock";
+    b.admin.listen = config::parse_listen("unix:///run/iw.sock").value();
     CHECK_FALSE(plan_reload(config::diff(a, b)).rebind_admin);
-    b.admin.listen = "unix:///run/other.sock";
+    b.admin.listen = config::parse_listen("unix:///run/other.sock").value();
     CHECK(plan_reload(config::diff(a, b)).rebind_admin);
 }

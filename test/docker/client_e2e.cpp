@@ -112,7 +112,9 @@ struct pushed_images
 std::unique_ptr<docker::api> make(asio::io_context& ioc)
 {
     docker::client_settings s;
-    s.host = env().at("DOCKER_HOST");
+    const std::string host = env().at("DOCKER_HOST");
+    REQUIRE(host.starts_with("unix:///"));  // the test environment's dockerd
+    s.host = {"", 0, host.substr(7), host};
     s.request_timeout = 20s;
     auto c = docker::make_client(ioc.get_executor(), s);
     REQUIRE(c.has_value());
@@ -335,7 +337,7 @@ TEST_CASE("e2e docker: unreachable socket")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
         docker::client_settings s;
-        s.host = "unix:///tmp/imagewatch-e2e/no-such-docker.sock";
+        s.host = {"", 0, "/tmp/imagewatch-e2e/no-such-docker.sock", "unix:///tmp/imagewatch-e2e/no-such-docker.sock"};
         auto c = docker::make_client(ioc.get_executor(), s);
         REQUIRE(c.has_value());
         auto r = co_await (*c)->list_containers();
