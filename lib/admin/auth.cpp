@@ -39,11 +39,7 @@ auth_result check_bearer(std::string_view authorization, const std::optional<std
     constexpr std::string_view scheme = "bearer ";
     if (authorization.size() < scheme.size() || !iequals_ascii(authorization.substr(0, scheme.size()), scheme))
         return auth_result::missing;
-    std::string_view given = authorization.substr(scheme.size());
-    while (!given.empty() && given.front() == ' ')
-        given.remove_prefix(1);
-    while (!given.empty() && (given.back() == ' ' || given.back() == '\t'))
-        given.remove_suffix(1);
+    const auto given = trim_end(trim_start(authorization.substr(scheme.size()), " "), " \t");
     return constant_time_equal(given, *token) ? auth_result::ok : auth_result::invalid;
 }
 

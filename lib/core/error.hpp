@@ -50,6 +50,15 @@ inline error make_error(std::string message) { return make_error(errc::failed, s
 template <class T>
 using result = boost::system::result<T, error>;
 
+// r's error, or success without r's value, for a caller that needs only whether it worked.
+template <class T>
+result<void> without_value(const result<T>& r)
+{
+    if (!r)
+        return r.error();
+    return {};
+}
+
 // Lets result<T>::value() throw on an error (a bug path: callers should check first).
 [[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
 

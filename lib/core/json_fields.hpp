@@ -5,17 +5,24 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace imagewatch {
 
-// o[key] as a string; "" when absent or not a string.
-inline std::string string_field(const boost::json::object& o, std::string_view key)
+// o[key] as a view of the string inside o; "" when absent or not a string.
+inline std::string_view string_view_field(const boost::json::object& o, std::string_view key)
 {
     if (const auto* v = o.if_contains(key); v && v->is_string())
-        return std::string(v->get_string());
+        return v->get_string();
     return {};
+}
+
+// o[key] as a string of its own; "" when absent or not a string.
+inline std::string string_field(const boost::json::object& o, std::string_view key)
+{
+    return std::string(string_view_field(o, key));
 }
 
 // o[key] as an object; nullptr when absent or not an object.
@@ -43,6 +50,12 @@ inline std::int64_t int_field(const boost::json::object* o, std::string_view key
         return 0;
     const auto* v = o->if_contains(key);
     return v && v->is_int64() ? v->get_int64() : 0;
+}
+
+// v as a JSON string, or null when there is none.
+inline boost::json::value string_or_null(const std::optional<std::string>& v)
+{
+    return v ? boost::json::value(*v) : boost::json::value(nullptr);
 }
 
 }  // namespace imagewatch

@@ -1,6 +1,7 @@
 #include "core/rfc3339.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace imagewatch {
@@ -86,14 +87,21 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     return time_point_cast<system_clock::duration>(tp + frac);
 }
 
-std::string format_rfc3339(std::chrono::system_clock::time_point tp)
+std::string format_rfc3339(std::chrono::system_clock::time_point tp, bool with_ms)
 {
     std::time_t t = std::chrono::system_clock::to_time_t(tp);
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::string out = buf;
+    if (with_ms)
+    {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
+        std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(ms < 0 ? ms + 1000 : ms));
+        out += buf;
+    }
+    return out + 'Z';
 }
 
 }  // namespace imagewatch

@@ -38,4 +38,20 @@ std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string_v
 // valid_utf8(s, max_bytes), plus "..." when something was left out.
 std::string utf8_excerpt(std::string_view s, std::size_t max_bytes);
 
+// s without the leading, trailing, or both, characters that are in `chars`.
+constexpr std::string_view trim_start(std::string_view s, std::string_view chars = " \t\r\n")
+{
+    const auto b = s.find_first_not_of(chars);
+    return b == std::string_view::npos ? std::string_view() : s.substr(b);
+}
+constexpr std::string_view trim_end(std::string_view s, std::string_view chars = " \t\r\n")
+{
+    const auto e = s.find_last_not_of(chars);
+    return e == std::string_view::npos ? std::string_view() : s.substr(0, e + 1);
+}
+constexpr std::string_view trim(std::string_view s, std::string_view chars = " \t\r\n")
+{
+    return trim_end(trim_start(s, chars), chars);
+}
+
 }  // namespace imagewatch

@@ -1,6 +1,7 @@
 #pragma once
-// with_timeout: a whole-operation deadline (Boost 1.81 has no asio::cancel_after). I/O.
+// Time in coroutines: a whole-operation deadline, and a pause. I/O.
 //
+// with_timeout: a whole-operation deadline (Boost 1.81 has no asio::cancel_after).
 // Runs op; if it has not finished within d, cancels it (terminal) and returns errc::timed_out with
 // `what` in the message. The parallel_group waits for the cancelled op to unwind, so nothing
 // outlives the call. Never use `op || timer` (asio #900, #1123): an op that throws would be lost.
@@ -32,6 +33,13 @@ awaitable<result<T>> with_timeout(awaitable<result<T>> op, std::chrono::steady_c
     if (exc)
         std::rethrow_exception(exc);
     co_return std::move(value);
+}
+
+// Waits d on the calling coroutine's executor; a cancelled wait (shutdown) just ends early.
+inline awaitable<void> sleep_for(std::chrono::milliseconds d)
+{
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(nothrow_awaitable);
 }
 
 }  // namespace imagewatch

@@ -8,6 +8,7 @@
 #include "core/metrics.hpp"
 #include "core/timeout.hpp"
 #include "core/version.hpp"
+#include "daemon/admin_backend.hpp"
 #include "daemon/admin_listeners.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/file_watch.hpp"
@@ -105,7 +106,7 @@ public:
     using asio::io_context::shutdown;
 };
 
-class app final : public admin::backend
+class app
 {
 public:
     app(asio::io_context& ioc, options opts, std::string config_path, config::config cfg, std::string config_text)
@@ -174,23 +175,16 @@ public:
     // --once: one refresh, JSON on stdout.
     int run_once()
     {
-        std::vector<config::runtime> rts;
-        if (opts_.runtime)
+        auto rts = cfg_.select_runtimes(opts_.runtime);
+        if (opts_.runtime && rts.empty())
         {
-            const auto* rt = cfg_.find_runtime(*opts_.runtime);
-            if (!rt)
-            {
-                std::string known;
-                for (const auto& r : cfg_.runtimes)
-                    known += (known.empty() ? "" : ", ") + r.name;
-                std::fprintf(stderr, "imagewatch: unknown runtime: %s (known: %s)\n", opts_.runtime->c_str(),
-                             known.c_str());
-                return 2;
-            }
-            rts.push_back(*rt);
+            std::string known;
+            for (const auto& r : cfg_.runtimes)
+                known += (known.empty() ? "" : ", ") + r.name;
+            std::fprintf(stderr, "imagewatch: unknown runtime: %s (known: %s)\n", opts_.runtime->c_str(),
+                         known.c_str());
+            return 2;
         }
-        else
-            rts = cfg_.runtimes;
         std::optional<refresh::outcome> out;
         asio::co_spawn(ioc_, once(rts, !opts_.no_recreate), [&](std::exception_ptr e, refresh::outcome o) {
             if (e)
@@ -206,7 +200,7 @@ public:
 
     int run_daemon()
     {
-        auto srv = admin::bind_server(ioc_.get_executor(), cfg_.admin.listen, *this);
+        auto srv = admin::bind_server(ioc_.get_executor(), cfg_.admin.listen, admin_);
         if (!srv && srv.error().code == errc::invalid_argument)
         {
             // The config names something that cannot be ours (a file at the socket path): a config
@@ -226,7 +220,7 @@ public:
                                          {"admin", server.local_address()},
                                          {"runtimes", std::to_string(cfg_.runtimes.size())},
                                          {"docker", cfg_.docker.host.text}});
-        if (!admin_token())
+        if (!admin_.admin_token())
             log::warn("no admin token configured: /admin/* answers 503 until one is set",
                       {{"token_env", cfg_.admin.token_env}});
         log::info(cfg_.watch.enabled ? "watching" : "watch disabled (checks run only when triggered)",
@@ -256,58 +250,11 @@ public:
         return 0;
     }
 
-    // admin::backend
-    std::optional<std::string> admin_token() override
+    // Containers are counted now, from one container list: the watcher's figure is only as fresh
+    // as its last check, and there is none with watch.enabled off. Docker slow or unreachable: the
+    // last count stands.
+    awaitable<status_snapshot> status_now()
     {
-        if (!cfg_.admin.token_file.empty())
-        {
-            // A stat per request; the file is read only when it changed (rotation needs no reload).
-            auto t = token_file_.token(cfg_.admin.token_file);
-            if (!t)
-            {
-                if (t.error().message != token_file_problem_)  // once per problem, not per request
-                    log::error("admin.token_file unusable: /admin/* answers 503 until it is fixed",
-                               {{"error", t.error().message}});
-                token_file_problem_ = t.error().message;
-                return std::nullopt;
-            }
-            token_file_problem_.clear();
-            return *t;
-        }
-        if (cfg_.admin.token_env.empty())
-            return std::nullopt;
-        const char* v = std::getenv(cfg_.admin.token_env.c_str());
-        if (!v || !*v)
-            return std::nullopt;
-        return std::string(v);
-    }
-    bool metrics_public() override { return cfg_.admin.metrics_public; }
-    std::vector<std::string> runtime_names() override
-    {
-        std::vector<std::string> n;
-        for (const auto& r : cfg_.runtimes)
-            n.push_back(r.name);
-        return n;
-    }
-    awaitable<refresh::outcome> refresh(std::optional<std::string> runtime, bool recreate, bool force) override
-    {
-        std::vector<config::runtime> rts;
-        for (const auto& r : cfg_.runtimes)
-            if (!runtime || r.name == *runtime)
-                rts.push_back(r);
-        // An operator's request: the rollout window and min_age do not apply.
-        refresh::request rq;
-        rq.recreate = recreate;
-        rq.force = force;
-        auto out = co_await queue_->run_all(std::move(rts), std::move(rq));
-        log_outcome(out);
-        co_return out;
-    }
-    awaitable<std::string> status_json() override
-    {
-        // Containers are counted now, from one container list: the watcher's figure is only as
-        // fresh as its last check, and there is none with watch.enabled off. Docker slow or
-        // unreachable: the last count stands.
         auto counted =
             co_await with_timeout(census_.count(*docker_, cfg_.runtimes), status_docker_timeout, "container list");
         if (counted)
@@ -327,27 +274,11 @@ public:
             row.rollout = service_->rollout_of(row.name);
         snap.watch_tasks = watcher_->tasks();
         snap.services = last_services_;
-        co_return render_status(snap);
+        co_return snap;
     }
-    bool ready() override { return readiness_.ready(); }
-    std::string not_ready_reason() override { return readiness_.reason(); }
-    std::string metrics_text() override { return metrics::global().render(); }
 
-    // Webhooks. The secret is read from the environment at each delivery (rotation).
-    std::optional<std::string> hook_secret(admin::hook_kind kind) override
-    {
-        const auto& var =
-            kind == admin::hook_kind::github ? cfg_.hooks.github_secret_env : cfg_.hooks.registry_token_env;
-        if (var.empty())
-            return std::nullopt;
-        auto v = process_env()(var);
-        if (!v || v->empty())
-            return std::nullopt;
-        return v;
-    }
-    std::vector<config::runtime> runtimes() override { return cfg_.runtimes; }
     // Watcher triggers work with watch.enabled off too: a disabled task still wakes on a trigger.
-    std::vector<std::string> schedule_checks(std::vector<hooks::check_request> checks) override
+    std::vector<std::string> schedule_checks(std::vector<hooks::check_request> checks)
     {
         if (!check_scheduler_)
             check_scheduler_ = std::make_unique<hooks::check_scheduler>(
@@ -401,25 +332,10 @@ private:
     {
         if (recreate)
             co_await refresh::reconcile(*docker_, cfg_.runtimes);
-        co_return co_await do_refresh(std::move(rts), recreate);
-    }
-
-    awaitable<refresh::outcome> do_refresh(std::vector<config::runtime> rts, bool recreate)
-    {
         auto out = co_await service_->refresh(rts, recreate, refresh_settings());
         refresh::count(rts, out);
-        log_outcome(out);
+        refresh::log_outcome(out);
         co_return out;
-    }
-
-    static void log_outcome(const refresh::outcome& out)
-    {
-        log::info(out.fatal ? "refresh failed" : "refresh done",
-                  {{"pulled", std::to_string(out.result.pulled.size())},
-                   {"failed", std::to_string(out.result.failed.size())},
-                   {"recreated", std::to_string(out.result.recreated.size())},
-                   {"skipped", std::to_string(out.result.skipped.size())},
-                   {"errors", std::to_string(out.result.errors.size())}});
     }
 
     // Registry settings from the live config: CA file, plain HTTP, credentials or the credential
@@ -468,7 +384,6 @@ private:
         ping_timer_.cancel();
         watcher_->stop();
         const auto deadline = std::chrono::steady_clock::now() + cfg_.timeouts.shutdown;
-        asio::steady_timer t(ioc_);
         bool told = false;
         // Refreshes in flight finish; then queued notifications (retries included) go out.
         while ((service_->busy() || queue_->busy() || notifier_->pending() > 0) &&
@@ -479,8 +394,7 @@ private:
                 told = true;
                 log::info("waiting for notifications to be sent", {{"pending", std::to_string(notifier_->pending())}});
             }
-            t.expires_after(std::chrono::milliseconds(100));
-            co_await t.async_wait(nothrow_awaitable);
+            co_await sleep_for(std::chrono::milliseconds(100));
         }
         if (service_->busy())
             log::warn("shutdown timeout reached with a refresh in flight");
@@ -497,8 +411,7 @@ private:
         const auto grace = std::chrono::steady_clock::now() + drain_grace;
         while (!drained() && std::chrono::steady_clock::now() < grace)
         {
-            t.expires_after(std::chrono::milliseconds(10));
-            co_await t.async_wait(nothrow_awaitable);
+            co_await sleep_for(std::chrono::milliseconds(10));
         }
         if (!drained())
         {
@@ -537,7 +450,7 @@ private:
         const auto plan = plan_reload(config::diff(cfg_, *next));
         if (plan.rebind_admin)
         {
-            auto srv = admin::bind_server(ioc_.get_executor(), next->admin.listen, *this);
+            auto srv = admin::bind_server(ioc_.get_executor(), next->admin.listen, admin_);
             if (!srv)
                 return failed(srv.error().message,
                               "config reload: cannot bind new admin.listen; keeping the running config");
@@ -555,7 +468,7 @@ private:
         registry_options_.clear();  // credentials may come from files and variables diff cannot see
         if (plan.apply_watch && readiness_.ready())
             watcher_->apply(cfg_);
-        notified_.keep_only(runtime_names());
+        notified_.keep_only(admin_.runtime_names());
         config_hash_ = config::config_hash(text);
         loaded_at_ = std::chrono::system_clock::now();
         last_reload_error_.reset();
@@ -589,28 +502,22 @@ private:
     std::unique_ptr<hooks::check_scheduler> check_scheduler_;    // created at the first webhook
     notify::digest_book notified_;
     std::string daemon_platform_ = "linux/amd64";
-    admin_listeners listeners_;
     readiness readiness_;
+    // The admin routes' view of the daemon: every refresh they ask for goes through the queue.
+    admin_backend admin_{
+        cfg_, readiness_,
+        admin_ports{[this](std::vector<config::runtime> rts, refresh::request rq) {
+                        return queue_->run_all(std::move(rts), std::move(rq));
+                    },
+                    [this] { return status_now(); },
+                    [this](std::vector<hooks::check_request> c) { return schedule_checks(std::move(c)); }}};
+    admin_listeners listeners_;  // after admin_: servers use it until they are gone
     asio::steady_timer ping_timer_{ioc_};
     std::optional<asio::signal_set> signals_;  // the daemon's; --once keeps the default actions
     static constexpr auto drain_grace = std::chrono::seconds(5);
     bool stopping_ = false;
     bool drained_ = false;  // every task the daemon started ended before the loop stopped
-    token_file token_file_;
-    std::string token_file_problem_;  // the last one logged
 };
-
-// A token file that is there but must not be read (a FIFO, a device, a directory, too large) is a
-// mistake in the config: refused at start-up like an invalid config. A missing file is not: a
-// secret may be mounted later, and until then /admin/* answers 503.
-result<void> check_token_file(const config::config& cfg)
-{
-    if (cfg.admin.token_file.empty())
-        return {};
-    if (auto t = token_file{}.token(cfg.admin.token_file); !t)
-        return t.error();
-    return {};
-}
 
 }  // namespace
 
@@ -644,7 +551,7 @@ int run_main(const std::vector<std::string>& args)
             std::fprintf(stdout, "%s\n", cfg.error().message.c_str());
             return 2;
         }
-        if (auto t = check_token_file(*cfg); !t)
+        if (auto t = check_token_file(cfg->admin.token_file); !t)
         {
             std::fprintf(stdout, "%s\n",
                          config::format_issue(path, {0, 0, "admin.token_file", t.error().message}).c_str());
@@ -660,7 +567,7 @@ int run_main(const std::vector<std::string>& args)
         std::fprintf(stderr, "imagewatch: invalid config: %s\n", first.c_str());
         return 2;
     }
-    if (auto t = check_token_file(*cfg); !opts->once && !t)
+    if (auto t = check_token_file(cfg->admin.token_file); !opts->once && !t)
     {
         std::fprintf(stderr, "imagewatch: invalid config: admin.token_file: %s\n", t.error().message.c_str());
         return 2;

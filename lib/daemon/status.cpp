@@ -1,5 +1,6 @@
 #include "daemon/status.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/rfc3339.hpp"
 
 #include <boost/json/array.hpp>
@@ -29,7 +30,6 @@ std::vector<watch::runtime_status> status_rows(std::vector<watch::runtime_status
 
 namespace {
 
-json::value or_null(const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); }
 json::value or_null(const std::optional<std::chrono::system_clock::time_point>& v)
 {
     return v ? json::value(format_rfc3339(*v)) : json::value(nullptr);
@@ -45,7 +45,7 @@ json::object status_object(const status_snapshot& s)
     c["path"] = s.config_path;
     c["loaded_at"] = format_rfc3339(s.loaded_at);
     c["hash"] = s.config_hash;
-    c["last_error"] = or_null(s.last_reload_error);
+    c["last_error"] = string_or_null(s.last_reload_error);
     o["config"] = std::move(c);
     o["watch_enabled"] = s.watch_enabled;
     json::array rts;
@@ -54,10 +54,10 @@ json::object status_object(const status_snapshot& s)
         json::object ro;
         ro["name"] = st.name;
         ro["image"] = st.image;
-        ro["digest"] = or_null(st.digest);
+        ro["digest"] = string_or_null(st.digest);
         ro["last_check"] = or_null(st.last_check);
         ro["last_result"] = st.last_result;
-        ro["last_error"] = or_null(st.last_error);
+        ro["last_error"] = string_or_null(st.last_error);
         ro["next_check"] = or_null(st.next_check);
         ro["containers"] = st.containers;
         if (const auto& r = st.rollout)

@@ -1,6 +1,7 @@
 #include "daemon/token_file.hpp"
 
 #include "core/small_file.hpp"
+#include "core/text.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -9,8 +10,7 @@ namespace imagewatch::daemon {
 
 std::optional<std::string> token_from_text(std::string_view text)
 {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
-        text.remove_suffix(1);
+    text = trim_end(text, "\n\r ");
     if (text.empty())
         return std::nullopt;
     return std::string(text);
@@ -39,6 +39,15 @@ result<std::optional<std::string>> token_file::token(const std::string& path)
     else
         value_ = text.error();
     return value_;
+}
+
+result<void> check_token_file(const std::string& path)
+{
+    if (path.empty())
+        return {};
+    if (auto t = token_file{}.token(path); !t)
+        return t.error();
+    return {};
 }
 
 }  // namespace imagewatch::daemon

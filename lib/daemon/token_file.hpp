@@ -34,4 +34,9 @@ private:
     result<std::optional<std::string>> value_ = std::optional<std::string>();
 };
 
+// At start-up: a token file that is there but must not be read (a FIFO, a device, a directory, too
+// large) is a mistake in the config, refused like an invalid config. A missing file is not: a
+// secret may be mounted later, and until then /admin/* answers 503. "" (no token file) is fine.
+result<void> check_token_file(const std::string& path);
+
 }  // namespace imagewatch::daemon

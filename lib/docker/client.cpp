@@ -138,9 +138,7 @@ std::string docker_message(std::string_view body)
         if (const auto* o = v.if_object())
             if (auto it = o->find("message"); it != o->end() && it->value().is_string())
                 return std::string(it->value().get_string());
-    std::string_view t = body;
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back())))
-        t.remove_suffix(1);
+    const auto t = trim_end(body, " \t\n\v\f\r");  // what std::isspace calls space
     return t.empty() ? std::string("(empty body)") : utf8_excerpt(t, 300);
 }
 
@@ -209,7 +207,8 @@ private:
 
     // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
     awaitable<result<response>> call(http::verb method, std::string path, std::string what, std::string body = {},
-                                     unsigned also_ok = 0, std::chrono::milliseconds read_timeout = {});
+                                     unsigned also_ok = 0, std::chrono::milliseconds read_timeout = {},
+                                     std::string registry_auth = {});
     awaitable<result<json::value>> call_json(http::verb method, std::string path, std::string what);
 
     asio::any_io_executor ex_;
@@ -258,7 +257,8 @@ awaitable<result<response>> client::exchange(request_spec rq)
 }
 
 awaitable<result<response>> client::call(http::verb method, std::string path, std::string what, std::string body,
-                                         unsigned also_ok, std::chrono::milliseconds read_timeout)
+                                         unsigned also_ok, std::chrono::milliseconds read_timeout,
+                                         std::string registry_auth)
 {
     if (auto n = co_await negotiate(); !n)
         co_return n.error();
@@ -267,6 +267,7 @@ awaitable<result<response>> client::call(http::verb method, std::string path, st
     rq.target = prefix_ + path;
     rq.body = std::move(body);
     rq.read_timeout = read_timeout;
+    rq.registry_auth = std::move(registry_auth);
     rq.what = std::move(what);
     auto r = co_await exchange(rq);
     if (!r)
@@ -292,10 +293,7 @@ awaitable<result<void>> client::negotiate()
 {
     if (!prefix_.empty())
         co_return result<void>{};
-    auto v = co_await ping();
-    if (!v)
-        co_return v.error();
-    co_return result<void>{};
+    co_return without_value(co_await ping());
 }
 
 awaitable<result<version_info>> client::ping()
@@ -321,10 +319,7 @@ awaitable<result<version_info>> client::ping()
     if (ec || !v.is_object())
         co_return make_error(errc::bad_response, "GET /version: the Docker daemon answered invalid JSON");
     const json::object& o = v.get_object();
-    auto str = [&o](std::string_view key) {
-        auto it = o.find(key);
-        return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-    };
+    const auto str = [&o](std::string_view key) { return string_field(o, key); };
 
     version_info info;
     info.engine_version = str("Version");
@@ -371,14 +366,10 @@ awaitable<result<std::vector<container_summary>>> client::list_containers()
         const json::object* o = item.if_object();
         if (!o)
             continue;
-        auto str = [o](std::string_view key) {
-            auto it = o->find(key);
-            return it != o->end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-        };
         container_summary c;
-        c.id = str("Id");
-        c.image = str("Image");
-        c.state = str("State");
+        c.id = string_field(*o, "Id");
+        c.image = string_field(*o, "Image");
+        c.state = string_field(*o, "State");
         // Names also lists legacy link names ("/web/db"); the container's own has a single slash.
         if (auto it = o->find("Names"); it != o->end() && it->value().is_array())
             for (const auto& n : it->value().get_array())
@@ -513,20 +504,14 @@ awaitable<result<void>> client::connect_network(std::string network, std::string
     json::object body;
     body["Container"] = id;
     body["EndpointConfig"] = std::move(endpoint);
-    auto r = co_await call(http::verb::post, "/networks/" + pct_encode(network) + "/connect",
-                           "connect container " + id + " to network " + network, json::serialize(body));
-    if (!r)
-        co_return r.error();
-    co_return result<void>{};
+    co_return without_value(co_await call(http::verb::post, "/networks/" + pct_encode(network) + "/connect",
+                                          "connect container " + id + " to network " + network, json::serialize(body)));
 }
 
 awaitable<result<void>> client::start_container(std::string id)
 {
-    auto r =
-        co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/start", "start container " + id, {}, 304);
-    if (!r)
-        co_return r.error();
-    co_return result<void>{};
+    co_return without_value(
+        co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/start", "start container " + id, {}, 304));
 }
 
 awaitable<result<void>> client::stop_container(std::string id, std::chrono::seconds stop_timeout)
@@ -534,30 +519,23 @@ awaitable<result<void>> client::stop_container(std::string id, std::chrono::seco
     // The daemon answers only once the container has stopped (or was killed after t seconds).
     stop_timeout = std::clamp(stop_timeout, std::chrono::seconds(0), max_stop_timeout);
     auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout) + settings_.request_timeout;
-    auto r = co_await call(http::verb::post,
-                           "/containers/" + pct_encode(id) + "/stop?t=" + std::to_string(stop_timeout.count()),
-                           "stop container " + id, {}, 304, read_timeout);
-    if (!r)
-        co_return r.error();
-    co_return result<void>{};
+    co_return without_value(co_await call(
+        http::verb::post, "/containers/" + pct_encode(id) + "/stop?t=" + std::to_string(stop_timeout.count()),
+        "stop container " + id, {}, 304, read_timeout));
 }
 
 awaitable<result<void>> client::rename_container(std::string id, std::string new_name)
 {
-    auto r = co_await call(http::verb::post, "/containers/" + pct_encode(id) + "/rename?name=" + pct_encode(new_name),
-                           "rename container " + id + " to " + new_name);
-    if (!r)
-        co_return r.error();
-    co_return result<void>{};
+    co_return without_value(co_await call(http::verb::post,
+                                          "/containers/" + pct_encode(id) + "/rename?name=" + pct_encode(new_name),
+                                          "rename container " + id + " to " + new_name));
 }
 
 awaitable<result<void>> client::remove_container(std::string id, bool force)
 {
-    auto r = co_await call(http::verb::delete_, "/containers/" + pct_encode(id) + (force ? "?force=1" : "?force=0"),
-                           "remove container " + id);
-    if (!r)
-        co_return r.error();
-    co_return result<void>{};
+    co_return without_value(co_await call(http::verb::delete_,
+                                          "/containers/" + pct_encode(id) + (force ? "?force=1" : "?force=0"),
+                                          "remove container " + id));
 }
 
 awaitable<result<swarm_info>> client::swarm_state()
@@ -609,21 +587,9 @@ awaitable<result<json::object>> client::inspect_service(std::string id)
 awaitable<result<void>> client::update_service(std::string id, std::uint64_t version, json::object spec,
                                                std::string registry_auth)
 {
-    // Not through call(): the request carries X-Registry-Auth, which call() has no place for.
-    if (auto n = co_await negotiate(); !n)
-        co_return n.error();
-    request_spec rq;
-    rq.method = http::verb::post;
-    rq.target = prefix_ + "/services/" + pct_encode(id) + "/update?version=" + std::to_string(version);
-    rq.body = json::serialize(spec);
-    rq.registry_auth = std::move(registry_auth);
-    rq.what = "update service " + id;
-    auto r = co_await exchange(rq);
-    if (!r)
-        co_return r.error();
-    if (r->status < 200 || r->status >= 300)
-        co_return status_error(rq.what, r->status, r->body);
-    co_return result<void>{};
+    co_return without_value(
+        co_await call(http::verb::post, "/services/" + pct_encode(id) + "/update?version=" + std::to_string(version),
+                      "update service " + id, json::serialize(spec), 0, {}, std::move(registry_auth)));
 }
 
 }  // namespace

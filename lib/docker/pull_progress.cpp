@@ -1,5 +1,6 @@
 #include "docker/pull_progress.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 
 #include <boost/json/value.hpp>
@@ -18,14 +19,6 @@ namespace {
 constexpr std::size_t max_object_bytes = 1024 * 1024;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view string_field(const json::object& o, std::string_view key)
-{
-    auto it = o.find(key);
-    if (it == o.end() || !it->value().is_string())
-        return {};
-    return it->value().get_string();
-}
 
 bool contains_nocase(std::string_view hay, std::string_view needle)
 {
@@ -50,8 +43,8 @@ std::uint64_t uint_field(const json::object& o, std::string_view key)
 
 void layer_progress::take(const json::object& o)
 {
-    const std::string_view id = string_field(o, "id");
-    const std::string_view status = string_field(o, "status");
+    const std::string_view id = string_view_field(o, "id");
+    const std::string_view status = string_view_field(o, "status");
     // "Pulling from <repo>" carries the tag as its id; the other id-less lines are about the image.
     static constexpr std::string_view layer_statuses[] = {
         "Pulling fs layer",  "Waiting",    "Downloading",   "Verifying Checksum",
@@ -179,13 +172,13 @@ void pull_progress::take(const json::value& v)
     {
         std::string_view message;
         if (auto it = o->find("errorDetail"); it != o->end() && it->value().is_object())
-            message = string_field(it->value().get_object(), "message");
+            message = string_view_field(it->value().get_object(), "message");
         if (message.empty())
-            message = string_field(*o, "error");
+            message = string_view_field(*o, "error");
         if (!message.empty() || o->contains("error") || o->contains("errorDetail"))
             error_ = message.empty() ? std::string("pull failed (Docker gave no message)") : std::string(message);
     }
-    std::string_view status = string_field(*o, "status");
+    std::string_view status = string_view_field(*o, "status");
     if (!status.empty())
     {
         last_status_ = status;

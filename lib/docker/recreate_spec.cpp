@@ -1,5 +1,7 @@
 #include "docker/recreate_spec.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
@@ -18,14 +20,6 @@ const json::value& field(const json::object& o, std::string_view key)
 {
     auto it = o.find(key);
     return it == o.end() ? null_value : it->value();
-}
-
-const json::object* object_field(const json::object& o, std::string_view key) { return field(o, key).if_object(); }
-
-std::string_view string_field(const json::object& o, std::string_view key)
-{
-    const json::value& v = field(o, key);
-    return v.is_string() ? std::string_view(v.get_string()) : std::string_view();
 }
 
 bool bool_field(const json::object& o, std::string_view key)
@@ -159,7 +153,7 @@ void carry_anonymous_volumes(json::object& host_config, const json::object& cont
     if (const auto* hm = field(host_config, "Mounts").if_array())
         for (const auto& m : *hm)
             if (const auto* mo = m.if_object())
-                covered.insert(std::string(string_field(*mo, "Target")));
+                covered.insert(std::string(string_view_field(*mo, "Target")));
     if (const auto* tmpfs = object_field(host_config, "Tmpfs"))
         for (const auto& kv : *tmpfs)
             covered.insert(std::string(kv.key()));
@@ -168,10 +162,10 @@ void carry_anonymous_volumes(json::object& host_config, const json::object& cont
     for (const auto& m : *mounts)
     {
         const json::object* mo = m.if_object();
-        if (!mo || string_field(*mo, "Type") != "volume")
+        if (!mo || string_view_field(*mo, "Type") != "volume")
             continue;
-        std::string_view name = string_field(*mo, "Name");
-        std::string dest(string_field(*mo, "Destination"));
+        std::string_view name = string_view_field(*mo, "Name");
+        std::string dest(string_view_field(*mo, "Destination"));
         if (name.empty() || dest.empty() || covered.contains(dest))
             continue;
         json::object spec;
@@ -236,7 +230,7 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
                                         const json::object& new_image_inspect, std::string_view new_image_ref,
                                         std::string_view old_container_id)
 {
-    std::string_view name = string_field(container_inspect, "Name");
+    std::string_view name = string_view_field(container_inspect, "Name");
     if (name.starts_with('/'))
         name.remove_prefix(1);
     if (name.empty())
@@ -260,16 +254,16 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
     if (const auto* labels = object_field(*config, "Labels"); labels && labels->contains("com.docker.swarm.task.id"))
         return refuse(name, "it is a task of a swarm service; update the service instead");
     const json::object* state = object_field(container_inspect, "State");
-    if (state && (bool_field(*state, "Dead") || string_field(*state, "Status") == "dead" ||
-                  string_field(*state, "Status") == "removing"))
+    if (state && (bool_field(*state, "Dead") || string_view_field(*state, "Status") == "dead" ||
+                  string_view_field(*state, "Status") == "removing"))
         return refuse(name, "it is dead or being removed");
 
-    std::string container_id(string_field(container_inspect, "Id"));
+    std::string container_id(string_view_field(container_inspect, "Id"));
     if (container_id.empty())
         container_id = old_container_id;
     std::string short_id = container_id.substr(0, 12);
 
-    std::string network_mode(string_field(*host_config, "NetworkMode"));
+    std::string network_mode(string_view_field(*host_config, "NetworkMode"));
     bool mode_host = network_mode == "host";
     bool mode_none = network_mode == "none";
     bool mode_container = network_mode.starts_with("container:");
@@ -307,11 +301,11 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
 
     // Engine-filled identity: the short ID as hostname, the host's name under host networking, the
     // other container's under container:<id>; Docker rejects a hostname with container: mode.
-    if (string_field(body, "Hostname") == short_id || mode_host || mode_container)
+    if (string_view_field(body, "Hostname") == short_id || mode_host || mode_container)
         body.erase("Hostname");
-    if (string_field(body, "Domainname").empty() || mode_container)
+    if (string_view_field(body, "Domainname").empty() || mode_container)
         body.erase("Domainname");
-    if (string_field(body, "MacAddress").empty() || mode_host || mode_none || mode_container)
+    if (string_view_field(body, "MacAddress").empty() || mode_host || mode_none || mode_container)
         body.erase("MacAddress");
 
     json::object hc = *host_config;
@@ -335,7 +329,7 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
                 for (const auto& kv : *networks)
                     if (const auto* n = kv.value().if_object())
                     {
-                        std::string_view id = string_field(*n, "NetworkID");
+                        std::string_view id = string_view_field(*n, "NetworkID");
                         if (!network_mode.empty() && id.starts_with(network_mode))
                             by_id = kv.key();
                     }

@@ -15,30 +15,25 @@ namespace {
 
 namespace json = boost::json;
 
-// The string at o[key], or "" when absent or not a string: senders omit and null fields freely.
+// o[key]; nullptr when o is null or the field absent: senders omit and null fields freely.
+const json::value* at(const json::object* o, std::string_view key) { return o ? o->if_contains(key) : nullptr; }
+
+// The string at o[key], or "" when absent or not a string.
 std::string_view str(const json::object* o, std::string_view key)
 {
-    if (!o)
-        return {};
-    const auto* v = o->if_contains(key);
-    if (!v || !v->is_string())
-        return {};
-    return v->get_string();
+    const auto* v = at(o, key);
+    return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
 const json::object* obj(const json::object* o, std::string_view key)
 {
-    if (!o)
-        return nullptr;
-    const auto* v = o->if_contains(key);
+    const auto* v = at(o, key);
     return v ? v->if_object() : nullptr;
 }
 
 const json::array* arr(const json::object* o, std::string_view key)
 {
-    if (!o)
-        return nullptr;
-    const auto* v = o->if_contains(key);
+    const auto* v = at(o, key);
     return v ? v->if_array() : nullptr;
 }
 

@@ -1,10 +1,10 @@
 #include "hooks/scheduler.hpp"
 
 #include "core/log.hpp"
+#include "core/timeout.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 namespace imagewatch::hooks {
 
@@ -20,12 +20,6 @@ struct detail::scheduler_state
 
 namespace {
 
-awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::milliseconds d)
-{
-    asio::steady_timer t(ex, d);
-    co_await t.async_wait(nothrow_awaitable);
-}
-
 // Waits until the watcher reports a check newer than `since`; false on timeout or stop.
 awaitable<bool> check_done(std::shared_ptr<detail::scheduler_state> st, const std::string& name,
                            std::optional<std::chrono::system_clock::time_point> since)
@@ -36,7 +30,7 @@ awaitable<bool> check_done(std::shared_ptr<detail::scheduler_state> st, const st
         auto o = st->look(name);
         if (o.last_check && (!since || *o.last_check > *since))
             co_return true;
-        co_await sleep_for(st->ex, st->s.poll);
+        co_await sleep_for(st->s.poll);
     }
     co_return false;
 }
@@ -61,7 +55,7 @@ awaitable<void> follow_up(std::shared_ptr<detail::scheduler_state> st, std::stri
                        {"seen", log::short_digest(o.digest.value_or(""))}});
             break;
         }
-        co_await sleep_for(st->ex, delay);
+        co_await sleep_for(delay);
         delay *= 2;
         if (st->stopped)
             break;

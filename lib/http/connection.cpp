@@ -202,20 +202,12 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
 
 awaitable<result<response>> connection::exchange(const outgoing& req, std::uint64_t body_limit, step_timeouts t)
 {
-    if (tls_)
-        co_return co_await exchange_on(*tls_, req, body_limit, t);
-    if (unix_)
-        co_return co_await exchange_on(*unix_, req, body_limit, t);
-    co_return co_await exchange_on(*plain_, req, body_limit, t);
+    return on_stream([&](auto& s) { return exchange_on(s, req, body_limit, t); });
 }
 
 awaitable<result<unsigned>> connection::stream(const outgoing& req, step_timeouts t, const body_sink& on_body)
 {
-    if (tls_)
-        co_return co_await stream_on(*tls_, req, t, on_body);
-    if (unix_)
-        co_return co_await stream_on(*unix_, req, t, on_body);
-    co_return co_await stream_on(*plain_, req, t, on_body);
+    return on_stream([&](auto& s) { return stream_on(s, req, t, on_body); });
 }
 
 bool connection::looks_open()
@@ -296,28 +288,35 @@ error connection::handshake_error(const boost::system::error_code& ec, std::chro
                                              " (trusting " + trust + ")");
 }
 
+// The start of every request: the connection is neither reusable nor stale until the answer says
+// so, and the request's bytes are written within the request step's deadline.
 template <class Stream>
-awaitable<result<response>> connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit,
-                                                    step_timeouts t)
+awaitable<result<void>> connection::send(Stream& stream, const outgoing& req, const step_timeouts& t)
 {
-    bool head = req.method == beast::http::verb::head || req.headers_only;
     reusable_ = false;
     stale_ = false;
     arm(t.request, t);
     // Bytes prepared by the caller: Beast's serializer and, on TLS, its flat_stream were ~17% of
     // a warm check's instructions.
-    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(req.wire), nothrow_awaitable);
+    auto [ec, written] = co_await asio::async_write(stream, asio::buffer(req.wire), nothrow_awaitable);
     (void)written;
-    if (wec)
-    {
-        stale_ = exchanges_ > 0 && is_transport_failure(wec);
-        co_return fail("write", wec, t.request);
-    }
+    if (!ec)
+        co_return result<void>{};
+    stale_ = exchanges_ > 0 && is_transport_failure(ec);
+    co_return fail("write", ec, t.request);
+}
 
+template <class Stream>
+awaitable<result<response>> connection::exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit,
+                                                    step_timeouts t)
+{
+    if (auto sent = co_await send(stream, req, t); !sent)
+        co_return sent.error();
     beast::http::response_parser<beast::http::string_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(body_limit);
-    parser.skip(head);  // a HEAD answer announces a Content-Length it never sends
+    // A HEAD answer announces a Content-Length it never sends.
+    parser.skip(req.method == beast::http::verb::head || req.headers_only);
     arm(t.request, t);
     auto [rec, read] = co_await beast::http::async_read(stream, buffer_, parser, nothrow_awaitable);
     (void)read;
@@ -336,14 +335,8 @@ template <class Stream>
 awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing& req, step_timeouts t,
                                                   const body_sink& on_body)
 {
-    reusable_ = false;
-    stale_ = false;
-    arm(t.request, t);
-    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(req.wire), nothrow_awaitable);
-    (void)written;
-    if (wec)
-        co_return fail("write", wec, t.request);
-
+    if (auto sent = co_await send(stream, req, t); !sent)
+        co_return sent.error();
     beast::http::response_parser<beast::http::buffer_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(boost::none);

@@ -130,19 +130,26 @@ private:
 
     using unix_stream = beast::basic_stream<asio::local::stream_protocol>;
     template <class F>
-    decltype(auto) on_lowest(F&& f)  // f(the TCP or Unix stream under everything)
+    decltype(auto) on_stream(F&& f)  // f(the stream requests are written to: TLS, Unix or TCP)
     {
         if (tls_)
-            return f(beast::get_lowest_layer(*tls_));
+            return f(*tls_);
         if (unix_)
             return f(*unix_);
         return f(*plain_);
+    }
+    template <class F>
+    decltype(auto) on_lowest(F&& f)  // f(the TCP or Unix stream under everything)
+    {
+        return on_stream([&](auto& s) -> decltype(auto) { return f(beast::get_lowest_layer(s)); });
     }
     error fail(std::string_view step, const boost::system::error_code& ec, std::chrono::milliseconds step_timeout,
                std::optional<error> generic = std::nullopt);
     void arm(std::chrono::milliseconds step, const step_timeouts& t);  // deadline of the next step
     result<void> prepare_tls();
     error handshake_error(const boost::system::error_code& ec, std::chrono::milliseconds step_timeout);
+    template <class Stream>
+    awaitable<result<void>> send(Stream& stream, const outgoing& req, const step_timeouts& t);
     template <class Stream>
     awaitable<result<response>> exchange_on(Stream& stream, const outgoing& req, std::uint64_t body_limit,
                                             step_timeouts t);

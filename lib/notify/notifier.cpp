@@ -1,22 +1,22 @@
 #include "notify/notifier.hpp"
 
 #include "core/base64.hpp"
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/rfc3339.hpp"
 #include "core/timeout.hpp"
 #include "core/version.hpp"
 #include "http/connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
-#include <ctime>
 #include <deque>
 
 namespace imagewatch::notify {
@@ -24,30 +24,6 @@ namespace imagewatch::notify {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
-
-namespace {
-
-std::string rfc3339_ms(std::chrono::system_clock::time_point tp)
-{
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
-    std::time_t t = std::chrono::system_clock::to_time_t(tp);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms < 0 ? ms + 1000 : ms));
-    return out;
-}
-
-json::value opt(const std::optional<std::string>& v)
-{
-    if (!v)
-        return nullptr;
-    return json::value(*v);
-}
-
-}  // namespace
 
 std::string to_json(const event& e)
 {
@@ -59,17 +35,17 @@ std::string to_json(const event& e)
         return std::find(v.begin(), v.end(), e.runtime) != v.end();
     };
     o["event"] = has(r.halted) ? "rollout_halted" : has(r.notified) ? "update_available" : "refresh";
-    o["timestamp"] = rfc3339_ms(e.at);
+    o["timestamp"] = format_rfc3339(e.at, true);
     o["runtime"] = e.runtime;
     o["image"] = e.image;
     o["ok"] = !e.outcome.fatal && e.outcome.result.ok();
-    o["old_digest"] = opt(e.old_digest);
-    o["new_digest"] = opt(e.new_digest);
+    o["old_digest"] = string_or_null(e.old_digest);
+    o["new_digest"] = string_or_null(e.new_digest);
     // The refresh result's arrays exactly as the admin endpoint writes them.
     const auto arrays = json::parse(refresh::to_json(e.outcome.result));  // named: the loop must not outlive it
     for (const auto& kv : arrays.as_object())
         o[kv.key()] = kv.value();
-    o["error"] = opt(e.outcome.fatal);
+    o["error"] = string_or_null(e.outcome.fatal);
     return json::serialize(o);
 }
 
@@ -147,12 +123,6 @@ awaitable<result<unsigned>> post(state_ptr st, target t, std::string body)
     co_return res->result_int();
 }
 
-awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::milliseconds d)
-{
-    asio::steady_timer timer(ex, d);
-    co_await timer.async_wait(nothrow_awaitable);
-}
-
 // Delivers one event: a 2xx answer is success; anything else is retried after the next delay.
 awaitable<bool> deliver(state_ptr st, const event& e)
 {
@@ -161,7 +131,7 @@ awaitable<bool> deliver(state_ptr st, const event& e)
     for (std::size_t attempt = 0; attempt <= st->s.retry_delays.size(); ++attempt)
     {
         if (attempt > 0)
-            co_await sleep_for(st->ex, st->s.retry_delays[attempt - 1]);
+            co_await sleep_for(st->s.retry_delays[attempt - 1]);
         if (st->stopped)
             co_return false;
         const std::string url = st->url();

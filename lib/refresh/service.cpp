@@ -240,28 +240,23 @@ awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, s
                                   {"parallelism", std::to_string(ro.parallelism)},
                                   {"forced", rq.force ? "true" : "false"}});
     const auto end = co_await execute(plan, rt, s, st, res);
+    const auto log_cut_short = [&](std::string_view msg) {
+        log::error(msg, {{"runtime", rt.name},
+                         {"digest", log::short_digest(digest)},
+                         {"replaced", std::to_string(st.replaced)},
+                         {"failed", std::to_string(st.failed)},
+                         {"untouched", std::to_string(st.remaining)}});
+    };
+    // Interrupted: the swap's own error says what Docker did; the next refresh retries this image.
     if (end == rollout_end::interrupted)
-    {
-        // The swap's own error says what Docker did; the next refresh retries this image.
-        log::error("rollout stopped: Docker failed under a swap; the image is retried at the next refresh",
-                   {{"runtime", rt.name},
-                    {"digest", log::short_digest(digest)},
-                    {"replaced", std::to_string(st.replaced)},
-                    {"failed", std::to_string(st.failed)},
-                    {"untouched", std::to_string(st.remaining)}});
-    }
+        log_cut_short("rollout stopped: Docker failed under a swap; the image is retried at the next refresh");
     else if (end == rollout_end::halted)
     {
         bad_.mark(rt.name, image_id);
         st.state = rollout_state::halted;
         res.halted.push_back(rt.name);
         metrics::global().inc("imagewatch_rollouts_total", {{"runtime", rt.name}, {"result", "halted"}});
-        log::error("rollout halted: the image is not retried until a newer one appears or a forced refresh",
-                   {{"runtime", rt.name},
-                    {"digest", log::short_digest(digest)},
-                    {"replaced", std::to_string(st.replaced)},
-                    {"failed", std::to_string(st.failed)},
-                    {"untouched", std::to_string(st.remaining)}});
+        log_cut_short("rollout halted: the image is not retried until a newer one appears or a forced refresh");
         if (st.remaining > 0)  // the failed swaps have their own errors; say what was left alone
             res.errors.push_back({rt.name, "",
                                   "rollout halted after " + std::to_string(st.replaced + st.failed) + " of " +
@@ -474,6 +469,16 @@ void count(const std::vector<config::runtime>& runtimes, const outcome& out)
         metrics::global().inc("imagewatch_refreshes_total",
                               {{"runtime", rt.name}, {"result", failed ? "error" : "ok"}});
     }
+}
+
+void log_outcome(const outcome& out)
+{
+    log::info(out.fatal ? "refresh failed" : "refresh done",
+              {{"pulled", std::to_string(out.result.pulled.size())},
+               {"failed", std::to_string(out.result.failed.size())},
+               {"recreated", std::to_string(out.result.recreated.size())},
+               {"skipped", std::to_string(out.result.skipped.size())},
+               {"errors", std::to_string(out.result.errors.size())}});
 }
 
 }  // namespace imagewatch::refresh

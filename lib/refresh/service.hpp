@@ -130,5 +130,7 @@ private:
 
 // Counts a finished refresh into imagewatch_refreshes_total{runtime,result} (ok / error).
 void count(const std::vector<config::runtime>& runtimes, const outcome& out);
+// Logs a finished refresh: "refresh done" or "refresh failed", with how many containers went which way.
+void log_outcome(const outcome& out);
 
 }  // namespace imagewatch::refresh

@@ -3,11 +3,11 @@
 #include "core/duration.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
+#include "core/timeout.hpp"
 #include "docker/recreate_spec.hpp"
 #include "refresh/recovery.hpp"
 #include "refresh/select.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 
 namespace imagewatch::refresh {
@@ -21,12 +21,6 @@ std::string container_name(const object& inspect)
     if (!n.empty() && n.front() == '/')
         n.erase(0, 1);
     return n;
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d)
-{
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(nothrow_awaitable);
 }
 
 // Waits until the new container proves itself: healthy when it has a healthcheck, else still

@@ -3,20 +3,13 @@
 #include "core/duration.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/timeout.hpp"
 #include "refresh/swarm_spec.hpp"
-
-#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 
 namespace imagewatch::refresh {
 namespace {
-
-awaitable<void> sleep_for(std::chrono::milliseconds d)
-{
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(nothrow_awaitable);
-}
 
 // Why a runtime's services cannot be handled on this engine; "" when it is an active manager.
 std::string not_a_manager(const docker::swarm_info& info)

@@ -39,10 +39,8 @@ std::string describe(const credential_helper& h) { return "credential helper " +
 // The first line of a failing helper's output, shortened. A failing helper prints its error there.
 std::string first_line(std::string_view out)
 {
-    auto line = out.substr(0, out.find('\n'));
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-        line.remove_suffix(1);
-    return utf8_excerpt(line, max_quoted);  // quoted in error messages: valid UTF-8, cut between characters
+    return utf8_excerpt(trim_end(out.substr(0, out.find('\n')), "\r "),
+                        max_quoted);  // quoted in error messages: valid UTF-8, cut between characters
 }
 
 // The helper's process group: killed and reaped on destruction unless the helper was reaped

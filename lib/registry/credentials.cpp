@@ -5,6 +5,7 @@
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/small_file.hpp"
+#include "core/text.hpp"
 #include "image/registry_host.hpp"
 
 #include <boost/json/parse.hpp>
@@ -23,16 +24,6 @@ namespace {
 // Real docker configs are a few KiB; the cap is checked before reading.
 constexpr std::size_t max_docker_config_size = 4 * 1024 * 1024;
 
-std::string trim(std::string_view s)
-{
-    constexpr std::string_view ws = " \t\r\n";
-    auto b = s.find_first_not_of(ws);
-    if (b == std::string_view::npos)
-        return {};
-    auto e = s.find_last_not_of(ws);
-    return std::string(s.substr(b, e - b + 1));
-}
-
 // Both variables set and non-empty after trimming, else nullopt.
 std::optional<credentials> from_env_pair(const env_lookup& env, std::string_view user_var, std::string_view pass_var,
                                          std::string source)
@@ -43,8 +34,8 @@ std::optional<credentials> from_env_pair(const env_lookup& env, std::string_view
     auto p = env(pass_var);
     if (!u || !p)
         return std::nullopt;
-    auto user = trim(*u);
-    auto pass = trim(*p);
+    auto user = std::string(trim(*u));
+    auto pass = std::string(trim(*p));
     if (user.empty() || pass.empty())
         return std::nullopt;
     return credentials{std::move(user), std::move(pass), std::move(source)};
@@ -69,7 +60,7 @@ std::string docker_config_path(const config::config& cfg, const env_lookup& env)
     if (env)
     {
         if (auto dir = env("DOCKER_CONFIG"); dir && !trim(*dir).empty())
-            return trim(*dir) + "/config.json";
+            return std::string(trim(*dir)) + "/config.json";
         if (auto home = env("HOME"); home && !home->empty())
             return *home + "/.docker/config.json";
     }

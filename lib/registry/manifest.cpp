@@ -109,12 +109,7 @@ namespace {
 // "Type/Sub; charset=x" -> "Type/Sub" (a view: no copy, case kept)
 std::string_view media_type_view(std::string_view content_type)
 {
-    auto t = content_type.substr(0, content_type.find(';'));
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t'))
-        t.remove_suffix(1);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t'))
-        t.remove_prefix(1);
-    return t;
+    return trim(content_type.substr(0, content_type.find(';')), " \t");
 }
 
 }  // namespace
@@ -215,10 +210,7 @@ result<std::string> select_platform_manifest(std::string_view index_json, const 
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now)
 {
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-        value.remove_suffix(1);
+    value = trim(value, " \t");
     if (value.empty())
         return std::nullopt;
     if (std::isdigit(static_cast<unsigned char>(value.front())))

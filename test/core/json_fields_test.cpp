@@ -42,3 +42,14 @@ TEST_CASE("bool_field and int_field accept a null object and exact types only")
     CHECK(int_field(&o, "missing") == 0);
     CHECK(int_field(nullptr, "one") == 0);
 }
+
+TEST_CASE("string_view_field views the string inside the object; string_or_null writes null for none")
+{
+    auto o = parse_object(R"({"s": "x", "n": 1})");
+    CHECK(string_view_field(o, "s") == "x");
+    CHECK(string_view_field(o, "s").data() == o.at("s").get_string().data());  // no copy
+    CHECK(string_view_field(o, "n").empty());
+    CHECK(string_view_field(o, "missing").empty());
+    CHECK(string_or_null(std::string("d")) == boost::json::value("d"));
+    CHECK(string_or_null(std::nullopt).is_null());
+}

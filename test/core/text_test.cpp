@@ -90,3 +90,15 @@ TEST_CASE("valid_utf8 cuts at a character boundary within max_bytes")
     CHECK(utf8_excerpt("abc", 3) == "abc");
     CHECK(utf8_excerpt("abc\xff", 10) == "abc\xef\xbf\xbd");  // nothing left out: no "..."
 }
+
+TEST_CASE("trim, trim_start, trim_end: only the characters named, only at the ends")
+{
+    CHECK(trim("  a b \r\n") == "a b");
+    CHECK(trim(" \t\r\n") == "");
+    CHECK(trim("") == "");
+    CHECK(trim("\tx\t", " ") == "\tx\t");
+    CHECK(trim_start("  x  ") == "x  ");
+    CHECK(trim_end("  x  ") == "  x");
+    CHECK(trim_end("tok\n\r \n", "\n\r ") == "tok");
+    static_assert(trim(" k ") == "k");
+}

@@ -105,3 +105,14 @@ TEST_CASE("token_file: a FIFO, /dev/zero, a directory or a huge file is an error
         }
     }
 }
+
+TEST_CASE("check_token_file: start-up refuses a file that must not be read, not one that is missing")
+{
+    temp_dir d;
+    CHECK(check_token_file("").has_value());
+    CHECK(check_token_file((d.path / "not-mounted-yet").string()).has_value());
+    CHECK(check_token_file(d.write("token", "t\n")).has_value());
+    auto dir = check_token_file(d.path.string());
+    REQUIRE_FALSE(dir.has_value());
+    CHECK(dir.error().message == d.path.string() + ": not a regular file (a directory)");
+}
