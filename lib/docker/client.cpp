@@ -210,6 +210,9 @@ private:
                                      unsigned also_ok = 0, std::chrono::milliseconds read_timeout = {},
                                      std::string registry_auth = {});
     awaitable<result<json::value>> call_json(http::verb method, std::string path, std::string what);
+    // call_json for an answer that must be a JSON object / array ("<what>: expected a JSON object").
+    awaitable<result<json::object>> call_object(http::verb method, std::string path, std::string what);
+    awaitable<result<json::array>> call_array(http::verb method, std::string path, std::string what);
 
     asio::any_io_executor ex_;
     client_settings settings_;
@@ -289,6 +292,26 @@ awaitable<result<json::value>> client::call_json(http::verb method, std::string 
     co_return v;
 }
 
+awaitable<result<json::object>> client::call_object(http::verb method, std::string path, std::string what)
+{
+    auto v = co_await call_json(method, std::move(path), what);
+    if (!v)
+        co_return v.error();
+    if (!v->is_object())
+        co_return make_error(errc::bad_response, what + ": expected a JSON object");
+    co_return std::move(v->get_object());
+}
+
+awaitable<result<json::array>> client::call_array(http::verb method, std::string path, std::string what)
+{
+    auto v = co_await call_json(method, std::move(path), what);
+    if (!v)
+        co_return v.error();
+    if (!v->is_array())
+        co_return make_error(errc::bad_response, what + ": expected a JSON array");
+    co_return std::move(v->get_array());
+}
+
 awaitable<result<void>> client::negotiate()
 {
     if (!prefix_.empty())
@@ -353,12 +376,9 @@ awaitable<result<version_info>> client::ping()
 
 awaitable<result<std::vector<container_summary>>> client::list_containers()
 {
-    auto v = co_await call_json(http::verb::get, "/containers/json?all=1", "list containers");
-    if (!v)
-        co_return v.error();
-    const json::array* arr = v->if_array();
+    auto arr = co_await call_array(http::verb::get, "/containers/json?all=1", "list containers");
     if (!arr)
-        co_return make_error(errc::bad_response, "list containers: expected a JSON array");
+        co_return arr.error();
     std::vector<container_summary> out;
     out.reserve(arr->size());
     for (const auto& item : *arr)
@@ -395,23 +415,14 @@ awaitable<result<std::vector<container_summary>>> client::list_containers()
 
 awaitable<result<json::object>> client::inspect_container(std::string id)
 {
-    auto v = co_await call_json(http::verb::get, "/containers/" + pct_encode(id) + "/json", "inspect container " + id);
-    if (!v)
-        co_return v.error();
-    if (!v->is_object())
-        co_return make_error(errc::bad_response, "inspect container " + id + ": expected a JSON object");
-    co_return std::move(v->get_object());
+    co_return co_await call_object(http::verb::get, "/containers/" + pct_encode(id) + "/json",
+                                   "inspect container " + id);
 }
 
 awaitable<result<json::object>> client::inspect_image(std::string name_or_id)
 {
-    auto v = co_await call_json(http::verb::get, "/images/" + pct_encode(name_or_id, "/:@") + "/json",
-                                "inspect image " + name_or_id);
-    if (!v)
-        co_return v.error();
-    if (!v->is_object())
-        co_return make_error(errc::bad_response, "inspect image " + name_or_id + ": expected a JSON object");
-    co_return std::move(v->get_object());
+    co_return co_await call_object(http::verb::get, "/images/" + pct_encode(name_or_id, "/:@") + "/json",
+                                   "inspect image " + name_or_id);
 }
 
 awaitable<result<pull_totals>> client::pull(image_ref ref, std::string platform, std::string registry_auth,
@@ -540,12 +551,9 @@ awaitable<result<void>> client::remove_container(std::string id, bool force)
 
 awaitable<result<swarm_info>> client::swarm_state()
 {
-    auto v = co_await call_json(http::verb::get, "/info", "GET /info");
-    if (!v)
-        co_return v.error();
-    const json::object* o = v->if_object();
+    auto o = co_await call_object(http::verb::get, "/info", "GET /info");
     if (!o)
-        co_return make_error(errc::bad_response, "GET /info: expected a JSON object");
+        co_return o.error();
     swarm_info info;
     if (const auto* sw = object_field(*o, "Swarm"))
     {
@@ -561,12 +569,9 @@ awaitable<result<std::vector<json::object>>> client::list_services(std::string f
     std::string path = "/services";
     if (!filters.empty())
         path += "?filters=" + pct_encode(filters);
-    auto v = co_await call_json(http::verb::get, path, "list services");
-    if (!v)
-        co_return v.error();
-    const json::array* arr = v->if_array();
+    auto arr = co_await call_array(http::verb::get, path, "list services");
     if (!arr)
-        co_return make_error(errc::bad_response, "list services: expected a JSON array");
+        co_return arr.error();
     std::vector<json::object> out;
     for (const auto& item : *arr)
         if (const auto* o = item.if_object())
@@ -576,12 +581,7 @@ awaitable<result<std::vector<json::object>>> client::list_services(std::string f
 
 awaitable<result<json::object>> client::inspect_service(std::string id)
 {
-    auto v = co_await call_json(http::verb::get, "/services/" + pct_encode(id), "inspect service " + id);
-    if (!v)
-        co_return v.error();
-    if (!v->is_object())
-        co_return make_error(errc::bad_response, "inspect service " + id + ": expected a JSON object");
-    co_return std::move(v->get_object());
+    co_return co_await call_object(http::verb::get, "/services/" + pct_encode(id), "inspect service " + id);
 }
 
 awaitable<result<void>> client::update_service(std::string id, std::uint64_t version, json::object spec,

@@ -295,6 +295,34 @@ TEST_CASE("client: list_containers parses the summary")
     });
 }
 
+// An answer of the wrong JSON shape fails that call with a bad_response that names the call.
+TEST_CASE("client: a JSON answer of the wrong shape names the call")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        fake_daemon d(ioc);
+        d.negotiate_as("1.41");
+        d.route("GET /v1.41/containers/json?all=1", {json_response(200, "OK", R"({"not":"a list"})")});
+        d.route("GET /v1.41/containers/web/json", {json_response(200, "OK", "[]")});
+        d.route("GET /v1.41/info", {json_response(200, "OK", "42")});
+        d.route("GET /v1.41/services", {json_response(200, "OK", "{}")});
+        auto c = client_for(ioc, d);
+        auto list = co_await c->list_containers();
+        REQUIRE_FALSE(list.has_value());
+        CHECK(list.error().code == errc::bad_response);
+        CHECK(list.error().message == "list containers: expected a JSON array");
+        auto inspected = co_await c->inspect_container("web");
+        REQUIRE_FALSE(inspected.has_value());
+        CHECK(inspected.error().message == "inspect container web: expected a JSON object");
+        auto info = co_await c->swarm_state();
+        REQUIRE_FALSE(info.has_value());
+        CHECK(info.error().message == "GET /info: expected a JSON object");
+        auto services = co_await c->list_services({});
+        REQUIRE_FALSE(services.has_value());
+        CHECK(services.error().message == "list services: expected a JSON array");
+        d.stop();
+    });
+}
+
 // A pull that fails inside a 200 stream (objects split across chunks) is an error with Docker's text;
 // X-Registry-Auth is sent only when non-empty.
 TEST_CASE("client: pull error from the progress stream")
