@@ -1,6 +1,7 @@
 #pragma once
-// Coroutines started together and awaited together (a batch of swaps, the runtimes of one admin
-// POST). I/O-ish: the tasks run on the group's executor, interleaved at their suspension points.
+// Coroutines started together and awaited together or one by one (the swaps of a rollout, the
+// runtimes of one admin POST). I/O-ish: the tasks run on the group's executor, interleaved at
+// their suspension points.
 #include "core/awaitable.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -25,9 +26,21 @@ public:
         asio::co_spawn(ex_, std::move(task), [this](std::exception_ptr e) {
             if (e && !failure_)
                 failure_ = e;
-            if (--running_ == 0)
-                done_.cancel();  // the timer is only a condition variable: it never expires
+            --running_;
+            ++finished_;
+            done_.cancel();  // the timer is only a condition variable: it never expires
         });
+    }
+
+    // Until at least one more task finished (at once when none runs). A task that threw ends the
+    // group: the others are awaited and the exception rethrown, as wait() does.
+    awaitable<void> wait_any()
+    {
+        const auto seen = finished_;
+        while (running_ > 0 && finished_ == seen)
+            co_await done_.async_wait(nothrow_awaitable);
+        if (failure_)
+            co_await wait();
     }
 
     // Until every task finished; then rethrows the first exception one of them threw.
@@ -45,6 +58,7 @@ private:
     asio::any_io_executor ex_;
     asio::steady_timer done_;
     std::size_t running_ = 0;
+    std::size_t finished_ = 0;
     std::exception_ptr failure_;
 };
 

@@ -4,38 +4,52 @@
 
 namespace imagewatch::refresh {
 
-std::vector<wave> plan_waves(const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates,
-                             int canary, int parallelism)
+rollout_window::rollout_window(const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates,
+                               int canary, int parallelism, double max_failures)
+    : width_(static_cast<std::size_t>(std::max(parallelism, 1))),
+      canaries_(std::min(static_cast<std::size_t>(std::max(canary, 0)), steps.size())),
+      max_failures_(max_failures),
+      parent_step_(steps.size(), SIZE_MAX),
+      done_(steps.size()),
+      batch_(std::min(width_, steps.size() - canaries_))
 {
-    const auto width = static_cast<std::size_t>(std::max(parallelism, 1));
-    auto canaries_left = static_cast<std::size_t>(std::max(canary, 0));
-    std::vector<wave> waves;
-    std::vector<std::size_t> wave_of(candidates.size(), SIZE_MAX);  // candidate -> its wave
+    std::vector<std::size_t> step_of(candidates.size(), SIZE_MAX);
     for (std::size_t s = 0; s < steps.size(); ++s)
-    {
-        const auto& step = steps[s];
-        const bool is_canary = canaries_left > 0;
-        const std::size_t parent = find_candidate(candidates, candidates[step.index].network_parent);
-        const bool parent_here = !waves.empty() && parent < candidates.size() && wave_of[parent] == waves.size() - 1;
-        const bool open_new =
-            waves.empty() || waves.back().canary != is_canary || waves.back().steps.size() >= width || parent_here;
-        if (open_new)
-            waves.push_back({{}, is_canary});
-        waves.back().steps.push_back(s);
-        wave_of[step.index] = waves.size() - 1;
-        if (is_canary)
-            --canaries_left;
-    }
-    return waves;
+        step_of[steps[s].index] = s;
+    for (std::size_t s = 0; s < steps.size(); ++s)
+        if (auto parent = find_candidate(candidates, candidates[steps[s].index].network_parent);
+            parent < candidates.size() && step_of[parent] < s)  // the plan puts parents first
+            parent_step_[s] = step_of[parent];
 }
 
-bool wave_halts(const wave& w, std::size_t failed, double max_failures)
+std::optional<std::size_t> rollout_window::next()
 {
-    if (failed == 0 || w.steps.empty())
-        return false;
-    if (w.canary)
-        return true;
-    return static_cast<double>(failed) / static_cast<double>(w.steps.size()) > max_failures;
+    if (halted_ || stopped_ || next_ >= done_.size() || in_flight_ >= width_)
+        return std::nullopt;
+    if (next_ >= canaries_ && !canaries_done())
+        return std::nullopt;
+    // A dependant's recreate names its parent's new container: the parent's swap must be over.
+    if (auto parent = parent_step_[next_]; parent != SIZE_MAX && !done_[parent])
+        return std::nullopt;
+    ++in_flight_;
+    return next_++;
+}
+
+void rollout_window::finished(std::size_t step, bool failed)
+{
+    --in_flight_;
+    done_[step] = true;
+    if (is_canary(step))
+    {
+        ++canaries_finished_;
+        halted_ = halted_ || failed;
+        return;
+    }
+    recent_.push_back(failed);
+    if (recent_.size() > batch_)
+        recent_.erase(recent_.begin());
+    const auto failures = static_cast<std::size_t>(std::count(recent_.begin(), recent_.end(), true));
+    halted_ = halted_ || static_cast<double>(failures) / static_cast<double>(batch_) > max_failures_;
 }
 
 std::optional<std::chrono::system_clock::time_point> min_age_wait(

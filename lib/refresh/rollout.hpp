@@ -1,9 +1,9 @@
 #pragma once
 // The decisions of a progressive rollout, on values. Pure.
 //
-//   plan_waves      which swaps run together: canary waves first, then waves of `parallelism`,
-//                   a network dependant always in a later wave than its parent
-//   wave_halts      whether a finished wave stops the rollout
+//   rollout_window  which swap may start next (the canaries first, then up to `parallelism` in
+//                   flight, a network dependant only after its parent) and whether the swaps
+//                   that finished halt the rollout
 //   bad_images      per runtime, the image whose rollout halted: not retried until a newer image
 //                   appears or an operator forces it
 //   min_age_wait    whether a new image is old enough to apply (cool-down against a bad push)
@@ -20,20 +20,45 @@
 
 namespace imagewatch::refresh {
 
-struct wave
+// A sliding window over the planned swaps, in plan order: a new swap starts as soon as one in
+// flight finishes, so one slow container holds back one slot, not a whole batch. The first
+// `canary` swaps run first (at most `parallelism` at once) and any failure among them halts; the
+// rest start only once every canary is verified. After the canaries, the rollout halts when the
+// failure ratio among the last `parallelism` finished swaps is above `max_failures` (fewer swaps
+// than that: all of them), decided as soon as the failures already there exceed it.
+class rollout_window
 {
-    std::vector<std::size_t> steps;  // indexes into the planned swaps
-    bool canary = false;
+public:
+    rollout_window(const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates, int canary,
+                   int parallelism, double max_failures);
+
+    // The step (index into the planned swaps) to start now, or nullopt: the window is full, the
+    // canaries are still running, the next step's network parent is in flight, or nothing is left.
+    std::optional<std::size_t> next();
+    void finished(std::size_t step, bool failed);
+    // Starts nothing more (Docker is gone: not the image's fault, so not a halt).
+    void stop() { stopped_ = true; }
+
+    bool halted() const { return halted_; }
+    std::size_t canaries() const { return canaries_; }
+    bool canaries_done() const { return canaries_finished_ == canaries_; }
+    bool is_canary(std::size_t step) const { return step < canaries_; }
+    std::size_t in_flight() const { return in_flight_; }
+
+private:
+    std::size_t width_;
+    std::size_t canaries_;
+    double max_failures_;
+    std::vector<std::size_t> parent_step_;  // step -> its network parent's step, or SIZE_MAX
+    std::vector<bool> done_;
+    std::size_t next_ = 0;
+    std::size_t in_flight_ = 0;
+    std::size_t canaries_finished_ = 0;
+    std::size_t batch_;         // the batch the failure ratio is taken over
+    std::vector<bool> recent_;  // the last finished swaps after the canaries (at most batch_)
+    bool halted_ = false;
+    bool stopped_ = false;
 };
-
-// Splits the planned swaps (in their order) into waves. The first `canary` swaps form canary
-// waves (at most `parallelism` each); the rest waves of at most `parallelism`. A swap whose
-// network parent is in the current wave opens a new one, so the parent is verified first.
-std::vector<wave> plan_waves(const std::vector<planned_swap>& steps, const std::vector<candidate>& candidates,
-                             int canary, int parallelism);
-
-// A canary wave halts on any failure; a later wave when its failure ratio exceeds max_failures.
-bool wave_halts(const wave& w, std::size_t failed, double max_failures);
 
 class bad_images
 {

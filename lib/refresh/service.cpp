@@ -383,20 +383,22 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
             res.skipped.push_back(p.candidates[i].name);
         }
 
-    const auto waves = plan_waves(p.steps, p.candidates, rt.rollout.canary, rt.rollout.parallelism);
+    rollout_window window(p.steps, p.candidates, rt.rollout.canary, rt.rollout.parallelism, rt.rollout.max_failures);
     const std::string of_m = " of " + std::to_string(p.steps.size());
     std::size_t started = 0;
-    for (const auto& w : waves)
+    const auto width = static_cast<std::size_t>(std::max(rt.rollout.parallelism, 1));
+    std::size_t logged_at = 0;  // `done` at the last progress line
+    bool canary_logged = false;
+    bool docker_failed = false;
+    task_group g(ex_);
+    for (;;)
     {
-        std::size_t failed = 0;
-        bool docker_failed = false;
-        task_group g(ex_);
-        for (auto step_no : w.steps)
+        while (auto step_no = window.next())
         {
-            const auto& step = p.steps[step_no];
+            const auto& step = p.steps[*step_no];
             // "2 of 5": a rollout of many containers takes a while; say how far it has come.
             g.spawn([](service& self, selected_container& c, bool forced, std::string n_of_m, const settings& set,
-                       refresh_result& out, rollout_status& status, std::size_t& failures,
+                       refresh_result& out, rollout_status& status, rollout_window& win, std::size_t plan_step,
                        bool& docker_gone) -> awaitable<void> {
                 const std::string name = c.listed.name;
                 self.swapping_.insert(name);
@@ -416,23 +418,35 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
                 set_swaps_gauge(self.swapping_.size());
                 --status.remaining;
                 ++(end == swap_end::replaced ? status.replaced : status.failed);
-                failures += end == swap_end::failed ? 1 : 0;
-                docker_gone = docker_gone || end == swap_end::docker_failed;
-            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, failed,
-                                          docker_failed));
+                win.finished(plan_step, end == swap_end::failed);
+                if (end == swap_end::docker_failed)
+                {
+                    docker_gone = true;
+                    win.stop();
+                }
+            }(*this, p.selected[step.index], step.forced, std::to_string(++started) + of_m, s, res, st, window,
+                                          *step_no, docker_failed));
         }
-        co_await g.wait();
-        log::info(w.canary ? "canary verified" : "rollout progress",
-                  {{"runtime", rt.name},
-                   {"done", std::to_string(st.replaced + st.failed) + of_m},
-                   {"replaced", std::to_string(st.replaced)},
-                   {"failed", std::to_string(st.failed)}});
-        if (wave_halts(w, failed, rt.rollout.max_failures))
-            co_return rollout_end::halted;
-        if (docker_failed)
-            co_return rollout_end::interrupted;
+        if (g.running() == 0)
+            break;
+        co_await g.wait_any();
+        // A progress line once the canaries are through, then one per `parallelism` swaps.
+        const std::size_t done = st.replaced + st.failed;
+        const bool canary_line = !canary_logged && window.canaries() > 0 && window.canaries_done() && !window.halted();
+        if (canary_line || done == p.steps.size() || done >= logged_at + width)
+        {
+            canary_logged = canary_logged || window.canaries_done();
+            logged_at = done;
+            log::info(canary_line ? "canary verified" : "rollout progress", {{"runtime", rt.name},
+                                                                             {"done", std::to_string(done) + of_m},
+                                                                             {"replaced", std::to_string(st.replaced)},
+                                                                             {"failed", std::to_string(st.failed)}});
+        }
     }
-    co_return rollout_end::done;
+    co_await g.wait();
+    if (window.halted())
+        co_return rollout_end::halted;
+    co_return docker_failed ? rollout_end::interrupted : rollout_end::done;
 }
 
 awaitable<service::swap_end> service::swap_one(selected_container& c, bool forced, const std::string& n_of_m,

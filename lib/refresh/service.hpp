@@ -97,8 +97,7 @@ private:
     awaitable<swap_plan> select(const config::runtime& rt, const std::string& image_id,
                                 const std::vector<docker::container_summary>& listed, const settings& s,
                                 refresh_result& res);
-    // The swaps of a plan, wave by wave; true when a wave halted the rollout.
-    // How a rollout ended: every wave ran, a wave's failures halted it (the image is blamed), or
+    // How a rollout ended: every planned swap ran, failures halted it (the image is blamed), or
     // Docker itself failed under a swap (unreachable, cancelled: the image is not blamed).
     enum class rollout_end
     {
@@ -112,6 +111,7 @@ private:
         failed,
         docker_failed
     };
+    // The swaps of a plan through a rollout_window: canaries first, then a sliding window.
     awaitable<rollout_end> execute(swap_plan& p, const config::runtime& rt, const settings& s, rollout_status& st,
                                    refresh_result& res);
     awaitable<swap_end> swap_one(selected_container& c, bool forced, const std::string& n_of_m, const settings& s,

@@ -36,6 +36,8 @@ public:
     bool list_fails = false;
     int ping_failures = 0;  // the first pings fail, as before dockerd is up
     int next_id = 1;
+    // Awaited inside each create with its 1-based occurrence: lets a test hold one swap there.
+    std::function<awaitable<void>(int)> on_create;
 
     std::string add_image(const std::string& ref, image_spec spec)
     {
@@ -165,6 +167,8 @@ public:
     {
         if (auto e = step("create"))
             co_return *e;
+        if (on_create)
+            co_await on_create(calls["create"]);
         if (by_name(name))
             co_return make_error("Conflict. The container name \"/" + name + "\" is already in use");
         std::string image_ref = std::string(body.at("Image").as_string());

@@ -1,4 +1,4 @@
-// Rollout decisions on values: waves, halting, the bad-image memory and min_age.
+// Rollout decisions on values: the sliding window, halting, the bad-image memory and min_age.
 #include "refresh/rollout.hpp"
 
 #include <doctest/doctest.h>
@@ -24,59 +24,136 @@ std::vector<planned_swap> all_steps(std::size_t n)
     return s;
 }
 
-std::vector<std::vector<std::size_t>> shape(const std::vector<wave>& w)
+// Every step next() hands out now, in order.
+std::vector<std::size_t> take(rollout_window& w)
 {
-    std::vector<std::vector<std::size_t>> out;
-    for (const auto& x : w)
-        out.push_back(x.steps);
+    std::vector<std::size_t> out;
+    while (auto s = w.next())
+        out.push_back(*s);
     return out;
 }
 
+using steps = std::vector<std::size_t>;
+
 }  // namespace
 
-TEST_CASE("one canary, then waves of parallelism")
+TEST_CASE("one canary, then a window of parallelism that refills as each swap finishes")
 {
-    auto w = plan_waves(all_steps(10), cands(10), 1, 4);
-    REQUIRE(w.size() == 4);
-    CHECK(w[0].canary);
-    CHECK_FALSE(w[1].canary);
-    CHECK(shape(w) == std::vector<std::vector<std::size_t>>{{0}, {1, 2, 3, 4}, {5, 6, 7, 8}, {9}});
+    rollout_window w(all_steps(10), cands(10), 1, 4, 0.2);
+    CHECK(take(w) == steps{0});  // the canary alone
+    w.finished(0, false);
+    CHECK(w.canaries_done());
+    CHECK(take(w) == steps{1, 2, 3, 4});
+    w.finished(3, false);  // one slot free: the next starts while 1, 2 and 4 still run
+    CHECK(take(w) == steps{5});
+    CHECK(w.in_flight() == 4);
+    for (std::size_t s : steps{1, 2, 4, 5})
+        w.finished(s, false);
+    CHECK(take(w) == steps{6, 7, 8, 9});
+    for (std::size_t s : steps{6, 7, 8, 9})
+        w.finished(s, false);
+    CHECK(take(w).empty());
+    CHECK_FALSE(w.halted());
 }
 
-TEST_CASE("canaries beyond parallelism are split; no canary starts with a full wave")
+TEST_CASE("canaries beyond parallelism slide too; nothing else starts before every canary finished")
 {
-    auto w = plan_waves(all_steps(7), cands(7), 3, 2);
-    CHECK(shape(w) == std::vector<std::vector<std::size_t>>{{0, 1}, {2}, {3, 4}, {5, 6}});
-    CHECK(w[1].canary);
-    CHECK_FALSE(w[2].canary);
-    auto z = plan_waves(all_steps(3), cands(3), 0, 8);
-    CHECK(shape(z) == std::vector<std::vector<std::size_t>>{{0, 1, 2}});
-    CHECK_FALSE(z[0].canary);
-    CHECK(plan_waves({}, {}, 1, 4).empty());
-    CHECK(shape(plan_waves(all_steps(2), cands(2), 1, 1)) == std::vector<std::vector<std::size_t>>{{0}, {1}});
+    rollout_window w(all_steps(7), cands(7), 3, 2, 0.2);
+    CHECK(take(w) == steps{0, 1});
+    w.finished(1, false);
+    CHECK(take(w) == steps{2});  // the third canary
+    w.finished(2, false);
+    CHECK(take(w).empty());  // a slot is free, but canary 0 still runs
+    w.finished(0, false);
+    CHECK(take(w) == steps{3, 4});
+
+    rollout_window none(all_steps(3), cands(3), 0, 8, 0.2);
+    CHECK(take(none) == steps{0, 1, 2});
+    rollout_window empty({}, {}, 1, 4, 0.2);
+    CHECK_FALSE(empty.next());
+    rollout_window more_canaries_than_steps(all_steps(2), cands(2), 5, 1, 0.2);
+    CHECK(take(more_canaries_than_steps) == steps{0});
+    more_canaries_than_steps.finished(0, false);
+    CHECK(take(more_canaries_than_steps) == steps{1});
 }
 
-TEST_CASE("a network dependant waits for the wave after its parent's")
+TEST_CASE("a network dependant starts only once its parent's swap finished")
 {
     auto c = cands(4);
-    c[2].network_parent = "ws-1";  // step 2 lives in ws-1's namespace
-    auto w = plan_waves(all_steps(4), c, 1, 4);
-    CHECK(shape(w) == std::vector<std::vector<std::size_t>>{{0}, {1}, {2, 3}});
-    c[2].network_parent = "ws-0";  // the canary's dependant: already in a later wave
-    CHECK(shape(plan_waves(all_steps(4), c, 1, 4)) == std::vector<std::vector<std::size_t>>{{0}, {1, 2, 3}});
+    c[2].network_parent = "ws-1";
+    rollout_window w(all_steps(4), c, 1, 4, 1.0);
+    CHECK(take(w) == steps{0});
+    w.finished(0, false);
+    CHECK(take(w) == steps{1});  // 2 waits for 1, and 3 waits its turn behind 2
+    w.finished(1, true);         // a failed parent is restored: its dependant is recreated anyway
+    CHECK(take(w) == steps{2, 3});
+
+    auto d = cands(3);
+    d[1].network_parent = "ws-0";  // the canary's dependant
+    rollout_window v(all_steps(3), d, 1, 4, 1.0);
+    CHECK(take(v) == steps{0});
+    v.finished(0, false);
+    CHECK(take(v) == steps{1, 2});
 }
 
-TEST_CASE("halting: any canary failure; after it, a ratio above max_failures")
+TEST_CASE("halting: any canary failure; after it, a failure ratio above max_failures in the last batch")
 {
-    wave canary{{0}, true};
-    wave batch{{1, 2, 3, 4}, false};
-    CHECK_FALSE(wave_halts(canary, 0, 0.2));
-    CHECK(wave_halts(canary, 1, 1.0));
-    CHECK_FALSE(wave_halts(batch, 0, 0.0));
-    CHECK(wave_halts(batch, 1, 0.0));
-    CHECK_FALSE(wave_halts(batch, 1, 0.25));  // 1/4 is not above 0.25
-    CHECK(wave_halts(batch, 2, 0.25));
-    CHECK_FALSE(wave_halts(batch, 4, 1.0));  // 1.0: never halts after the canary
+    rollout_window canary(all_steps(5), cands(5), 1, 4, 1.0);
+    take(canary);
+    canary.finished(0, true);
+    CHECK(canary.halted());
+    CHECK(take(canary).empty());  // nothing else is touched
+
+    // max_failures 0.25 over batches of 4: one failure in four passes, two halt at once.
+    rollout_window w(all_steps(12), cands(12), 1, 4, 0.25);
+    take(w);
+    w.finished(0, false);
+    CHECK(take(w) == steps{1, 2, 3, 4});
+    w.finished(1, true);
+    CHECK_FALSE(w.halted());
+    CHECK(take(w) == steps{5});
+    w.finished(2, true);  // two failures among the last four finished: above 0.25 already
+    CHECK(w.halted());
+    CHECK(take(w).empty());
+    CHECK(w.in_flight() == 3);  // the swaps in flight finish; nothing new starts
+
+    // A failure that has left the last batch no longer counts.
+    rollout_window s(all_steps(10), cands(10), 0, 2, 0.5);
+    CHECK(take(s) == steps{0, 1});
+    s.finished(0, true);  // 1 of the last 2: not above 0.5
+    CHECK(take(s) == steps{2});
+    s.finished(1, false);
+    s.finished(2, false);
+    CHECK(take(s) == steps{3, 4});
+    s.finished(3, true);  // the last two: 2 ok, 3 failed: 1 of 2, not above 0.5
+    CHECK_FALSE(s.halted());
+    s.finished(4, true);  // 3 and 4 failed: 2 of 2
+    CHECK(s.halted());
+
+    // Fewer swaps after the canary than parallelism: the ratio is over all of them.
+    rollout_window few(all_steps(3), cands(3), 1, 8, 0.5);
+    take(few);
+    few.finished(0, false);
+    CHECK(take(few) == steps{1, 2});
+    few.finished(1, true);  // 1 of 2: not above 0.5
+    CHECK_FALSE(few.halted());
+
+    rollout_window never(all_steps(5), cands(5), 1, 4, 1.0);  // 1.0: never halts after the canary
+    take(never);
+    never.finished(0, false);
+    for (auto st : take(never))
+        never.finished(st, true);
+    CHECK_FALSE(never.halted());
+}
+
+TEST_CASE("stop: Docker is gone, nothing more starts, and it is not a halt")
+{
+    rollout_window w(all_steps(6), cands(6), 0, 2, 0.0);
+    CHECK(take(w) == steps{0, 1});
+    w.stop();
+    w.finished(0, false);
+    CHECK(take(w).empty());
+    CHECK_FALSE(w.halted());
 }
 
 TEST_CASE("bad images: per runtime, by image, cleared by a good rollout")

@@ -7,7 +7,11 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -131,7 +135,7 @@ TEST_CASE("force retries a bad image; a newer good image rolls out and clears th
     CHECK(g.last->remaining == 0);
 }
 
-TEST_CASE("parallel waves replace every container once")
+TEST_CASE("parallel swaps replace every container once")
 {
     harness h;
     h.d.add_image(A, {});
@@ -145,6 +149,42 @@ TEST_CASE("parallel waves replace every container once")
     CHECK(h.outs[0].result.recreated.size() == 9);
     CHECK(h.d.calls["create"] == 9);
     CHECK(h.ws_containers_on(v2) == 9);
+}
+
+TEST_CASE("a slow swap holds one slot of the window, not the swaps after it")
+{
+    // The first swap after the canary is held inside its create. With parallelism 2 the swap
+    // beside it finishes, and the next one must start while the held one still waits: a batch
+    // barrier would hold it back until the hold gives up (5 s) and fail the check.
+    harness h;
+    h.d.add_image(A, {});
+    for (int i = 0; i < 5; ++i)
+        h.d.add_container("ws-" + std::to_string(i), A);
+    auto v2 = h.d.next_image(A, {});
+    std::optional<asio::steady_timer> hold;
+    bool holding = false;
+    bool next_started_while_held = false;
+    h.d.on_create = [&](int n) -> awaitable<void> {
+        if (n == 4 && holding)
+        {
+            next_started_while_held = true;
+            hold->cancel();
+        }
+        if (n != 2)
+            co_return;
+        hold.emplace(co_await asio::this_coro::executor, 5s);
+        holding = true;
+        co_await hold->async_wait(nothrow_awaitable);
+        holding = false;
+        hold.reset();  // a timer must not outlive the io_context of the run
+    };
+    config::rollout_settings ro;
+    ro.canary = 1;
+    ro.parallelism = 2;
+    h.run({{rt(ro), {}}});
+    CHECK(next_started_while_held);
+    CHECK(h.outs[0].result.recreated.size() == 5);
+    CHECK(h.ws_containers_on(v2) == 5);
 }
 
 TEST_CASE("mode notify never pulls or replaces, automatic or not")
