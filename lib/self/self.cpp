@@ -1,5 +1,7 @@
 #include "self/self.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -66,15 +68,6 @@ std::string unescape(std::string_view s)
     return out;
 }
 
-std::string trim(std::string_view s)
-{
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    return std::string(s);
-}
-
 }  // namespace
 
 std::string id_from_cgroup(std::string_view text)
@@ -130,9 +123,9 @@ std::string id_from_mountinfo(std::string_view text)
 
 std::string id_from_hostname(std::string_view hostname)
 {
-    std::string h = trim(hostname);
+    const auto h = trim_start(trim_end(hostname, "\n\r \t"), " \t");
     if (h.size() == short_len && std::all_of(h.begin(), h.end(), is_hex))
-        return h;
+        return std::string(h);
     return {};
 }
 
