@@ -19,6 +19,7 @@
 #include <initializer_list>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 namespace imagewatch::config {
 
@@ -288,18 +289,25 @@ public:
         }
     }
 
-    bool read(const json::object& obj, const std::string& path, std::string_view key, std::string& out)
+    // A string (T = std::string) or boolean (T = bool) member: false when absent or of another kind
+    // (reported).
+    template <class T>
+    bool read(const json::object& obj, const std::string& path, std::string_view key, T& out)
     {
+        constexpr bool boolean = std::is_same_v<T, bool>;
         const auto* v = obj.if_contains(key);
         if (!v)
             return false;
-        if (const auto* s = v->if_string())
+        if (boolean ? !v->is_bool() : !v->is_string())
         {
-            out = std::string(s->data(), s->size());
-            return true;
+            add(join(path, key), (boolean ? "expected true or false, got " : "expected a string, got ") + describe(*v));
+            return false;
         }
-        add(join(path, key), "expected a string, got " + describe(*v));
-        return false;
+        if constexpr (boolean)
+            out = v->get_bool();
+        else
+            out = std::string_view(v->get_string());
+        return true;
     }
 
     void read_address(const json::object& obj, const std::string& path, std::string_view key,
@@ -312,20 +320,6 @@ public:
             out = std::move(*a);
         else
             add(join(path, key), a.error().message);
-    }
-
-    bool read(const json::object& obj, const std::string& path, std::string_view key, bool& out)
-    {
-        const auto* v = obj.if_contains(key);
-        if (!v)
-            return false;
-        if (const auto* b = v->if_bool())
-        {
-            out = *b;
-            return true;
-        }
-        add(join(path, key), "expected true or false, got " + describe(*v));
-        return false;
     }
 
     void read_duration(const json::object& obj, const std::string& path, std::string_view key, duration& out,
