@@ -221,7 +221,13 @@ public:
     {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
-        remove_socket_file();
+        // Remove the socket file only while it is still the one this server bound: a successor
+        // bound at the same path (a reload) or anything put there since is not ours.
+        struct stat now
+        {};
+        if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+            now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
+            ::unlink(unix_path_.c_str());
     }
 
     void end_sessions() override
@@ -243,17 +249,6 @@ public:
     std::string local_address() const override { return address_; }
 
 private:
-    void remove_socket_file()
-    {
-        // Remove the socket file only while it is still the one this server bound: a successor
-        // bound at the same path (a reload) or anything put there since is not ours.
-        struct stat now
-        {};
-        if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
-            now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
-            ::unlink(unix_path_.c_str());
-    }
-
     typename Protocol::acceptor acceptor_;
     backend& backend_;
     server_settings settings_;
