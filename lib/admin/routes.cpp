@@ -21,8 +21,7 @@ namespace {
 
 response method_not_allowed(std::string_view allowed)
 {
-    auto r = json_error(405, "method not allowed; use " + std::string(allowed));
-    return r;
+    return json_error(405, "method not allowed; use " + std::string(allowed));
 }
 
 response text(int status, std::string body, std::string type = "text/plain; charset=utf-8")
@@ -49,9 +48,15 @@ std::string printable(std::string_view in)
     return out;
 }
 
-// recreate=true|false|1|0; anything else is a 400: a typo must not silently mean pull-only.
-std::optional<bool> parse_bool(std::string_view v)
+// A flag in the query (recreate=true|false|1|0), `absent` when it is not given; anything else is
+// nullopt, a 400: a typo must not silently mean pull-only.
+std::optional<bool> query_flag(const boost::urls::params_view& params, std::string_view name, bool absent)
 {
+    auto it = params.find(name);
+    if (it == params.end())
+        return absent;
+    const auto param = *it;  // decoded into strings of its own: keep it while v is used
+    const auto v = param.has_value ? std::string_view(param.value) : std::string_view();
     if (v == "true" || v == "1")
         return true;
     if (v == "false" || v == "0")
@@ -110,11 +115,8 @@ response handle_hook(const request& req, hook_kind kind, backend& b)
     // Registries also announce pulls and blob pushes: those stay at debug level.
     log::write(tags->empty() ? log::level::debug : log::level::info, "webhook received",
                {{"hook", std::string(hook)}, {"tags", std::to_string(tags->size())}, {"scheduled", names}});
-    boost::json::array a;
-    for (auto& n : scheduled)
-        a.emplace_back(n);
     boost::json::object o;
-    o["scheduled"] = std::move(a);
+    o["scheduled"] = boost::json::array(scheduled.begin(), scheduled.end());
     return response{202, "application/json", boost::json::serialize(o)};
 }
 
@@ -164,11 +166,8 @@ awaitable<response> handle(request req, backend& b)
 
     if (is_admin || !b.metrics_public())
     {
-        auto token = b.admin_token();
-        std::optional<std::string_view> tv;
-        if (token)
-            tv = *token;
-        switch (check_bearer(req.authorization, tv))
+        const auto token = b.admin_token();
+        switch (check_bearer(req.authorization, token ? std::optional<std::string_view>(*token) : std::nullopt))
         {
         case auth_result::ok: break;
         case auth_result::not_configured: co_return json_error(503, "admin token not configured");
@@ -197,25 +196,15 @@ awaitable<response> handle(request req, backend& b)
         if (req.method != "POST")
             co_return method_not_allowed("POST");
         std::optional<std::string> runtime;
-        bool recreate = true;
         auto params = url->params();
         if (auto it = params.find("runtime"); it != params.end() && (*it).has_value && !(*it).value.empty())
             runtime = std::string((*it).value);
-        if (auto it = params.find("recreate"); it != params.end())
-        {
-            auto v = parse_bool((*it).has_value ? std::string_view((*it).value) : std::string_view());
-            if (!v)
-                co_return json_error(400, "invalid recreate value: use true, false, 1 or 0");
-            recreate = *v;
-        }
-        bool force = false;
-        if (auto it = params.find("force"); it != params.end())
-        {
-            auto v = parse_bool((*it).has_value ? std::string_view((*it).value) : std::string_view());
-            if (!v)
-                co_return json_error(400, "invalid force value: use true, false, 1 or 0");
-            force = *v;
-        }
+        const auto recreate = query_flag(params, "recreate", true);
+        if (!recreate)
+            co_return json_error(400, "invalid recreate value: use true, false, 1 or 0");
+        const auto force = query_flag(params, "force", false);
+        if (!force)
+            co_return json_error(400, "invalid force value: use true, false, 1 or 0");
         if (runtime)
         {
             auto names = b.runtime_names();
@@ -223,14 +212,11 @@ awaitable<response> handle(request req, backend& b)
             {
                 boost::json::object o;
                 o["error"] = "unknown runtime: " + printable(*runtime);
-                boost::json::array known;
-                for (auto& n : names)
-                    known.emplace_back(n);
-                o["known_runtimes"] = std::move(known);
+                o["known_runtimes"] = boost::json::array(names.begin(), names.end());
                 co_return response{400, "application/json", boost::json::serialize(o)};
             }
         }
-        auto out = co_await b.refresh(runtime, recreate, force);
+        auto out = co_await b.refresh(runtime, *recreate, *force);
         co_return response{out.fatal ? 500 : 200, "application/json", refresh::to_json(out)};
     }
     co_return json_error(404, "not found");

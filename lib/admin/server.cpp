@@ -3,7 +3,6 @@
 #include "core/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -222,7 +221,13 @@ public:
     {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
-        remove_socket_file();
+        // Remove the socket file only while it is still the one this server bound: a successor
+        // bound at the same path (a reload) or anything put there since is not ours.
+        struct stat now
+        {};
+        if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+            now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
+            ::unlink(unix_path_.c_str());
     }
 
     void end_sessions() override
@@ -244,17 +249,6 @@ public:
     std::string local_address() const override { return address_; }
 
 private:
-    void remove_socket_file()
-    {
-        // Remove the socket file only while it is still the one this server bound: a successor
-        // bound at the same path (a reload) or anything put there since is not ours.
-        struct stat now
-        {};
-        if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
-            now.st_dev == own_socket_.st_dev && now.st_ino == own_socket_.st_ino)
-            ::unlink(unix_path_.c_str());
-    }
-
     typename Protocol::acceptor acceptor_;
     backend& backend_;
     server_settings settings_;
@@ -322,20 +316,27 @@ result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const sock
                                             server_settings s)
 {
     boost::system::error_code ec;
-    if (listen.is_unix())
-    {
-        const std::string& path = listen.unix_path;
-        if (auto cleared = clear_stale_socket(path); !cleared)
-            return cleared.error();
-        unix_proto::acceptor acc(ex);
-        unix_proto::endpoint ep(path);
+    // reuse: a TCP port that connections of an earlier process still hold (TIME_WAIT) may be taken.
+    const auto listen_on = [&](auto& acc, const auto& ep, bool reuse) -> result<void> {
         acc.open(ep.protocol(), ec);
+        if (!ec && reuse)
+            acc.set_option(asio::socket_base::reuse_address(true), ec);
         if (!ec)
             acc.bind(ep, ec);
         if (!ec)
             acc.listen(asio::socket_base::max_listen_connections, ec);
         if (ec)
             return make_error(errc::failed, "admin.listen " + listen.text + ": " + ec.message());
+        return {};
+    };
+    if (listen.is_unix())
+    {
+        const std::string& path = listen.unix_path;
+        if (auto cleared = clear_stale_socket(path); !cleared)
+            return cleared.error();
+        unix_proto::acceptor acc(ex);
+        if (auto listening = listen_on(acc, unix_proto::endpoint(path), false); !listening)
+            return listening.error();
         return std::unique_ptr<server>(new server_impl<unix_proto>(std::move(acc), b, s, "unix:" + path, path));
     }
 
@@ -344,17 +345,9 @@ result<std::unique_ptr<server>> bind_server(asio::any_io_executor ex, const sock
     if (ec || results.empty())
         return make_error(errc::invalid_argument,
                           "admin.listen " + listen.text + ": " + (ec ? ec.message() : "no address"));
-    tcp::endpoint ep = results.begin()->endpoint();
     tcp::acceptor acc(ex);
-    acc.open(ep.protocol(), ec);
-    if (!ec)
-        acc.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acc.bind(ep, ec);
-    if (!ec)
-        acc.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-        return make_error(errc::failed, "admin.listen " + listen.text + ": " + ec.message());
+    if (auto listening = listen_on(acc, results.begin()->endpoint(), true); !listening)
+        return listening.error();
     auto bound = acc.local_endpoint(ec);
     std::string addr = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
     addr += ":" + std::to_string(bound.port());

@@ -12,9 +12,8 @@ bool change::runtimes_changed() const
 
 bool change::any() const
 {
-    return !added.empty() || !removed.empty() || !changed.empty() || !rollout_changed.empty() || reordered ||
-           watch_changed || admin_listen_changed || admin_changed || docker_changed || timeouts_changed ||
-           registries_changed || notify_changed || hooks_changed;
+    return runtimes_changed() || watch_changed || admin_listen_changed || admin_changed || docker_changed ||
+           timeouts_changed || registries_changed || notify_changed || hooks_changed;
 }
 
 change diff_runtimes(const std::vector<runtime>& old_runtimes, const std::vector<runtime>& new_runtimes)

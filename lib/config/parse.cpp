@@ -16,11 +16,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 namespace imagewatch::config {
 
@@ -253,6 +252,27 @@ public:
         return nullptr;
     }
 
+    // v as an object whose keys are all in `known` (the others are reported); nullptr when not one.
+    const json::object* object_of(const json::value& v, const std::string& path,
+                                  std::initializer_list<std::string_view> known)
+    {
+        const auto* o = as_object(v, path);
+        if (o)
+            known_keys(*o, path, known);
+        return o;
+    }
+
+    // A top-level section: when root has `key`, an object of `known` keys that body reads.
+    template <class Body>
+    void section(const json::object& root, std::string_view key, std::initializer_list<std::string_view> known,
+                 Body body)
+    {
+        const std::string path(key);
+        if (const auto* v = root.if_contains(key))
+            if (const auto* o = object_of(*v, path, known))
+                body(*o, path);
+    }
+
     // Unknown keys are errors so that typos do not silently fall back to defaults.
     void known_keys(const json::object& obj, const std::string& path, std::initializer_list<std::string_view> known)
     {
@@ -269,18 +289,25 @@ public:
         }
     }
 
-    bool read(const json::object& obj, const std::string& path, std::string_view key, std::string& out)
+    // A string (T = std::string) or boolean (T = bool) member: false when absent or of another kind
+    // (reported).
+    template <class T>
+    bool read(const json::object& obj, const std::string& path, std::string_view key, T& out)
     {
+        constexpr bool boolean = std::is_same_v<T, bool>;
         const auto* v = obj.if_contains(key);
         if (!v)
             return false;
-        if (const auto* s = v->if_string())
+        if (boolean ? !v->is_bool() : !v->is_string())
         {
-            out = std::string(s->data(), s->size());
-            return true;
+            add(join(path, key), (boolean ? "expected true or false, got " : "expected a string, got ") + describe(*v));
+            return false;
         }
-        add(join(path, key), "expected a string, got " + describe(*v));
-        return false;
+        if constexpr (boolean)
+            out = v->get_bool();
+        else
+            out = std::string_view(v->get_string());
+        return true;
     }
 
     void read_address(const json::object& obj, const std::string& path, std::string_view key,
@@ -293,20 +320,6 @@ public:
             out = std::move(*a);
         else
             add(join(path, key), a.error().message);
-    }
-
-    bool read(const json::object& obj, const std::string& path, std::string_view key, bool& out)
-    {
-        const auto* v = obj.if_contains(key);
-        if (!v)
-            return false;
-        if (const auto* b = v->if_bool())
-        {
-            out = *b;
-            return true;
-        }
-        add(join(path, key), "expected true or false, got " + describe(*v));
-        return false;
     }
 
     void read_duration(const json::object& obj, const std::string& path, std::string_view key, duration& out,
@@ -339,70 +352,15 @@ public:
 
     void read_selector(const json::value& v, const std::string& path, selector& out)
     {
-        const auto* o = as_object(v, path);
+        const auto* o = object_of(v, path, {"name_prefix", "label"});
         if (!o)
             return;
-        known_keys(*o, path, {"name_prefix", "label"});
         if (read(*o, path, "name_prefix", out.name_prefix))
             if (auto why = check_name_prefix(out.name_prefix); !why.empty())
                 add(join(path, "name_prefix"), quoted(out.name_prefix) + " " + why);
         if (read(*o, path, "label", out.label) && !out.label.empty())
             if (out.label.front() == '=' || out.label.find_first_of(" \t\n") != std::string::npos)
                 add(join(path, "label"), "expected \"key=value\" or \"key\", got " + quoted(out.label));
-    }
-
-    void read_watch(const json::value& v, watch_settings& out)
-    {
-        const std::string path = "watch";
-        const auto* o = as_object(v, path);
-        if (!o)
-            return;
-        known_keys(*o, path, {"enabled", "interval", "jitter", "apply_on_start"});
-        read(*o, path, "enabled", out.enabled);
-        read_duration(*o, path, "interval", out.interval, false);
-        read_duration(*o, path, "jitter", out.jitter, true);
-        read(*o, path, "apply_on_start", out.apply_on_start);
-    }
-
-    void read_admin(const json::value& v, admin_settings& out)
-    {
-        const std::string path = "admin";
-        const auto* o = as_object(v, path);
-        if (!o)
-            return;
-        known_keys(*o, path, {"listen", "token_env", "token_file", "metrics_public"});
-        read_address(*o, path, "listen", parse_listen, out.listen);
-        read_env_name(*o, path, "token_env", out.token_env);
-        read(*o, path, "token_file", out.token_file);
-        read(*o, path, "metrics_public", out.metrics_public);
-    }
-
-    void read_docker(const json::value& v, docker_settings& out)
-    {
-        const std::string path = "docker";
-        const auto* o = as_object(v, path);
-        if (!o)
-            return;
-        known_keys(*o, path, {"host", "platform"});
-        read_address(*o, path, "host", parse_docker_host, out.host);
-        if (read(*o, path, "platform", out.platform) && !out.platform.empty() && !valid_platform(out.platform))
-            add("docker.platform", "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(out.platform));
-    }
-
-    void read_timeouts(const json::value& v, timeouts& out)
-    {
-        const std::string path = "timeouts";
-        const auto* o = as_object(v, path);
-        if (!o)
-            return;
-        known_keys(*o, path, {"connect", "request", "pull", "stop_default", "health", "shutdown", "service_update"});
-        read_duration(*o, path, "connect", out.connect, false);
-        read_duration(*o, path, "request", out.request, false);
-        read_duration(*o, path, "pull", out.pull, false);
-        read_duration(*o, path, "stop_default", out.stop_default, false);
-        read_duration(*o, path, "health", out.health, false);
-        read_duration(*o, path, "shutdown", out.shutdown, false);
-        read_duration(*o, path, "service_update", out.service_update, false);
     }
 
     void read_registries(const json::value& v, std::map<std::string, registry_settings, std::less<>>& out)
@@ -427,9 +385,9 @@ public:
                 continue;
             }
             registry_settings rs;
-            if (const auto* e = as_object(kv.value(), entry_path))
+            if (const auto* e =
+                    object_of(kv.value(), entry_path, {"username_env", "password_env", "ca_file", "insecure_http"}))
             {
-                known_keys(*e, entry_path, {"username_env", "password_env", "ca_file", "insecure_http"});
                 read_env_name(*e, entry_path, "username_env", rs.username_env);
                 read_env_name(*e, entry_path, "password_env", rs.password_env);
                 if (rs.username_env.empty() != rs.password_env.empty())
@@ -462,10 +420,9 @@ public:
     // rollout {parallelism, canary, max_failures, window}: the keys present override `out`.
     void read_rollout(const json::value& v, const std::string& path, rollout_settings& out)
     {
-        const auto* o = as_object(v, path);
+        const auto* o = object_of(v, path, {"parallelism", "canary", "max_failures", "window"});
         if (!o)
             return;
-        known_keys(*o, path, {"parallelism", "canary", "max_failures", "window"});
         read_count(*o, path, "parallelism", out.parallelism, 1, 64);
         read_count(*o, path, "canary", out.canary, 0, 1000);
         if (const auto* f = o->if_contains("max_failures"))
@@ -533,10 +490,10 @@ public:
         for (std::size_t i = 0; i < a->size(); ++i)
         {
             const std::string path = "runtimes[" + std::to_string(i) + "]";
-            const auto* o = as_object((*a)[i], path);
+            const auto* o =
+                object_of((*a)[i], path, {"name", "image", "containers", "services", "rollout", "min_age", "mode"});
             if (!o)
                 continue;
-            known_keys(*o, path, {"name", "image", "containers", "services", "rollout", "min_age", "mode"});
             runtime rt;
             rt.containers = defaults;
             rt.services = service_defaults;
@@ -574,29 +531,6 @@ public:
         }
     }
 
-    void read_notify(const json::value& v, notify_settings& out)
-    {
-        const std::string path = "notify";
-        const auto* o = as_object(v, path);
-        if (!o)
-            return;
-        known_keys(*o, path, {"webhook_url"});
-        if (read(*o, path, "webhook_url", out.webhook_url) && !out.webhook_url.empty() &&
-            !out.webhook_url.starts_with("http://") && !out.webhook_url.starts_with("https://"))
-            add("notify.webhook_url", "expected an http:// or https:// URL, got " + quoted(out.webhook_url));
-    }
-
-    void read_hooks(const json::value& v, hooks_settings& out)
-    {
-        const std::string path = "hooks";
-        const auto* o = as_object(v, path);
-        if (!o)
-            return;
-        known_keys(*o, path, {"github_secret_env", "registry_token_env"});
-        read_env_name(*o, path, "github_secret_env", out.github_secret_env);
-        read_env_name(*o, path, "registry_token_env", out.registry_token_env);
-    }
-
     void read_root(const json::value& root, config& cfg)
     {
         const auto* o = root.if_object();
@@ -608,14 +542,36 @@ public:
         known_keys(*o, "",
                    {"watch", "admin", "docker", "timeouts", "registries", "docker_config", "containers", "services",
                     "runtimes", "notify", "hooks", "rollout", "min_age", "mode"});
-        if (const auto* v = o->if_contains("watch"))
-            read_watch(*v, cfg.watch);
-        if (const auto* v = o->if_contains("admin"))
-            read_admin(*v, cfg.admin);
-        if (const auto* v = o->if_contains("docker"))
-            read_docker(*v, cfg.docker);
-        if (const auto* v = o->if_contains("timeouts"))
-            read_timeouts(*v, cfg.timeouts);
+        section(*o, "watch", {"enabled", "interval", "jitter", "apply_on_start"}, [&](const auto& s, const auto& p) {
+            read(s, p, "enabled", cfg.watch.enabled);
+            read_duration(s, p, "interval", cfg.watch.interval, false);
+            read_duration(s, p, "jitter", cfg.watch.jitter, true);
+            read(s, p, "apply_on_start", cfg.watch.apply_on_start);
+        });
+        section(*o, "admin", {"listen", "token_env", "token_file", "metrics_public"},
+                [&](const auto& s, const auto& p) {
+                    read_address(s, p, "listen", parse_listen, cfg.admin.listen);
+                    read_env_name(s, p, "token_env", cfg.admin.token_env);
+                    read(s, p, "token_file", cfg.admin.token_file);
+                    read(s, p, "metrics_public", cfg.admin.metrics_public);
+                });
+        section(*o, "docker", {"host", "platform"}, [&](const auto& s, const auto& p) {
+            read_address(s, p, "host", parse_docker_host, cfg.docker.host);
+            auto& platform = cfg.docker.platform;
+            if (read(s, p, "platform", platform) && !platform.empty() && !valid_platform(platform))
+                add("docker.platform", "expected \"os/arch[/variant]\" like \"linux/amd64\", got " + quoted(platform));
+        });
+        section(*o, "timeouts", {"connect", "request", "pull", "stop_default", "health", "shutdown", "service_update"},
+                [&](const auto& s, const auto& p) {
+                    auto& t = cfg.timeouts;
+                    read_duration(s, p, "connect", t.connect, false);
+                    read_duration(s, p, "request", t.request, false);
+                    read_duration(s, p, "pull", t.pull, false);
+                    read_duration(s, p, "stop_default", t.stop_default, false);
+                    read_duration(s, p, "health", t.health, false);
+                    read_duration(s, p, "shutdown", t.shutdown, false);
+                    read_duration(s, p, "service_update", t.service_update, false);
+                });
         if (const auto* v = o->if_contains("registries"))
             read_registries(*v, cfg.registries);
         read(*o, "", "docker_config", cfg.docker_config);
@@ -628,10 +584,16 @@ public:
         read_rollout_keys(*o, "", cfg.rollout);
         if (const auto* v = o->if_contains("runtimes"))
             read_runtimes(*v, cfg.containers, cfg.services, cfg.rollout, cfg.runtimes);
-        if (const auto* v = o->if_contains("notify"))
-            read_notify(*v, cfg.notify);
-        if (const auto* v = o->if_contains("hooks"))
-            read_hooks(*v, cfg.hooks);
+        section(*o, "notify", {"webhook_url"}, [&](const auto& s, const auto& p) {
+            auto& url = cfg.notify.webhook_url;
+            if (read(s, p, "webhook_url", url) && !url.empty() && !url.starts_with("http://") &&
+                !url.starts_with("https://"))
+                add("notify.webhook_url", "expected an http:// or https:// URL, got " + quoted(url));
+        });
+        section(*o, "hooks", {"github_secret_env", "registry_token_env"}, [&](const auto& s, const auto& p) {
+            read_env_name(s, p, "github_secret_env", cfg.hooks.github_secret_env);
+            read_env_name(s, p, "registry_token_env", cfg.hooks.registry_token_env);
+        });
     }
 
 private:
@@ -710,14 +672,20 @@ void apply_env(const env_lookup& env, config& cfg, issues& out)
     }
 }
 
+// Every issue as format_issue shows it, one per line.
+std::string format_issues(std::string_view path, const issues& found)
+{
+    std::string msg;
+    for (const auto& i : found)
+        msg += (msg.empty() ? "" : "\n") + format_issue(path, i);
+    return msg;
+}
+
 }  // namespace
 
 void throw_exception_from_error(const std::vector<issue>& issues, const boost::source_location&)
 {
-    std::string msg;
-    for (const auto& i : issues)
-        msg += (msg.empty() ? "" : "\n") + format_issue("config", i);
-    throw std::runtime_error(msg);
+    throw std::runtime_error(format_issues("config", issues));
 }
 
 boost::system::result<config, std::vector<issue>> parse(std::string_view text, const env_lookup& env)
@@ -785,14 +753,7 @@ result<config> parse_file(std::string_view path, std::string_view text, const en
     auto parsed = parse(text, env);
     if (parsed)
         return std::move(*parsed);
-    std::string msg;
-    for (const auto& i : parsed.error())
-    {
-        if (!msg.empty())
-            msg += '\n';
-        msg += format_issue(path, i);
-    }
-    return make_error(errc::invalid_argument, std::move(msg));
+    return make_error(errc::invalid_argument, format_issues(path, parsed.error()));
 }
 
 std::string config_hash(std::string_view text)

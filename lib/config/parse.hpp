@@ -10,8 +10,6 @@
 #include <boost/system/result.hpp>
 
 #include <cstddef>
-#include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -1,5 +1,7 @@
 #include "config/window.hpp"
 
+#include "core/text.hpp"
+
 #include <array>
 #include <optional>
 #include <vector>
@@ -10,18 +12,9 @@ namespace {
 constexpr std::array<std::string_view, 7> day_names{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 constexpr std::string_view form = " (expected like \"Mon-Fri 02:00-05:00 UTC\" or \"22:00-02:00 +02:00\")";
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 std::optional<int> day_index(std::string_view s)
 {
-    const auto l = lower(s);
+    const auto l = ascii_lower(s);
     for (std::size_t i = 0; i < day_names.size(); ++i)
         if (l == day_names[i])
             return static_cast<int>(i);
@@ -44,7 +37,7 @@ std::optional<int> clock_minutes(std::string_view s)
 
 std::optional<int> zone_offset(std::string_view s)
 {
-    const auto l = lower(s);
+    const auto l = ascii_lower(s);
     if (l == "utc" || l == "z")
         return 0;
     std::string_view rest(s);

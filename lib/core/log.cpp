@@ -1,8 +1,9 @@
 #include "core/log.hpp"
 
+#include "core/rfc3339.hpp"
+
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 namespace imagewatch::log {
 namespace {
@@ -69,20 +70,6 @@ void append_logfmt_value(std::string& out, std::string_view s)
         out += s;
     else
         append_json_string(out, s);
-}
-
-std::string now_rfc3339()
-{
-    auto now = std::chrono::system_clock::now();
-    auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
-    std::time_t t = std::chrono::system_clock::to_time_t(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
 }
 
 }  // namespace
@@ -163,7 +150,7 @@ void write(level lv, std::string_view msg, std::initializer_list<field> fields)
 {
     if (lv < st().min)
         return;
-    std::string line = render(st().fmt, now_rfc3339(), lv, msg, fields);
+    std::string line = render(st().fmt, format_rfc3339(std::chrono::system_clock::now(), true), lv, msg, fields);
     if (st().out)
         st().out(line);
     else

@@ -95,13 +95,6 @@ typename Map::mapped_type& series_for(Map& m, labels l)
 
 }  // namespace
 
-std::string render_labels(labels l)
-{
-    std::string out;
-    render_labels_into(out, l);
-    return out;
-}
-
 void registry::describe(std::string name, std::string type, std::string help)
 {
     for (auto& f : families_)
@@ -150,7 +143,9 @@ double registry::value(std::string_view name, labels l) const
     for (const auto& f : families_)
         if (f.name == name)
         {
-            auto it = f.series.find(render_labels(l));
+            std::string key;
+            render_labels_into(key, l);
+            auto it = f.series.find(key);
             return it == f.series.end() ? 0 : it->second;
         }
     return 0;

@@ -62,6 +62,5 @@ private:
     std::size_t limit_;
     std::set<std::string, std::less<>> seen_;
 };
-std::string render_labels(labels l);
 
 }  // namespace imagewatch::metrics

@@ -22,16 +22,14 @@ void admin_listeners::replace(std::unique_ptr<admin::server> next)
 
 void admin_listeners::close_all()
 {
+    const auto end = [](admin::server& s) {
+        s.close();
+        s.end_sessions();
+    };
     for (auto& s : retired_)
-    {
-        s->close();
-        s->end_sessions();
-    }
+        end(*s);
     if (current_)
-    {
-        current_->close();
-        current_->end_sessions();
-    }
+        end(*current_);
 }
 
 bool admin_listeners::finished() const

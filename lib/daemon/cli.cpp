@@ -37,19 +37,13 @@ result<options> parse_args(const std::vector<std::string>& args)
         };
         const auto flag_only = [&]() { return !inline_value; };
 
-        if (a == "--config")
+        if (a == "--config" || a == "--runtime")
         {
+            const bool config = a == "--config";
             auto v = value();
             if (!v || v->empty())
-                return bad("--config needs a path");
-            o.config_path = *v;
-        }
-        else if (a == "--runtime")
-        {
-            auto v = value();
-            if (!v || v->empty())
-                return bad("--runtime needs a runtime name");
-            o.runtime = *v;
+                return bad(config ? "--config needs a path" : "--runtime needs a runtime name");
+            (config ? o.config_path : o.runtime) = *v;
         }
         else if (a == "--log-format")
         {

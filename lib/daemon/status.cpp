@@ -41,12 +41,10 @@ json::object status_object(const status_snapshot& s)
 {
     json::object o;
     o["version"] = s.version;
-    json::object c;
-    c["path"] = s.config_path;
-    c["loaded_at"] = format_rfc3339(s.loaded_at);
-    c["hash"] = s.config_hash;
-    c["last_error"] = string_or_null(s.last_reload_error);
-    o["config"] = std::move(c);
+    o["config"] = json::object{{"path", s.config_path},
+                               {"loaded_at", format_rfc3339(s.loaded_at)},
+                               {"hash", s.config_hash},
+                               {"last_error", string_or_null(s.last_reload_error)}};
     o["watch_enabled"] = s.watch_enabled;
     json::array rts;
     for (const auto& st : s.runtimes)
@@ -61,16 +59,9 @@ json::object status_object(const status_snapshot& s)
         ro["next_check"] = or_null(st.next_check);
         ro["containers"] = st.containers;
         if (const auto& r = st.rollout)
-        {
-            json::object rj;
-            rj["digest"] = r->digest;
-            rj["state"] = refresh::to_string(r->state);
-            rj["replaced"] = r->replaced;
-            rj["failed"] = r->failed;
-            rj["remaining"] = r->remaining;
-            rj["until"] = or_null(r->until);
-            ro["rollout"] = std::move(rj);
-        }
+            ro["rollout"] = json::object{{"digest", r->digest},       {"state", refresh::to_string(r->state)},
+                                         {"replaced", r->replaced},   {"failed", r->failed},
+                                         {"remaining", r->remaining}, {"until", or_null(r->until)}};
         else
             ro["rollout"] = nullptr;
         if (auto sv = s.services.find(st.name); sv != s.services.end())

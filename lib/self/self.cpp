@@ -1,5 +1,7 @@
 #include "self/self.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -35,17 +37,20 @@ std::string last_full_id(std::string_view s)
     return found;
 }
 
+// The first id that `in_line` finds in a line of text, or "".
 template <class F>
-void for_each_line(std::string_view text, F&& f)
+std::string first_id(std::string_view text, F&& in_line)
 {
     while (!text.empty())
     {
         auto nl = text.find('\n');
-        f(text.substr(0, nl));
+        if (std::string id = in_line(text.substr(0, nl)); !id.empty())
+            return id;
         if (nl == std::string_view::npos)
             break;
         text.remove_prefix(nl + 1);
     }
+    return {};
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
@@ -66,42 +71,26 @@ std::string unescape(std::string_view s)
     return out;
 }
 
-std::string trim(std::string_view s)
-{
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    return std::string(s);
-}
-
 }  // namespace
 
 std::string id_from_cgroup(std::string_view text)
 {
-    std::string id;
-    for_each_line(text, [&](std::string_view line) {
-        if (!id.empty())
-            return;
+    return first_id(text, [](std::string_view line) -> std::string {
         // hierarchy-ID:controller-list:cgroup-path; the path may itself contain ':'.
         auto a = line.find(':');
         if (a == std::string_view::npos)
-            return;
+            return {};
         auto b = line.find(':', a + 1);
         if (b == std::string_view::npos)
-            return;
-        id = last_full_id(line.substr(b + 1));
+            return {};
+        return last_full_id(line.substr(b + 1));
     });
-    return id;
 }
 
 std::string id_from_mountinfo(std::string_view text)
 {
     static constexpr std::array<std::string_view, 3> points = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
-    std::string id;
-    for_each_line(text, [&](std::string_view line) {
-        if (!id.empty())
-            return;
+    return first_id(text, [](std::string_view line) -> std::string {
         // mount-ID parent-ID major:minor root mount-point options ... - fstype source super-options
         std::array<std::string_view, 5> f{};
         std::size_t n = 0;
@@ -110,29 +99,28 @@ std::string id_from_mountinfo(std::string_view text)
             while (!line.empty() && line.front() == ' ')
                 line.remove_prefix(1);
             if (line.empty())
-                return;
+                return {};
             auto sp = line.find(' ');
             f[n++] = line.substr(0, sp);
             line.remove_prefix(sp == std::string_view::npos ? line.size() : sp);
         }
         const std::string mount_point = unescape(f[4]);
         if (std::find(points.begin(), points.end(), mount_point) == points.end())
-            return;
+            return {};
         const std::string root = unescape(f[3]);
         // The source is a file in the container's directory: .../<id>/hostname or .../<id>/userdata/hostname.
         auto slash = root.rfind('/');
         if (slash == std::string::npos)
-            return;
-        id = last_full_id(std::string_view(root).substr(0, slash));
+            return {};
+        return last_full_id(std::string_view(root).substr(0, slash));
     });
-    return id;
 }
 
 std::string id_from_hostname(std::string_view hostname)
 {
-    std::string h = trim(hostname);
+    const auto h = trim_start(trim_end(hostname, "\n\r \t"), " \t");
     if (h.size() == short_len && std::all_of(h.begin(), h.end(), is_hex))
-        return h;
+        return std::string(h);
     return {};
 }
 
