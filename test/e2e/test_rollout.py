@@ -3,7 +3,7 @@
 
 - isolation: a pull held by a Docker API proxy (it never completes) does not delay another
   runtime's refresh;
-- 20 containers with rollout.parallelism 4: all verified, swaps of a wave in flight together;
+- 20 containers with rollout.parallelism 4: all verified, 4 swaps in flight together;
 - a v2 that exits at start halts after the canary (one container touched, restored), is not
   retried, `force=true` retries it, a newer good v3 then rolls out; a notification tells the halt;
 - a closed rollout.window defers an automatic rollout but not an admin POST;
@@ -134,7 +134,7 @@ class RolloutE2E(unittest.TestCase):
                 self.assertEqual(c["State"]["Health"]["Status"], "healthy", n)
             st = status_of(iw, "ro")["rollout"]
             self.assertEqual((st["state"], st["replaced"], st["failed"], st["remaining"]), ("done", 20, 0, 0), st)
-            # The wave after the canary: steps 2..5 all started before any of them finished.
+            # After the canary the window fills: steps 2..5 all started before any of them finished.
             lines = [l for l in iw.logs().splitlines() if "runtime=ro" in l]
             starts = [i for i, l in enumerate(lines) if 'msg="replacing container"' in l and re.search(r'step="[2-5] of 20"', l)]
             ends = [i for i, l in enumerate(lines) if 'msg="container replaced"' in l and re.search(r'step="[2-5] of 20"', l)]
