@@ -119,16 +119,6 @@ std::string pct_encode(std::string_view s, std::string_view keep = {})
     return out;
 }
 
-std::string image_text(const image_ref& r)
-{
-    std::string s = r.registry.empty() ? r.repository : r.registry + "/" + r.repository;
-    if (!r.tag.empty())
-        s += ":" + r.tag;
-    if (!r.digest.empty())
-        s += "@" + r.digest;
-    return s;
-}
-
 // Docker's error body is {"message": "..."}; fall back to a trimmed excerpt of whatever came, valid
 // UTF-8 and cut at a character boundary (it ends up in JSON answers).
 std::string docker_message(std::string_view body)
@@ -428,7 +418,7 @@ awaitable<result<pull_totals>> client::pull(image_ref ref, std::string platform,
     if (!platform.empty())
         rq.target += "&platform=" + pct_encode(platform);
     rq.registry_auth = std::move(registry_auth);
-    rq.what = "pull " + image_text(ref);
+    rq.what = "pull " + name + (ref.tag.empty() ? "" : ":" + ref.tag) + (ref.digest.empty() ? "" : "@" + ref.digest);
     std::string what = rq.what;
     co_return co_await with_timeout(pull_stream(std::move(rq), std::move(on_progress)), timeout, what);
 }
