@@ -104,11 +104,8 @@ bool is_valid_digest(std::string_view digest)
     if (colon == std::string_view::npos)
         return false;
     auto algo = digest.substr(0, colon), hex = digest.substr(colon + 1);
-    if (algo == "sha256")
-        return hex.size() == 64 && is_lower_hex(hex);
-    if (algo == "sha512")
-        return hex.size() == 128 && is_lower_hex(hex);
-    return false;
+    const std::size_t length = algo == "sha256" ? 64 : algo == "sha512" ? 128 : 0;
+    return length != 0 && hex.size() == length && is_lower_hex(hex);
 }
 
 std::string bare_media_type(std::string_view content_type) { return ascii_lower(media_type_view(content_type)); }
