@@ -485,8 +485,12 @@ outgoing registry_client::token_request(const call& c, const token_key& key, con
                                         const endpoint& ep)
 {
     bool oauth = c.opts.creds && c.opts.creds->identity_token;
-    request req;
-    req.version(11);
+    // A GET goes to the token URL (service and scope added), the form POST to the realm as it is.
+    auto realm = boost::urls::parse_absolute_uri(key.realm);
+    std::string target = !oauth  ? std::string(url.encoded_target())
+                         : realm ? std::string(realm->encoded_target())
+                                 : std::string();
+    request req{oauth ? http::verb::post : http::verb::get, target.empty() ? "/" : target, 11};
     if (oauth)
     {
         boost::urls::url form;
@@ -497,22 +501,12 @@ outgoing registry_client::token_request(const call& c, const token_key& key, con
         params.append({"scope", key.scope});
         params.append({"client_id", "imagewatch"});
         params.append({"refresh_token", c.opts.creds->password});
-        auto realm = boost::urls::parse_absolute_uri(key.realm);
-        std::string target = realm ? std::string(realm->encoded_target()) : std::string();
-        req.method(http::verb::post);
-        req.target(target.empty() ? "/" : target);
         req.set(http::field::content_type, "application/x-www-form-urlencoded");
         req.body() = std::string(form.encoded_query());
         req.prepare_payload();
     }
-    else
-    {
-        std::string target(url.encoded_target());
-        req.method(http::verb::get);
-        req.target(target.empty() ? "/" : target);
-        if (c.opts.creds)
-            req.set(http::field::authorization, basic_auth(*c.opts.creds));
-    }
+    else if (c.opts.creds)
+        req.set(http::field::authorization, basic_auth(*c.opts.creds));
     req.set(http::field::host, ep.authority);
     req.set(http::field::user_agent, user_agent());
     req.set(http::field::accept, "application/json");
