@@ -18,6 +18,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 namespace imagewatch::docker {
@@ -118,16 +119,6 @@ std::string pct_encode(std::string_view s, std::string_view keep = {})
     return out;
 }
 
-std::string image_text(const image_ref& r)
-{
-    std::string s = r.registry.empty() ? r.repository : r.registry + "/" + r.repository;
-    if (!r.tag.empty())
-        s += ":" + r.tag;
-    if (!r.digest.empty())
-        s += "@" + r.digest;
-    return s;
-}
-
 // Docker's error body is {"message": "..."}; fall back to a trimmed excerpt of whatever came, valid
 // UTF-8 and cut at a character boundary (it ends up in JSON answers).
 std::string docker_message(std::string_view body)
@@ -203,16 +194,24 @@ private:
     awaitable<result<response>> exchange(request_spec rq);
     awaitable<result<pull_totals>> pull_stream(request_spec rq, pull_observer on_progress);
     transport::outgoing make_request(const request_spec& rq) const;
-    awaitable<result<std::unique_ptr<transport::connection>>> open(const request_spec& rq);
+    // One connection per request: the daemon is local, and a connection of its own keeps a slow
+    // call (a stop waiting for its container) from holding up the others.
+    awaitable<result<std::unique_ptr<transport::connection>>> open(const request_spec& rq)
+    {
+        return transport::connection::open(ex_, daemon_, timeouts(rq));
+    }
+    transport::step_timeouts timeouts(const request_spec& rq) const
+    {
+        return {settings_.connect_timeout, rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout};
+    }
 
     // A call with a JSON answer: negotiates, sends, maps non-2xx (except `also_ok`) to errors.
     awaitable<result<response>> call(http::verb method, std::string path, std::string what, std::string body = {},
                                      unsigned also_ok = 0, std::chrono::milliseconds read_timeout = {},
                                      std::string registry_auth = {});
-    awaitable<result<json::value>> call_json(http::verb method, std::string path, std::string what);
-    // call_json for an answer that must be a JSON object / array ("<what>: expected a JSON object").
-    awaitable<result<json::object>> call_object(http::verb method, std::string path, std::string what);
-    awaitable<result<json::array>> call_array(http::verb method, std::string path, std::string what);
+    // A GET whose answer must be a JSON T, json::object or json::array ("<what>: expected a JSON object").
+    template <class T>
+    awaitable<result<T>> call_json(std::string path, std::string what);
 
     asio::any_io_executor ex_;
     client_settings settings_;
@@ -239,21 +238,12 @@ transport::outgoing client::make_request(const request_spec& rq) const
     return transport::serialize(req);
 }
 
-// One connection per request: the daemon is local, and a connection of its own keeps a slow
-// call (a stop waiting for its container) from holding up the others.
-awaitable<result<std::unique_ptr<transport::connection>>> client::open(const request_spec& rq)
-{
-    auto step = rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout;
-    co_return co_await transport::connection::open(ex_, daemon_, {settings_.connect_timeout, step});
-}
-
 awaitable<result<response>> client::exchange(request_spec rq)
 {
     auto conn = co_await open(rq);
     if (!conn)
         co_return conn.error();
-    auto step = rq.read_timeout.count() > 0 ? rq.read_timeout : settings_.request_timeout;
-    auto msg = co_await (*conn)->exchange(make_request(rq), json_body_limit, {settings_.connect_timeout, step});
+    auto msg = co_await (*conn)->exchange(make_request(rq), json_body_limit, timeouts(rq));
     if (!msg)
         co_return msg.error().wrap(rq.what);
     co_return response{msg->result_int(), std::move(msg->body()), std::string(msg->base()["API-Version"])};
@@ -280,36 +270,26 @@ awaitable<result<response>> client::call(http::verb method, std::string path, st
     co_return r;
 }
 
-awaitable<result<json::value>> client::call_json(http::verb method, std::string path, std::string what)
+template <class T>
+awaitable<result<T>> client::call_json(std::string path, std::string what)
 {
-    auto r = co_await call(method, std::move(path), what);
+    auto r = co_await call(http::verb::get, std::move(path), what);
     if (!r)
         co_return r.error();
     json::error_code ec;
     json::value v = json::parse(r->body, ec);
     if (ec)
         co_return make_error(errc::bad_response, what + ": the Docker daemon answered invalid JSON: " + ec.message());
-    co_return v;
-}
-
-awaitable<result<json::object>> client::call_object(http::verb method, std::string path, std::string what)
-{
-    auto v = co_await call_json(method, std::move(path), what);
-    if (!v)
-        co_return v.error();
-    if (!v->is_object())
-        co_return make_error(errc::bad_response, what + ": expected a JSON object");
-    co_return std::move(v->get_object());
-}
-
-awaitable<result<json::array>> client::call_array(http::verb method, std::string path, std::string what)
-{
-    auto v = co_await call_json(method, std::move(path), what);
-    if (!v)
-        co_return v.error();
-    if (!v->is_array())
-        co_return make_error(errc::bad_response, what + ": expected a JSON array");
-    co_return std::move(v->get_array());
+    constexpr bool object = std::is_same_v<T, json::object>;
+    T* got = nullptr;
+    if constexpr (object)
+        got = v.if_object();
+    else
+        got = v.if_array();
+    if (!got)
+        co_return make_error(errc::bad_response,
+                             what + (object ? ": expected a JSON object" : ": expected a JSON array"));
+    co_return std::move(*got);
 }
 
 awaitable<result<void>> client::negotiate()
@@ -376,7 +356,7 @@ awaitable<result<version_info>> client::ping()
 
 awaitable<result<std::vector<container_summary>>> client::list_containers()
 {
-    auto arr = co_await call_array(http::verb::get, "/containers/json?all=1", "list containers");
+    auto arr = co_await call_json<json::array>("/containers/json?all=1", "list containers");
     if (!arr)
         co_return arr.error();
     std::vector<container_summary> out;
@@ -415,14 +395,13 @@ awaitable<result<std::vector<container_summary>>> client::list_containers()
 
 awaitable<result<json::object>> client::inspect_container(std::string id)
 {
-    co_return co_await call_object(http::verb::get, "/containers/" + pct_encode(id) + "/json",
-                                   "inspect container " + id);
+    co_return co_await call_json<json::object>("/containers/" + pct_encode(id) + "/json", "inspect container " + id);
 }
 
 awaitable<result<json::object>> client::inspect_image(std::string name_or_id)
 {
-    co_return co_await call_object(http::verb::get, "/images/" + pct_encode(name_or_id, "/:@") + "/json",
-                                   "inspect image " + name_or_id);
+    co_return co_await call_json<json::object>("/images/" + pct_encode(name_or_id, "/:@") + "/json",
+                                               "inspect image " + name_or_id);
 }
 
 awaitable<result<pull_totals>> client::pull(image_ref ref, std::string platform, std::string registry_auth,
@@ -439,7 +418,7 @@ awaitable<result<pull_totals>> client::pull(image_ref ref, std::string platform,
     if (!platform.empty())
         rq.target += "&platform=" + pct_encode(platform);
     rq.registry_auth = std::move(registry_auth);
-    rq.what = "pull " + image_text(ref);
+    rq.what = "pull " + name + (ref.tag.empty() ? "" : ":" + ref.tag) + (ref.digest.empty() ? "" : "@" + ref.digest);
     std::string what = rq.what;
     co_return co_await with_timeout(pull_stream(std::move(rq), std::move(on_progress)), timeout, what);
 }
@@ -551,7 +530,7 @@ awaitable<result<void>> client::remove_container(std::string id, bool force)
 
 awaitable<result<swarm_info>> client::swarm_state()
 {
-    auto o = co_await call_object(http::verb::get, "/info", "GET /info");
+    auto o = co_await call_json<json::object>("/info", "GET /info");
     if (!o)
         co_return o.error();
     swarm_info info;
@@ -569,7 +548,7 @@ awaitable<result<std::vector<json::object>>> client::list_services(std::string f
     std::string path = "/services";
     if (!filters.empty())
         path += "?filters=" + pct_encode(filters);
-    auto arr = co_await call_array(http::verb::get, path, "list services");
+    auto arr = co_await call_json<json::array>(path, "list services");
     if (!arr)
         co_return arr.error();
     std::vector<json::object> out;
@@ -581,7 +560,7 @@ awaitable<result<std::vector<json::object>>> client::list_services(std::string f
 
 awaitable<result<json::object>> client::inspect_service(std::string id)
 {
-    co_return co_await call_object(http::verb::get, "/services/" + pct_encode(id), "inspect service " + id);
+    co_return co_await call_json<json::object>("/services/" + pct_encode(id), "inspect service " + id);
 }
 
 awaitable<result<void>> client::update_service(std::string id, std::uint64_t version, json::object spec,

@@ -18,8 +18,6 @@ namespace {
 // Progress objects are a few hundred bytes; anything near this is not a progress stream.
 constexpr std::size_t max_object_bytes = 1024 * 1024;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 bool contains_nocase(std::string_view hay, std::string_view needle)
 {
     auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
@@ -29,13 +27,11 @@ bool contains_nocase(std::string_view hay, std::string_view needle)
 
 std::uint64_t uint_field(const json::object& o, std::string_view key)
 {
-    auto it = o.find(key);
-    if (it == o.end())
-        return 0;
-    if (it->value().is_uint64())
-        return it->value().get_uint64();
-    if (it->value().is_int64() && it->value().get_int64() > 0)
-        return static_cast<std::uint64_t>(it->value().get_int64());
+    const auto* v = o.if_contains(key);
+    if (v && v->is_uint64())
+        return v->get_uint64();
+    if (v && v->is_int64() && v->get_int64() > 0)
+        return static_cast<std::uint64_t>(v->get_int64());
     return 0;
 }
 
@@ -58,10 +54,10 @@ void layer_progress::take(const json::object& o)
         it = layers_.emplace(std::string(id), layer{}).first;
     layer& l = it->second;
     std::uint64_t current = 0, total = 0;
-    if (auto d = o.find("progressDetail"); d != o.end() && d->value().is_object())
+    if (const auto* d = object_field(o, "progressDetail"))
     {
-        current = uint_field(d->value().get_object(), "current");
-        total = uint_field(d->value().get_object(), "total");
+        current = uint_field(*d, "current");
+        total = uint_field(*d, "total");
     }
     if (status == "Downloading")
     {
@@ -112,10 +108,7 @@ result<void> pull_progress::feed(std::string_view bytes)
         {
             // Between objects: skip separators ourselves so a trailing newline never leaves the
             // parser holding a half-started value at the end of the stream.
-            std::size_t skip = 0;
-            while (skip < bytes.size() && is_space(bytes[skip]))
-                ++skip;
-            bytes.remove_prefix(skip);
+            bytes = trim_start(bytes, " \t\r\n");
             if (bytes.empty())
                 break;
             if (bytes.front() != '{')
@@ -171,8 +164,8 @@ void pull_progress::take(const json::value& v)
     if (!error_)
     {
         std::string_view message;
-        if (auto it = o->find("errorDetail"); it != o->end() && it->value().is_object())
-            message = string_view_field(it->value().get_object(), "message");
+        if (const auto* detail = object_field(*o, "errorDetail"))
+            message = string_view_field(*detail, "message");
         if (message.empty())
             message = string_view_field(*o, "error");
         if (!message.empty() || o->contains("error") || o->contains("errorDetail"))

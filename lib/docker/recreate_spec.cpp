@@ -22,12 +22,6 @@ const json::value& field(const json::object& o, std::string_view key)
     return it == o.end() ? null_value : it->value();
 }
 
-bool bool_field(const json::object& o, std::string_view key)
-{
-    const json::value& v = field(o, key);
-    return v.is_bool() && v.get_bool();
-}
-
 bool is_empty(const json::value& v)
 {
     if (v.is_null())
@@ -248,13 +242,13 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
     const json::object& img = old_image_config ? *old_image_config : no_config;
 
     // Refusals: states a swap would not reproduce, or would fight with another owner.
-    if (bool_field(*host_config, "AutoRemove"))
+    if (bool_field(host_config, "AutoRemove"))
         return refuse(name, "it was started with --rm (HostConfig.AutoRemove), so stopping it would delete it "
                             "and leave nothing to roll back to; recreate it without --rm");
     if (const auto* labels = object_field(*config, "Labels"); labels && labels->contains("com.docker.swarm.task.id"))
         return refuse(name, "it is a task of a swarm service; update the service instead");
     const json::object* state = object_field(container_inspect, "State");
-    if (state && (bool_field(*state, "Dead") || string_view_field(*state, "Status") == "dead" ||
+    if (state && (bool_field(state, "Dead") || string_view_field(*state, "Status") == "dead" ||
                   string_view_field(*state, "Status") == "removing"))
         return refuse(name, "it is dead or being removed");
 
@@ -353,8 +347,7 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
         }
     }
 
-    spec.start =
-        state && (bool_field(*state, "Running") || bool_field(*state, "Paused") || bool_field(*state, "Restarting"));
+    spec.start = bool_field(state, "Running") || bool_field(state, "Paused") || bool_field(state, "Restarting");
     return spec;
 }
 

@@ -1,5 +1,6 @@
 #include "hooks/events.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 
 #include <boost/json/parse.hpp>
@@ -15,25 +16,12 @@ namespace {
 
 namespace json = boost::json;
 
-// o[key]; nullptr when o is null or the field absent: senders omit and null fields freely.
-const json::value* at(const json::object* o, std::string_view key) { return o ? o->if_contains(key) : nullptr; }
-
-// The string at o[key], or "" when absent or not a string.
-std::string_view str(const json::object* o, std::string_view key)
-{
-    const auto* v = at(o, key);
-    return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-const json::object* obj(const json::object* o, std::string_view key)
-{
-    const auto* v = at(o, key);
-    return v ? v->if_object() : nullptr;
-}
-
+// json_fields over an object that may be null: senders omit and null fields freely.
+std::string_view str(const json::object* o, std::string_view key) { return o ? string_view_field(*o, key) : ""; }
+const json::object* obj(const json::object* o, std::string_view key) { return o ? object_field(*o, key) : nullptr; }
 const json::array* arr(const json::object* o, std::string_view key)
 {
-    const auto* v = at(o, key);
+    const auto* v = o ? o->if_contains(key) : nullptr;
     return v ? v->if_array() : nullptr;
 }
 

@@ -4,7 +4,6 @@
 #include "hooks/events.hpp"
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace imagewatch::hooks {

@@ -32,13 +32,6 @@ using steady = std::chrono::steady_clock;
 constexpr std::uint32_t header_limit = 64 * 1024;
 constexpr std::chrono::seconds recently_used{1};
 
-bool is_ip_literal(const std::string& host)
-{
-    boost::system::error_code ec;
-    asio::ip::make_address(host, ec);
-    return !ec;
-}
-
 // System CAs plus ca_file. Loading the system bundle costs milliseconds of CPU and about a MiB,
 // so a context is shared by every connection that trusts the same files (measured: a context per
 // connection made each cold check cost ~15 ms and ~1 MiB of RSS per concurrent connection).
@@ -253,7 +246,7 @@ void connection::arm(std::chrono::milliseconds step, const step_timeouts& t)
 // SNI for names only (RFC 6066 forbids IP literals) and RFC 6125 name checking.
 result<void> connection::prepare_tls()
 {
-    if (!is_ip_literal(ep_.host) && !SSL_set_tlsext_host_name(tls_->native_handle(), ep_.host.c_str()))
+    if (!net::ip_literal(ep_.host) && !SSL_set_tlsext_host_name(tls_->native_handle(), ep_.host.c_str()))
         return make_error(errc::failed, ep_.authority + ": cannot set TLS SNI");
     tls_->set_verify_callback(ssl::host_name_verification(ep_.host));
     return {};
@@ -278,8 +271,8 @@ error connection::handshake_error(const boost::system::error_code& ec, std::chro
     if (verify == X509_V_ERR_UNSPECIFIED && chain && sk_X509_num(chain) > 0)
     {
         X509* leaf = sk_X509_value(chain, 0);
-        int match = is_ip_literal(ep_.host) ? X509_check_ip_asc(leaf, ep_.host.c_str(), 0)
-                                            : X509_check_host(leaf, ep_.host.data(), ep_.host.size(), 0, nullptr);
+        int match = net::ip_literal(ep_.host) ? X509_check_ip_asc(leaf, ep_.host.c_str(), 0)
+                                              : X509_check_host(leaf, ep_.host.data(), ep_.host.size(), 0, nullptr);
         if (match != 1)
             reason = "the certificate is not valid for " + ep_.host;
     }

@@ -64,23 +64,13 @@ std::pair<addresses, long> addresses_of(const ares_addrinfo* ai)
     long ttl = LONG_MAX;
     for (const ares_addrinfo_node* n = ai ? ai->nodes : nullptr; n; n = n->ai_next)
     {
-        asio::ip::address a;
-        if (n->ai_family == AF_INET && n->ai_addrlen >= sizeof(sockaddr_in))
-        {
-            const auto* sin = reinterpret_cast<const sockaddr_in*>(n->ai_addr);
-            asio::ip::address_v4::bytes_type b;
-            std::memcpy(b.data(), &sin->sin_addr, b.size());
-            a = asio::ip::address_v4(b);
-        }
-        else if (n->ai_family == AF_INET6 && n->ai_addrlen >= sizeof(sockaddr_in6))
-        {
-            const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(n->ai_addr);
-            asio::ip::address_v6::bytes_type b;
-            std::memcpy(b.data(), &sin6->sin6_addr, b.size());
-            a = asio::ip::address_v6(b, sin6->sin6_scope_id);
-        }
-        else
+        if (!(n->ai_family == AF_INET && n->ai_addrlen >= sizeof(sockaddr_in)) &&
+            !(n->ai_family == AF_INET6 && n->ai_addrlen >= sizeof(sockaddr_in6)))
             continue;
+        // The endpoint reads either family's sockaddr (a v6 address keeps its scope ID).
+        asio::ip::tcp::endpoint ep;
+        std::memcpy(ep.data(), n->ai_addr, std::min<std::size_t>(n->ai_addrlen, ep.capacity()));
+        const auto a = ep.address();
         if (std::find(out.begin(), out.end(), a) == out.end())
             out.push_back(a);
         ttl = std::min<long>(ttl, n->ai_ttl);

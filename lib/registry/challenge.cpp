@@ -2,6 +2,7 @@
 
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace imagewatch::registry {
@@ -32,17 +33,9 @@ public:
     void seek(std::size_t p) { i_ = p; }
     void advance() { ++i_; }
 
-    void skip_ws()
-    {
-        while (!at_end() && (peek() == ' ' || peek() == '\t'))
-            ++i_;
-    }
+    void skip_ws() { i_ = std::min(s_.find_first_not_of(" \t", i_), s_.size()); }
     // Skips whitespace and empty list elements (",,"), which RFC 7230 §7 lets a recipient accept.
-    void skip_ws_and_commas()
-    {
-        while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == ','))
-            ++i_;
-    }
+    void skip_ws_and_commas() { i_ = std::min(s_.find_first_not_of(" \t,", i_), s_.size()); }
     std::string_view token()
     {
         auto start = i_;
@@ -97,15 +90,7 @@ error garbage(std::string_view header, std::string_view why)
 
 }  // namespace
 
-bool challenge::is(std::string_view scheme_name) const
-{
-    if (scheme_name.size() != scheme.size())
-        return false;
-    for (std::size_t i = 0; i < scheme.size(); ++i)
-        if (ascii_lower(scheme_name[i]) != scheme[i])
-            return false;
-    return true;
-}
+bool challenge::is(std::string_view scheme_name) const { return iequals_ascii(scheme_name, scheme); }
 
 std::string challenge::param(std::string_view key) const
 {
@@ -131,12 +116,7 @@ result<std::vector<challenge>> parse_challenges(std::string_view header)
         if (scheme.empty())
             return garbage(header, "expected an auth scheme");
         c.scheme = ascii_lower(scheme);
-        if (lx.at_end() || lx.peek() == ',')
-        {
-            out.push_back(std::move(c));
-            continue;
-        }
-        if (lx.peek() != ' ' && lx.peek() != '\t')
+        if (!lx.at_end() && lx.peek() != ',' && lx.peek() != ' ' && lx.peek() != '\t')
             return garbage(header, "unexpected character after the scheme");
         lx.skip_ws();
         if (lx.at_end() || lx.peek() == ',')

@@ -1,7 +1,6 @@
 #include "registry/client.hpp"
 
 #include "core/base64.hpp"
-
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/timeout.hpp"
@@ -157,13 +156,15 @@ private:
     awaitable<result<response>> exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit);
     awaitable<result<exchanged>> exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit,
                                                step_timeouts t);
-    // Sends method target to the registry, answering its challenges; the first non-401 answer.
-    awaitable<result<response>> authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit);
+    // Sends method target to the registry, answering its challenges; the first non-401 answer
+    // through check_status (`shown` is the reference its messages name).
+    awaitable<result<response>> authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit,
+                                           const image_ref& shown);
     awaitable<void> ask_helper(call& c);
     awaitable<result<std::string>> fetch_token(call& c, token_key key);
     outgoing token_request(const call& c, const token_key& key, const boost::urls::url_view& url, const endpoint& ep);
     // 200 passes; anything else becomes the matching error. request_line: "HEAD /v2/…" for messages.
-    result<void> check_status(const response& res, const image_ref& ref, std::string_view request_line);
+    result<response> check_status(response res, const image_ref& ref, std::string_view request_line);
 
     asio::any_io_executor ex_;
     client_settings s_;
@@ -313,11 +314,9 @@ awaitable<result<resolved>> registry_client::resolve(image_ref ref, std::string 
     call c{ref, std::move(opts), std::move(*ep), pull_scope(ref.repository), std::move(identity), false, {}};
 
     std::string target = "/v2/" + ref.repository + "/manifests/" + (ref.digest.empty() ? ref.tag : ref.digest);
-    auto head = co_await authorized(c, http::verb::head, target, 0);
+    auto head = co_await authorized(c, http::verb::head, target, 0, ref);
     if (!head)
         co_return head.error();
-    if (auto ok = check_status(*head, ref, "HEAD " + target); !ok)
-        co_return ok.error();
     auto it = head->find("Docker-Content-Digest");
     if (it == head->end() || it->value().empty())
         co_return make_error(errc::bad_response, ref.registry + " sent no Docker-Content-Digest for " + ref.str());
@@ -341,11 +340,9 @@ awaitable<result<resolved>> registry_client::resolve(image_ref ref, std::string 
     image_ref at = ref;
     at.digest = digest;
     std::string index_target = "/v2/" + ref.repository + "/manifests/" + digest;
-    auto index = co_await authorized(c, http::verb::get, index_target, manifest_body_limit);
+    auto index = co_await authorized(c, http::verb::get, index_target, manifest_body_limit, at);
     if (!index)
         co_return index.error();
-    if (auto ok = check_status(*index, at, "GET " + index_target); !ok)
-        co_return ok.error();
     auto actual = content_digest(index->body(), digest.substr(0, digest.find(':')));
     if (!actual || *actual != digest)
         co_return make_error(errc::bad_response, ref.registry + " sent an index for " + at.str() +
@@ -380,7 +377,7 @@ awaitable<void> registry_client::ask_helper(call& c)
 }
 
 awaitable<result<response>> registry_client::authorized(call& c, http::verb method, std::string target,
-                                                        std::uint64_t body_limit)
+                                                        std::uint64_t body_limit, const image_ref& shown)
 {
     const auto& ref = c.ref;
     // Present what the registry asked for last time, so a warm check is a single request.
@@ -416,7 +413,7 @@ awaitable<result<response>> registry_client::authorized(call& c, http::verb meth
         if (!res)
             co_return res.error();
         if (res->result() != http::status::unauthorized)
-            co_return std::move(*res);
+            co_return check_status(std::move(*res), shown, std::string(http::to_string(method)) + " " + target);
 
         std::vector<challenge> challenges;
         auto [first, last] = res->equal_range(http::field::www_authenticate);
@@ -488,8 +485,12 @@ outgoing registry_client::token_request(const call& c, const token_key& key, con
                                         const endpoint& ep)
 {
     bool oauth = c.opts.creds && c.opts.creds->identity_token;
-    request req;
-    req.version(11);
+    // A GET goes to the token URL (service and scope added), the form POST to the realm as it is.
+    auto realm = boost::urls::parse_absolute_uri(key.realm);
+    std::string target = !oauth  ? std::string(url.encoded_target())
+                         : realm ? std::string(realm->encoded_target())
+                                 : std::string();
+    request req{oauth ? http::verb::post : http::verb::get, target.empty() ? "/" : target, 11};
     if (oauth)
     {
         boost::urls::url form;
@@ -500,22 +501,12 @@ outgoing registry_client::token_request(const call& c, const token_key& key, con
         params.append({"scope", key.scope});
         params.append({"client_id", "imagewatch"});
         params.append({"refresh_token", c.opts.creds->password});
-        auto realm = boost::urls::parse_absolute_uri(key.realm);
-        std::string target = realm ? std::string(realm->encoded_target()) : std::string();
-        req.method(http::verb::post);
-        req.target(target.empty() ? "/" : target);
         req.set(http::field::content_type, "application/x-www-form-urlencoded");
         req.body() = std::string(form.encoded_query());
         req.prepare_payload();
     }
-    else
-    {
-        std::string target(url.encoded_target());
-        req.method(http::verb::get);
-        req.target(target.empty() ? "/" : target);
-        if (c.opts.creds)
-            req.set(http::field::authorization, basic_auth(*c.opts.creds));
-    }
+    else if (c.opts.creds)
+        req.set(http::field::authorization, basic_auth(*c.opts.creds));
     req.set(http::field::host, ep.authority);
     req.set(http::field::user_agent, user_agent());
     req.set(http::field::accept, "application/json");
@@ -591,11 +582,11 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
     co_return std::move(tok->value);
 }
 
-result<void> registry_client::check_status(const response& res, const image_ref& ref, std::string_view request_line)
+result<response> registry_client::check_status(response res, const image_ref& ref, std::string_view request_line)
 {
     auto code = res.result();
     if (code == http::status::ok)
-        return {};
+        return res;
     if (code == http::status::not_found)
         return make_error(errc::not_found, "manifest unknown: " + ref.str());
     if (code == http::status::forbidden)

@@ -12,7 +12,6 @@
 #include <boost/json/value.hpp>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -133,14 +132,13 @@ credential_source from_docker_config(const std::string& path, std::string_view h
     const auto& root = jv->get_object();
     std::string source = "docker config " + path;
 
-    if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())
-        for (const auto& [key, helper] : helpers->get_object())
+    if (const auto* helpers = object_field(root, "credHelpers"))
+        for (const auto& [key, helper] : *helpers)
             if (same_registry_key(key, host) && helper.is_string() && !helper.get_string().empty())
                 return {std::nullopt, helper_for(helper.get_string(), host, "credHelpers", path)};
 
-    if (const auto* auths = root.if_contains("auths"); auths && auths->is_object())
-    {
-        for (const auto& [key, entry] : auths->get_object())
+    if (const auto* auths = object_field(root, "auths"))
+        for (const auto& [key, entry] : *auths)
         {
             if (!same_registry_key(key, host) || !entry.is_object())
                 continue;
@@ -162,10 +160,9 @@ credential_source from_docker_config(const std::string& path, std::string_view h
             if (auto token = string_field(e, "identitytoken"); !token.empty())
                 return {credentials{"", std::move(token), source + " (identitytoken)", true}, std::nullopt};
         }
-    }
 
-    if (const auto* store = root.if_contains("credsStore"); store && store->is_string() && !store->get_string().empty())
-        return {std::nullopt, helper_for(store->get_string(), host, "credsStore", path)};
+    if (auto store = string_view_field(root, "credsStore"); !store.empty())
+        return {std::nullopt, helper_for(store, host, "credsStore", path)};
     return {};
 }
 

@@ -7,7 +7,6 @@
 #include "core/env.hpp"
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -27,9 +27,10 @@ bool is_lower_hex(std::string_view s)
     return true;
 }
 
-std::optional<int> number(std::string_view s)
+template <class T = int>
+std::optional<T> number(std::string_view s)
 {
-    int v = 0;
+    T v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size())
         return std::nullopt;
@@ -89,6 +90,12 @@ bool is_attestation(const boost::json::object& entry, const platform& p)
     return ann && string_field(*ann, "vnd.docker.reference.type") == "attestation-manifest";
 }
 
+// "Type/Sub; charset=x" -> "Type/Sub" (a view: no copy, case kept)
+std::string_view media_type_view(std::string_view content_type)
+{
+    return trim(content_type.substr(0, content_type.find(';')), " \t");
+}
+
 }  // namespace
 
 bool is_valid_digest(std::string_view digest)
@@ -97,22 +104,9 @@ bool is_valid_digest(std::string_view digest)
     if (colon == std::string_view::npos)
         return false;
     auto algo = digest.substr(0, colon), hex = digest.substr(colon + 1);
-    if (algo == "sha256")
-        return hex.size() == 64 && is_lower_hex(hex);
-    if (algo == "sha512")
-        return hex.size() == 128 && is_lower_hex(hex);
-    return false;
+    const std::size_t length = algo == "sha256" ? 64 : algo == "sha512" ? 128 : 0;
+    return length != 0 && hex.size() == length && is_lower_hex(hex);
 }
-
-namespace {
-
-// "Type/Sub; charset=x" -> "Type/Sub" (a view: no copy, case kept)
-std::string_view media_type_view(std::string_view content_type)
-{
-    return trim(content_type.substr(0, content_type.find(';')), " \t");
-}
-
-}  // namespace
 
 std::string bare_media_type(std::string_view content_type) { return ascii_lower(media_type_view(content_type)); }
 
@@ -215,11 +209,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
         return std::nullopt;
     if (std::isdigit(static_cast<unsigned char>(value.front())))
     {
-        long long secs = 0;
-        auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
-        if (ec != std::errc() || p != value.data() + value.size())
-            return std::nullopt;
-        return std::chrono::seconds(secs);
+        auto secs = number<long long>(value);
+        return secs ? std::optional(std::chrono::seconds(*secs)) : std::nullopt;
     }
     auto when = parse_imf_fixdate(value);
     if (!when)

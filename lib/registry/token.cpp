@@ -1,5 +1,6 @@
 #include "registry/token.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/text.hpp"
 
 #include <boost/json/parse.hpp>
@@ -8,7 +9,6 @@
 #include <boost/url/url.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <new>
 
@@ -52,15 +52,9 @@ result<token> parse_token_response(std::string_view body)
     const auto& obj = jv.get_object();
 
     token t;
-    for (const char* key : {"token", "access_token"})
-    {
-        const auto* v = obj.if_contains(key);
-        if (v && v->is_string() && !v->get_string().empty())
-        {
-            t.value = std::string(v->get_string());
-            break;
-        }
-    }
+    t.value = string_field(obj, "token");
+    if (t.value.empty())
+        t.value = string_field(obj, "access_token");
     if (t.value.empty())
         return make_error(errc::bad_response, "token response has neither \"token\" nor \"access_token\"");
 
