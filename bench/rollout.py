@@ -2,7 +2,7 @@
 """Rollout benchmarks, on the real dockerd and registry of test/e2e/env.sh.
 
     IMAGEWATCH_BIN=build/release/app/imagewatch bench/rollout.py [--containers N] [--health-interval S]
-        [--only parallel,halt,isolation]
+        [--only parallel,halt,isolation] [--parallelism 1,4,8] [--no-loop]
 
 parallel   N containers with a healthcheck (verification waits dominate): wall time from imagewatch's
            "pulled" log line to "rollout done" with rollout.parallelism 1, 4 and 8, imagewatch's CPU
@@ -108,24 +108,28 @@ def shell_loop(fleet, version):
     return time.monotonic() - t0
 
 
-def bench_parallel(n):
+def bench_parallel(n, widths=(1, 4, 8), with_loop=True):
     fleet = Fleet(n, "par")
+    loop = None
     try:
         fleet.start()
         rows = {}
-        for i, p in enumerate((1, 4, 8)):
+        for i, p in enumerate(widths):
             log(f"parallel: {n} containers, parallelism {p}")
             rows[p] = rollout_once(fleet, p, f"v{i + 2}")
-        log("parallel: docker stop/rm/run shell loop")
-        loop = shell_loop(fleet, "v9")
+        if with_loop:
+            log("parallel: docker stop/rm/run shell loop")
+            loop = shell_loop(fleet, "v9")
     finally:
         fleet.cleanup()
     print(f"\n## parallel swaps: {n} containers with a healthcheck (interval {HEALTH_INTERVAL}s)\n")
-    print("| run | pulled -> all verified | vs parallelism 1 | imagewatch CPU per swap |")
+    print(f"| run | pulled -> all verified | vs parallelism {widths[0]} | imagewatch CPU per swap |")
     print("| --- | ---: | ---: | ---: |")
+    base = rows[widths[0]][0]
     for p, (wall, cpu) in rows.items():
-        print(f"| parallelism {p} | {wall:.1f} s | {rows[1][0] / wall:.2f}x | {cpu * 1000:.1f} ms |")
-    print(f"| docker stop/rm/run loop (no verification) | {loop:.1f} s | {rows[1][0] / loop:.2f}x | - |")
+        print(f"| parallelism {p} | {wall:.1f} s | {base / wall:.2f}x | {cpu * 1000:.1f} ms |")
+    if loop is not None:
+        print(f"| docker stop/rm/run loop (no verification) | {loop:.1f} s | {base / loop:.2f}x | - |")
     return rows, loop
 
 
@@ -192,6 +196,8 @@ def main():
     ap.add_argument("--containers", type=int, default=100)
     ap.add_argument("--isolation-containers", type=int, default=10)
     ap.add_argument("--only", default="parallel,halt,isolation")
+    ap.add_argument("--parallelism", default="1,4,8", help="the rollout.parallelism values, the first is the base")
+    ap.add_argument("--no-loop", action="store_true", help="skip the docker stop/rm/run shell loop")
     ap.add_argument("--health-interval", type=int, default=HEALTH_INTERVAL, help="seconds between healthchecks")
     a = ap.parse_args()
     HEALTH_INTERVAL = a.health_interval
@@ -203,7 +209,7 @@ def main():
     if "halt" in only:
         bench_halt(a.containers)
     if "parallel" in only:
-        bench_parallel(a.containers)
+        bench_parallel(a.containers, tuple(int(x) for x in a.parallelism.split(",")), not a.no_loop)
 
 
 if __name__ == "__main__":
