@@ -40,6 +40,7 @@ public:
     void stop() { stopped_ = true; }
 
     bool halted() const { return halted_; }
+    std::size_t width() const { return width_; }  // parallelism, at least 1
     std::size_t canaries() const { return canaries_; }
     bool canaries_done() const { return canaries_finished_ == canaries_; }
     bool is_canary(std::size_t step) const { return step < canaries_; }

@@ -386,7 +386,6 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
     rollout_window window(p.steps, p.candidates, rt.rollout.canary, rt.rollout.parallelism, rt.rollout.max_failures);
     const std::string of_m = " of " + std::to_string(p.steps.size());
     std::size_t started = 0;
-    const auto width = static_cast<std::size_t>(std::max(rt.rollout.parallelism, 1));
     std::size_t logged_at = 0;  // `done` at the last progress line
     bool canary_logged = false;
     bool docker_failed = false;
@@ -433,7 +432,7 @@ awaitable<service::rollout_end> service::execute(swap_plan& p, const config::run
         // A progress line once the canaries are through, then one per `parallelism` swaps.
         const std::size_t done = st.replaced + st.failed;
         const bool canary_line = !canary_logged && window.canaries() > 0 && window.canaries_done() && !window.halted();
-        if (canary_line || done == p.steps.size() || done >= logged_at + width)
+        if (canary_line || done == p.steps.size() || done >= logged_at + window.width())
         {
             canary_logged = canary_logged || window.canaries_done();
             logged_at = done;
