@@ -1,5 +1,6 @@
 #include "config/parse.hpp"
 
+#include "config/split.hpp"
 #include "core/host_port.hpp"
 #include "core/small_file.hpp"
 #include "core/text.hpp"
@@ -40,32 +41,19 @@ std::string join(std::string_view path, std::string_view key)
     return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
 }
 
-std::string_view kind_of(const json::value& v)
-{
-    switch (v.kind())
-    {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-    }
-    return "a value";
-}
-
 // "a string \"yes\"", "a number 300", "an object": what the operator wrote, for wrong-type messages.
 std::string describe(const json::value& v)
 {
-    std::string out(kind_of(v));
-    if (v.is_string() || v.is_number())
-    {
-        auto text = json::serialize(v);
-        out += " " + (text.size() > 40 ? utf8_excerpt(text, 37) : text);
-    }
-    return out;
+    if (v.is_null())
+        return "null";
+    if (v.is_bool())
+        return "a boolean";
+    if (v.is_array())
+        return "an array";
+    if (v.is_object())
+        return "an object";
+    auto text = json::serialize(v);
+    return (v.is_string() ? "a string " : "a number ") + (text.size() > 40 ? utf8_excerpt(text, 37) : text);
 }
 
 // Edit distance counting a swap of two neighbours as one edit ("hots" -> "host"), as typos go.
@@ -134,13 +122,9 @@ bool valid_host(std::string_view h)
     if (h.empty() || h.size() > 253)
         return false;
     bool numeric = std::all_of(h.begin(), h.end(), [](char c) { return is_digit(c) || c == '.'; });
-    std::size_t labels = 0;
-    std::size_t start = 0;
-    for (;;)
+    const auto labels = split(h, '.');
+    for (auto label : labels)
     {
-        auto dot = h.find('.', start);
-        auto label = h.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        ++labels;
         if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
             return false;
         if (!std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; }))
@@ -152,11 +136,8 @@ bool valid_host(std::string_view h)
             if (ec != std::errc{} || end != label.data() + label.size() || octet > 255)
                 return false;
         }
-        if (dot == std::string_view::npos)
-            break;
-        start = dot + 1;
     }
-    return !numeric || labels == 4;
+    return !numeric || labels.size() == 4;
 }
 
 bool valid_ipv6(std::string_view h)
@@ -193,21 +174,11 @@ std::string check_socket_path(std::string_view p)
 // "os/arch[/variant]", lower-case.
 bool valid_platform(std::string_view s)
 {
-    std::size_t parts = 0;
-    std::size_t start = 0;
-    for (;;)
-    {
-        auto slash = s.find('/', start);
-        auto part = s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-        ++parts;
-        if (part.empty() ||
-            !std::all_of(part.begin(), part.end(), [](char c) { return is_lower_alnum(c) || c == '_'; }))
-            return false;
-        if (slash == std::string_view::npos)
-            break;
-        start = slash + 1;
-    }
-    return parts == 2 || parts == 3;
+    const auto parts = split(s, '/');
+    const auto part_ok = [](std::string_view p) {
+        return !p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return is_lower_alnum(c) || c == '_'; });
+    };
+    return (parts.size() == 2 || parts.size() == 3) && std::all_of(parts.begin(), parts.end(), part_ok);
 }
 
 // [a-z0-9][a-z0-9._-]* (docs/configuration.md "runtimes").
@@ -400,21 +371,20 @@ public:
         }
     }
 
-    // A whole number in [lo, hi].
-    void read_count(const json::object& obj, const std::string& path, std::string_view key, int& out, int lo, int hi)
+    // A number in [lo, hi]; for an integral T a whole number written without a fraction (3, not 3.0).
+    template <class T>
+    void read_number(const json::object& obj, const std::string& path, std::string_view key, T& out, T lo, T hi,
+                     std::string_view expected)
     {
         const auto* v = obj.if_contains(key);
         if (!v)
             return;
-        const auto n = v->is_int64() ? std::optional<std::int64_t>(v->get_int64())
-                       : v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(hi)
-                           ? std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()))
-                           : std::nullopt;
-        if (!n || *n < lo || *n > hi)
-            add(join(path, key), "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                                     ", got " + describe(*v));
+        boost::system::error_code ec;
+        const T n = v->to_number<T>(ec);
+        if (ec || (std::is_integral_v<T> && v->is_double()) || n < lo || n > hi)
+            add(join(path, key), std::string(expected) + ", got " + describe(*v));
         else
-            out = static_cast<int>(*n);
+            out = n;
     }
 
     // rollout {parallelism, canary, max_failures, window}: the keys present override `out`.
@@ -423,21 +393,10 @@ public:
         const auto* o = object_of(v, path, {"parallelism", "canary", "max_failures", "window"});
         if (!o)
             return;
-        read_count(*o, path, "parallelism", out.parallelism, 1, 64);
-        read_count(*o, path, "canary", out.canary, 0, 1000);
-        if (const auto* f = o->if_contains("max_failures"))
-        {
-            const double ratio = f->is_double()   ? f->get_double()
-                                 : f->is_int64()  ? static_cast<double>(f->get_int64())
-                                 : f->is_uint64() ? static_cast<double>(f->get_uint64())
-                                                  : -1.0;
-            if (ratio < 0.0 || ratio > 1.0)
-                add(join(path, "max_failures"),
-                    "expected a failure ratio from 0 to 1 (0.2 = a batch with more than a fifth failed halts), got " +
-                        describe(*f));
-            else
-                out.max_failures = ratio;
-        }
+        read_number(*o, path, "parallelism", out.parallelism, 1, 64, "expected a whole number from 1 to 64");
+        read_number(*o, path, "canary", out.canary, 0, 1000, "expected a whole number from 0 to 1000");
+        read_number(*o, path, "max_failures", out.max_failures, 0.0, 1.0,
+                    "expected a failure ratio from 0 to 1 (0.2 = a batch with more than a fifth failed halts)");
         std::string text;
         if (read(*o, path, "window", text))
         {
@@ -647,11 +606,8 @@ void apply_env(const env_lookup& env, config& cfg, issues& out)
 {
     if (auto v = non_empty(env, "IMAGE_AUTO_REFRESH"))
     {
-        auto lower = ascii_lower(*v);
-        if (lower == "true")
-            cfg.watch.enabled = true;
-        else if (lower == "false")
-            cfg.watch.enabled = false;
+        if (const bool on = iequals_ascii(*v, "true"); on || iequals_ascii(*v, "false"))
+            cfg.watch.enabled = on;
         else
             out.push_back(issue{0, 0, "IMAGE_AUTO_REFRESH", "expected true or false (any case), got " + quoted(*v)});
     }

@@ -1,9 +1,12 @@
 #include "config/window.hpp"
 
+#include "config/split.hpp"
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace imagewatch::config {
@@ -14,11 +17,8 @@ constexpr std::string_view form = " (expected like \"Mon-Fri 02:00-05:00 UTC\" o
 
 std::optional<int> day_index(std::string_view s)
 {
-    const auto l = ascii_lower(s);
-    for (std::size_t i = 0; i < day_names.size(); ++i)
-        if (l == day_names[i])
-            return static_cast<int>(i);
-    return std::nullopt;
+    const auto it = std::find(day_names.begin(), day_names.end(), ascii_lower(s));
+    return it == day_names.end() ? std::nullopt : std::optional<int>(static_cast<int>(it - day_names.begin()));
 }
 
 bool digits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
@@ -51,20 +51,6 @@ std::optional<int> zone_offset(std::string_view s)
     return rest[0] == '-' ? -*hm : *hm;
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep)
-{
-    std::vector<std::string_view> parts;
-    std::size_t start = 0;
-    for (;;)
-    {
-        auto at = s.find(sep, start);
-        parts.push_back(s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
-        if (at == std::string_view::npos)
-            return parts;
-        start = at + 1;
-    }
-}
-
 result<std::uint8_t> parse_days(std::string_view s)
 {
     unsigned bits = 0;
@@ -86,10 +72,12 @@ result<std::uint8_t> parse_days(std::string_view s)
     return static_cast<std::uint8_t>(bits);
 }
 
-// Local (zone-shifted) minutes since the epoch.
-long long local_minutes(const window& w, std::chrono::system_clock::time_point now)
+// `now` in the window's zone: the day since the epoch, and the minute of that day.
+std::pair<long long, long long> local_day_minute(const window& w, std::chrono::system_clock::time_point now)
 {
-    return std::chrono::floor<std::chrono::minutes>(now.time_since_epoch()).count() + w.offset;
+    const auto t = std::chrono::floor<std::chrono::minutes>(now.time_since_epoch()) + std::chrono::minutes(w.offset);
+    const auto day = std::chrono::floor<std::chrono::days>(t);
+    return {day.count(), (t - day).count()};
 }
 
 // 1970-01-01 was a Thursday: day 0 of the epoch is index 3 (Monday = 0).
@@ -97,16 +85,12 @@ int weekday_of_day(long long day) { return static_cast<int>(((day % 7) + 7 + 3) 
 
 bool day_allowed(const window& w, long long day) { return (w.days >> weekday_of_day(day)) & 1u; }
 
-long long floor_div(long long a, long long b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
-
 }  // namespace
 
 result<window> parse_window(std::string_view text)
 {
-    std::vector<std::string_view> words;
-    for (auto w : split(text, ' '))
-        if (!w.empty())
-            words.push_back(w);
+    auto words = split(text, ' ');
+    std::erase(words, std::string_view());  // runs of spaces
     if (words.size() < 2 || words.size() > 3)
         return make_error(errc::invalid_argument, "invalid window \"" + std::string(text) + "\"" + std::string(form));
     window w;
@@ -141,9 +125,7 @@ result<window> parse_window(std::string_view text)
 
 bool window_open(const window& w, std::chrono::system_clock::time_point now)
 {
-    const long long t = local_minutes(w, now);
-    const long long day = floor_div(t, 1440);
-    const long long minute = t - day * 1440;
+    const auto [day, minute] = local_day_minute(w, now);
     if (w.end > w.start)
         return day_allowed(w, day) && minute >= w.start && minute < w.end;
     // Past midnight: open from start today, or until end on the day after an allowed day.
@@ -154,12 +136,11 @@ std::chrono::system_clock::time_point window_next_open(const window& w, std::chr
 {
     if (window_open(w, now))
         return now;
-    const long long t = local_minutes(w, now);
-    const long long day = floor_div(t, 1440);
+    const auto [day, minute] = local_day_minute(w, now);
     for (long long d = day; d <= day + 7; ++d)
     {
         const long long opens = d * 1440 + w.start;
-        if (opens > t && day_allowed(w, d))
+        if (opens > day * 1440 + minute && day_allowed(w, d))
             return std::chrono::system_clock::time_point(std::chrono::minutes(opens - w.offset));
     }
     return now;  // no allowed day: unreachable for a parsed window (days is never 0)
