@@ -3,6 +3,7 @@
 #include "core/host_port.hpp"
 #include "image/registry_host.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace imagewatch {
@@ -19,12 +20,8 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' |
 // [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
 bool valid_tag(std::string_view t)
 {
-    if (t.empty() || t.size() > 128 || !(is_alnum(t[0]) || t[0] == '_'))
-        return false;
-    for (char c : t)
-        if (!(is_alnum(c) || c == '_' || c == '.' || c == '-'))
-            return false;
-    return true;
+    return !t.empty() && t.size() <= 128 && (is_alnum(t[0]) || t[0] == '_') &&
+           std::all_of(t.begin(), t.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 // [a-z0-9]+ ( ( [._] | __ | -+ ) [a-z0-9]+ )*  — the distribution/reference path grammar.
@@ -67,27 +64,21 @@ std::string check_registry(std::string_view r)
         return bad("has an empty port");
     if (hp->bracketed)
     {
-        if (host.empty())
+        const auto v6 = [](char c) { return is_hex_lower(c) || (c >= 'A' && c <= 'F') || c == ':' || c == '.'; };
+        if (host.empty() || !std::all_of(host.begin(), host.end(), v6))
             return bad("has a malformed IPv6 address");
-        for (char c : host)
-            if (!(is_hex_lower(c) || (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
-                return bad("has a malformed IPv6 address");
     }
     else
     {
-        std::size_t start = 0;
-        while (start <= host.size())
+        for (std::string_view left = host;;)  // label by label
         {
-            auto dot = host.find('.', start);
-            auto label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-            bool ok = !label.empty() && label.front() != '-' && label.back() != '-';
-            for (char c : label)
-                ok = ok && (is_alnum(c) || c == '-');
-            if (!ok)
+            const auto label = left.substr(0, left.find('.'));
+            if (label.empty() || label.front() == '-' || label.back() == '-' ||
+                !std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; }))
                 return bad("is not a valid host name");
-            if (dot == std::string_view::npos)
+            if (label.size() == left.size())
                 break;
-            start = dot + 1;
+            left.remove_prefix(label.size() + 1);
         }
     }
     if (!port.empty())
@@ -168,11 +159,9 @@ result<image_ref> parse_image_ref(std::string_view s)
     if (repo.empty())
         return bad("missing repository name");
 
-    std::size_t start = 0;
-    for (;;)
+    for (std::string_view left = repo;;)
     {
-        auto slash = repo.find('/', start);
-        auto comp = repo.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        const auto comp = left.substr(0, left.find('/'));
         if (comp.empty())
             return bad("empty path component");
         if (!valid_path_component(comp))
@@ -183,17 +172,14 @@ result<image_ref> parse_image_ref(std::string_view s)
             return bad("invalid path component \"" + std::string(comp) +
                        "\" (lower-case letters and digits, separated by '.', '_', '__' or '-')");
         }
-        if (slash == std::string_view::npos)
+        if (comp.size() == left.size())
             break;
-        start = slash + 1;
+        left.remove_prefix(comp.size() + 1);
     }
     if (ref.registry == docker_hub && repo.find('/') == std::string_view::npos)
     {
         // A bare 64-hex name is an image ID, which the Docker CLI refuses as a reference too.
-        bool all_hex = repo.size() == 64;
-        for (char c : repo)
-            all_hex = all_hex && is_hex_lower(c);
-        if (all_hex)
+        if (repo.size() == 64 && std::all_of(repo.begin(), repo.end(), is_hex_lower))
             return bad("a 64-hex image ID is not a reference");
         ref.repository = "library/" + std::string(repo);
     }
