@@ -1,7 +1,7 @@
 #include "watch/census.hpp"
 
-#include "core/json_fields.hpp"
 #include "refresh/select.hpp"
+#include "refresh/selection.hpp"
 
 #include <algorithm>
 #include <set>
@@ -37,9 +37,7 @@ awaitable<result<std::map<std::string, int>>> container_census::count(docker::ap
                 auto ins = co_await docker.inspect_container(c.id);
                 if (!ins)
                     continue;  // removed since the list
-                image.clear();
-                if (const auto* cfg = object_field(*ins, "Config"))
-                    image = string_field(*cfg, "Image");
+                image = refresh::config_image_of(*ins);
                 config_image_[c.id] = image;
             }
         }

@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
+
 namespace imagewatch::watch {
 
 // The follow-up run that late triggers join. `done` is a timer used as a condition variable:
@@ -28,10 +30,7 @@ refresh_queue::refresh_queue(asio::any_io_executor ex, refresh::service& svc,
 
 bool refresh_queue::busy() const
 {
-    for (const auto& [k, s] : slots_)
-        if (s.running)
-            return true;
-    return false;
+    return std::any_of(slots_.begin(), slots_.end(), [](const auto& kv) { return kv.second.running; });
 }
 
 awaitable<refresh::outcome> refresh_queue::execute(config::runtime rt, refresh::request rq)
@@ -91,7 +90,6 @@ void refresh_queue::start_follow_up(const std::string& key)
         return;
     }
     auto b = std::move(s.pending);
-    s.pending.reset();
     // Still running: the follow-up takes over the slot.
     asio::co_spawn(ex_, execute(b->rt, b->rq), [this, key, b](std::exception_ptr e, refresh::outcome out) {
         if (e)

@@ -31,7 +31,7 @@ struct watcher::task
     };
     config::runtime rt;
     phase ph = phase::idle;
-    steady::time_point next = steady::time_point::min();  // min: never scheduled yet
+    steady::time_point next = steady::time_point::min();  // min: new, not yet seen by apply()
     std::optional<std::multimap<steady::time_point, std::shared_ptr<task>>::iterator> due;
     bool stop_requested = false;
     bool triggered = false;
@@ -61,23 +61,6 @@ struct watcher::host_checks
     // watcher (shutdown with a check in flight) then frees its slot without calling back.
     watcher* owner = nullptr;
 };
-
-namespace {
-
-sys::time_point to_system(steady::time_point tp)
-{
-    return sys::now() + std::chrono::duration_cast<sys::duration>(tp - steady::now());
-}
-
-bool refresh_ok(const refresh::outcome& out, const std::string& name)
-{
-    if (out.fatal || std::find(out.result.pulled.begin(), out.result.pulled.end(), name) == out.result.pulled.end())
-        return false;
-    return std::none_of(out.result.errors.begin(), out.result.errors.end(),
-                        [&](const auto& f) { return f.runtime == name; });
-}
-
-}  // namespace
 
 watcher::watcher(asio::any_io_executor ex, registry::client& registry, docker::api& docker, refresh_queue& queue,
                  std::function<std::string()> platform)
@@ -116,22 +99,18 @@ void watcher::apply(const config::config& cfg)
     std::unordered_set<std::string_view> replaced(d.changed.begin(), d.changed.end());
     replaced.insert(d.removed.begin(), d.removed.end());
     std::vector<std::shared_ptr<task>> next;
-    std::vector<std::shared_ptr<task>> kept;
-    std::vector<std::shared_ptr<task>> fresh;
     for (const auto& rt : cfg.runtimes)
     {
         if (auto it = by_name_.find(rt.name); it != by_name_.end() && !replaced.contains(rt.name))
         {
             it->second->rt = rt;  // rollout settings are read at each refresh: the task and its state stay
             next.push_back(it->second);
-            kept.push_back(it->second);
             continue;
         }
         auto t = std::make_shared<task>(rt);
         t->st.name = rt.name;
         t->st.image = rt.image.str();
         next.push_back(t);
-        fresh.push_back(t);
     }
     std::erase_if(tasks_, [&](const auto& t) { return !replaced.contains(t->rt.name); });
     // Whatever is left was removed or changed: retire it (a swap in progress finishes first).
@@ -157,27 +136,31 @@ void watcher::apply(const config::config& cfg)
     std::erase_if(host_checks_, [](const auto& kv) { return kv.second->in_flight == 0 && kv.second->waiting.empty(); });
 
     const auto now = steady::now();
-    // Same target: keep state and schedule; a new interval applies from now.
-    for (auto& t : kept)
+    // A new task checks within the jitter. One with the same target keeps its state and schedule, a
+    // new interval applying from now; one in a check is scheduled with the new settings when it ends.
+    for (auto& t : tasks_)
     {
-        if (t->ph != task::phase::idle)
-            continue;  // the end of its check schedules it with the new settings
-        if (t->triggered)
-            schedule(t, now);
-        else if (!watch_.enabled)
+        if (t->next == steady::time_point::min())
         {
-            unschedule(*t);
-            t->st.next_check.reset();
+            log::info("watch task started", {{"runtime", t->rt.name}, {"image", t->rt.image.str()}});
+            t->next = now + jittered(duration(0), watch_.jitter);
+            resume(t, t->next);
         }
-        else
-            schedule(t, std::min(t->next, now + jittered(watch_.interval, watch_.jitter)));
+        else if (t->ph == task::phase::idle)
+            resume(t, std::min(t->next, now + jittered(watch_.interval, watch_.jitter)));
     }
-    for (auto& t : fresh)
+}
+
+void watcher::resume(const std::shared_ptr<task>& t, steady::time_point at)
+{
+    if (t->triggered)
+        schedule(t, steady::now());
+    else if (watch_.enabled)
+        schedule(t, at);
+    else
     {
-        log::info("watch task started", {{"runtime", t->rt.name}, {"image", t->rt.image.str()}});
-        t->next = now + jittered(duration(0), watch_.jitter);
-        if (watch_.enabled)
-            schedule(t, t->next);
+        unschedule(*t);
+        t->st.next_check.reset();
     }
 }
 
@@ -185,7 +168,7 @@ void watcher::schedule(const std::shared_ptr<task>& t, steady::time_point when)
 {
     unschedule(*t);
     t->due = due_.emplace(when, t);
-    t->st.next_check = to_system(when);
+    t->st.next_check = sys::now() + std::chrono::duration_cast<sys::duration>(when - steady::now());
     if (!loop_running_)
     {
         loop_running_ = true;
@@ -262,27 +245,20 @@ void watcher::start(std::shared_ptr<task> t, std::shared_ptr<host_checks> h)
         if (h->owner)
             h->owner->release(h);
     });
-    asio::co_spawn(ex_, run_check(t, std::move(slot)), [this, t](std::exception_ptr e) {
+    asio::co_spawn(ex_, check_once(t, std::move(slot)), [this, t](std::exception_ptr e) {
         t->ph = task::phase::idle;
         if (e)
         {
             log::error("watch check failed", {{"runtime", t->rt.name}, {"error", exception_message(e)}});
             // A bug, not a registry answer: back off like an error and go on.
             t->failures = std::max(t->failures, 1);
-            t->next = steady::now() + next_wait(*t);
         }
+        t->next = steady::now() + next_wait(*t);
         std::erase(retiring_, t);
         if (t->stop_requested || stopped_)
-        {
             t->st.next_check.reset();
-            return;
-        }
-        if (t->triggered)
-            schedule(t, steady::now());
-        else if (watch_.enabled)
-            schedule(t, t->next);
         else
-            t->st.next_check.reset();
+            resume(t, t->next);
     });
 }
 
@@ -312,13 +288,6 @@ duration watcher::next_wait(const task& t)
     if (auto ra = registry_.retry_after(t.rt.image.registry))
         wait = std::max(wait, std::chrono::duration_cast<duration>(*ra));
     return wait;
-}
-
-awaitable<void> watcher::run_check(std::shared_ptr<task> t, std::shared_ptr<host_checks> slot)
-{
-    const bool forced = std::exchange(t->triggered, false);
-    co_await check_once(*t, forced, std::move(slot));
-    t->next = steady::now() + next_wait(*t);
 }
 
 bool watcher::trigger(const std::string& runtime)
@@ -410,8 +379,10 @@ awaitable<std::shared_ptr<const result<registry::resolved>>> watcher::resolve_sh
     co_return sc->last;
 }
 
-awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_checks> slot)
+awaitable<void> watcher::check_once(std::shared_ptr<task> tp, std::shared_ptr<host_checks> slot)
 {
+    task& t = *tp;
+    const bool forced = std::exchange(t.triggered, false);
     const std::string& name = t.rt.name;
     const auto started = steady::now();
     const auto shared = co_await resolve_shared(t, platform_(), forced ? duration(0) : watch_.interval / 2);
@@ -475,10 +446,12 @@ awaitable<void> watcher::check_once(task& t, bool forced, std::shared_ptr<host_c
         rq.automatic = true;
         rq.digest = r->digest;
         auto out = co_await queue_.run(t.rt, std::move(rq));
-        const bool ok = refresh_ok(out, name);
         const auto has = [&](const std::vector<std::string>& v) {
             return std::find(v.begin(), v.end(), name) != v.end();
         };
+        const bool ok = !out.fatal && has(out.result.pulled) &&
+                        std::none_of(out.result.errors.begin(), out.result.errors.end(),
+                                     [&](const auto& f) { return f.runtime == name; });
         // A halted rollout is not retried on the same image (a newer digest or a forced POST
         // is), and notify mode has nothing to retry: both keep the digest. A deferred update
         // (window, min_age) is decided again at the next check.

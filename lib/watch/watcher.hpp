@@ -74,13 +74,15 @@ private:
     // the registry host has a free slot and queues the runtime there otherwise.
     void schedule(const std::shared_ptr<task>& t, std::chrono::steady_clock::time_point when);
     void unschedule(task& t);
+    // An idle task's next check: now when triggered, else at `at` (none while watch is disabled).
+    void resume(const std::shared_ptr<task>& t, std::chrono::steady_clock::time_point at);
     awaitable<void> run_schedule();
     void dispatch(std::shared_ptr<task> t);
     void start(std::shared_ptr<task> t, std::shared_ptr<host_checks> h);
     void release(const std::shared_ptr<host_checks>& h);  // a check's slot is free again
     duration next_wait(const task& t);
-    awaitable<void> run_check(std::shared_ptr<task> t, std::shared_ptr<host_checks> slot);
-    awaitable<void> check_once(task& t, bool forced, std::shared_ptr<host_checks> slot);
+    // One check of t (forced when it was triggered), then maybe its refresh.
+    awaitable<void> check_once(std::shared_ptr<task> t, std::shared_ptr<host_checks> slot);
     awaitable<std::shared_ptr<const result<registry::resolved>>> resolve_shared(task& t, std::string platform,
                                                                                 duration max_age);
     duration jittered(duration base, duration jitter);
