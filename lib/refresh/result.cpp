@@ -7,13 +7,7 @@
 namespace imagewatch::refresh {
 namespace {
 
-boost::json::array strings(const std::vector<std::string>& v)
-{
-    boost::json::array a;
-    for (const auto& s : v)
-        a.emplace_back(s);
-    return a;
-}
+boost::json::array strings(const std::vector<std::string>& v) { return boost::json::array(v.begin(), v.end()); }
 
 boost::json::object to_object(const refresh_result& r)
 {

@@ -9,6 +9,7 @@
 #include "core/text.hpp"
 #include "refresh/reconcile.hpp"
 #include "refresh/select.hpp"
+#include "refresh/swarm_spec.hpp"
 #include "self/self.hpp"
 
 #include <boost/json/value.hpp>
@@ -30,35 +31,20 @@ std::string bytes_text(const docker::pull_totals& t)
     return format_bytes(t.bytes_done) + "/" + format_bytes(t.bytes_total);
 }
 
-// The digest the pulled image carries for the runtime's repository ("" when Docker has none).
-std::string repo_digest_of(const boost::json::object& image, const image_ref& ref)
-{
-    if (const auto* rd = image.if_contains("RepoDigests"); rd && rd->is_array())
-        for (const auto& v : rd->get_array())
-            if (v.is_string())
-            {
-                std::string_view entry = v.get_string();
-                auto at = entry.rfind('@');
-                if (at == std::string_view::npos)
-                    continue;
-                if (auto r = parse_image_ref(entry.substr(0, at)); r && r->name() == ref.name())
-                    return std::string(entry.substr(at + 1));
-            }
-    return {};
-}
-
 std::string until_text(std::chrono::system_clock::time_point at)
 {
     return format_duration(
         std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::system_clock::now()));
 }
 
-// Whether `ref` (an ID, an ID prefix of 12+ digits, or a name) names a listed container.
-bool names_listed(const std::vector<docker::container_summary>& listed, const std::string& ref)
+// The listed container `ref` (an ID, an ID prefix of 12+ digits, or a name) names, or nullptr.
+const docker::container_summary* find_listed(const std::vector<docker::container_summary>& listed,
+                                             const std::string& ref)
 {
-    return std::any_of(listed.begin(), listed.end(), [&](const auto& c) {
+    auto it = std::find_if(listed.begin(), listed.end(), [&](const auto& c) {
         return c.name == ref || c.id == ref || (ref.size() >= 12 && c.id.starts_with(ref));
     });
+    return it == listed.end() ? nullptr : &*it;
 }
 
 // The name of the container that replaced the one `ref` named (its imagewatch.replaced-from label).
@@ -179,7 +165,7 @@ awaitable<outcome> service::refresh_one(const config::runtime& rt, request rq, s
         co_return out;
     }
     const std::string image_id = string_field(*img, "Id");
-    std::string digest = repo_digest_of(*img, rt.image);
+    std::string digest = repo_digest(*img, rt.image);
     if (digest.empty())
         digest = rq.digest.empty() ? image_id : rq.digest;
 
@@ -343,7 +329,7 @@ awaitable<swap_plan> service::select(const config::runtime& rt, const std::strin
             mode = string_field(*hc, "NetworkMode");
         bool stale = string_field(c.inspect, "Image") != image_id;
         std::string parent = network_parent_of(mode);
-        if (!parent.empty() && !names_listed(listed, parent))
+        if (!parent.empty() && !find_listed(listed, parent))
             if (auto next = replacement_of(listed, parent))
             {
                 // Its parent was replaced (by another runtime's refresh): the namespace it joined
@@ -359,13 +345,11 @@ awaitable<swap_plan> service::select(const config::runtime& rt, const std::strin
     // container:<id> would point at a parent that a swap replaces: refer to it by name.
     for (std::size_t i = 0; i < p.candidates.size(); ++i)
         if (auto& ref = p.candidates[i].network_parent; !ref.empty())
-            for (const auto& c : listed)
-                if (c.name == ref || c.id == ref || (ref.size() >= 12 && c.id.starts_with(ref)))
-                {
-                    p.selected[i].inspect["HostConfig"].as_object()["NetworkMode"] = "container:" + c.name;
-                    ref = c.name;  // the lock key
-                    break;
-                }
+            if (const auto* c = find_listed(listed, ref))
+            {
+                p.selected[i].inspect["HostConfig"].as_object()["NetworkMode"] = "container:" + c->name;
+                ref = c->name;  // the lock key
+            }
     co_return p;
 }
 

@@ -15,14 +15,6 @@ namespace {
 
 using boost::json::object;
 
-std::string container_name(const object& inspect)
-{
-    std::string n = string_field(inspect, "Name");
-    if (!n.empty() && n.front() == '/')
-        n.erase(0, 1);
-    return n;
-}
-
 // Waits until the new container proves itself: healthy when it has a healthcheck, else still
 // running (not restarting, no restarts) for the whole grace period. Says which proof it got.
 awaitable<result<std::string>> verify(docker::api& docker, std::string id, swap_settings s)
@@ -93,7 +85,9 @@ awaitable<result<void>> rollback(docker::api& docker, std::string old_id, std::s
 awaitable<result<void>> swap_container(docker::api& docker, object inspect, std::string image, swap_settings s)
 {
     const std::string old_id = string_field(inspect, "Id");
-    const std::string name = container_name(inspect);
+    std::string name = string_field(inspect, "Name");  // the API writes "/web"
+    if (name.starts_with('/'))
+        name.erase(0, 1);
     const std::string old_image_id = string_field(inspect, "Image");
     const object* state = object_field(inspect, "State");
     const bool was_running =

@@ -60,20 +60,18 @@ awaitable<std::optional<rolling>> start_update(docker::api& docker, const config
                                                const std::string& digest, const std::string& auth, refresh_result& res)
 {
     std::string name = id;
+    const auto failed = [&](std::string image, std::string message) {
+        report(res, {rt.name, name, "failed", std::move(image), std::move(message)});
+        return std::nullopt;
+    };
     for (int attempt = 1;; ++attempt)
     {
         auto svc = co_await docker.inspect_service(id);
         if (!svc)
-        {
-            report(res, {rt.name, name, "failed", "", "inspect: " + svc.error().message});
-            co_return std::nullopt;
-        }
+            co_return failed("", "inspect: " + svc.error().message);
         auto view = read_service(*svc);
         if (!view)
-        {
-            report(res, {rt.name, name, "failed", "", view.error().message});
-            co_return std::nullopt;
-        }
+            co_return failed("", view.error().message);
         name = view->name;
         if (on_digest(*view, digest))
         {
@@ -83,10 +81,7 @@ awaitable<std::optional<rolling>> start_update(docker::api& docker, const config
         const std::string pinned = pinned_image(view->image, digest);
         auto spec = updated_spec(*svc, pinned);
         if (!spec)
-        {
-            report(res, {rt.name, name, "failed", pinned, spec.error().message});
-            co_return std::nullopt;
-        }
+            co_return failed(pinned, spec.error().message);
         log::info("updating service",
                   {{"runtime", rt.name}, {"service", name}, {"image", pinned}, {"from", view->image}});
         auto posted = co_await docker.update_service(id, view->version, std::move(*spec), auth);
@@ -98,8 +93,7 @@ awaitable<std::optional<rolling>> start_update(docker::api& docker, const config
             log::info("service changed meanwhile; reading it again", {{"runtime", rt.name}, {"service", name}});
             continue;
         }
-        report(res, {rt.name, name, "failed", pinned, posted.error().message});
-        co_return std::nullopt;
+        co_return failed(pinned, posted.error().message);
     }
 }
 
@@ -122,12 +116,7 @@ awaitable<void> update_services(docker::api& docker,
     };
 
     auto info = co_await docker.swarm_state();
-    if (!info)
-    {
-        fail_all("services: " + info.error().message);
-        co_return;
-    }
-    if (auto why = not_a_manager(*info); !why.empty())
+    if (auto why = info ? not_a_manager(*info) : "services: " + info.error().message; !why.empty())
     {
         fail_all(why);
         co_return;
