@@ -38,12 +38,9 @@ std::string printable(std::string_view in)
     {
         const auto c = static_cast<unsigned char>(ch);
         if (c >= 0x20 && c < 0x7f)
-            out += static_cast<char>(c);
+            out += ch;
         else
-        {
-            out += "\\x";
-            out += hex_lower(&c, 1);
-        }
+            out += "\\x" + hex_lower(&c, 1);
     }
     return out;
 }
@@ -115,8 +112,7 @@ response handle_hook(const request& req, hook_kind kind, backend& b)
     // Registries also announce pulls and blob pushes: those stay at debug level.
     log::write(tags->empty() ? log::level::debug : log::level::info, "webhook received",
                {{"hook", std::string(hook)}, {"tags", std::to_string(tags->size())}, {"scheduled", names}});
-    boost::json::object o;
-    o["scheduled"] = boost::json::array(scheduled.begin(), scheduled.end());
+    const boost::json::object o{{"scheduled", boost::json::array(scheduled.begin(), scheduled.end())}};
     return response{202, "application/json", boost::json::serialize(o)};
 }
 
@@ -124,9 +120,7 @@ response handle_hook(const request& req, hook_kind kind, backend& b)
 
 response json_error(int status, std::string_view message)
 {
-    boost::json::object o;
-    o["error"] = message;
-    return response{status, "application/json", boost::json::serialize(o)};
+    return response{status, "application/json", boost::json::serialize(boost::json::object{{"error", message}})};
 }
 
 awaitable<response> handle(request req, backend& b)
@@ -136,21 +130,17 @@ awaitable<response> handle(request req, backend& b)
         co_return json_error(400, "bad request target");
     const std::string path = url->path();
 
+    // The read-only routes answer GET and HEAD.
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if ((path == "/healthz" || path == "/readyz") && !get)
+        co_return method_not_allowed("GET");
     if (path == "/healthz")
-    {
-        if (req.method != "GET" && req.method != "HEAD")
-            co_return method_not_allowed("GET");
         co_return text(200, "ok\n");
-    }
     if (path == "/readyz")
     {
-        if (req.method != "GET" && req.method != "HEAD")
-            co_return method_not_allowed("GET");
         if (b.ready())
             co_return text(200, "ready\n");
-        boost::json::object o;
-        o["ready"] = false;
-        o["reason"] = b.not_ready_reason();
+        const boost::json::object o{{"ready", false}, {"reason", b.not_ready_reason()}};
         co_return response{503, "application/json", boost::json::serialize(o)};
     }
 
@@ -176,16 +166,12 @@ awaitable<response> handle(request req, backend& b)
         }
     }
 
+    if ((is_metrics || path == "/admin/status") && !get)
+        co_return method_not_allowed("GET");
     if (is_metrics)
-    {
-        if (req.method != "GET" && req.method != "HEAD")
-            co_return method_not_allowed("GET");
         co_return text(200, b.metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
-    }
     if (path == "/admin/status")
     {
-        if (req.method != "GET" && req.method != "HEAD")
-            co_return method_not_allowed("GET");
         // Awaited on its own line: GCC 12 destroys temporaries wrongly around a co_await inside a
         // braced initializer.
         std::string body = co_await b.status_json();
@@ -210,9 +196,8 @@ awaitable<response> handle(request req, backend& b)
             auto names = b.runtime_names();
             if (std::find(names.begin(), names.end(), *runtime) == names.end())
             {
-                boost::json::object o;
-                o["error"] = "unknown runtime: " + printable(*runtime);
-                o["known_runtimes"] = boost::json::array(names.begin(), names.end());
+                const boost::json::object o{{"error", "unknown runtime: " + printable(*runtime)},
+                                            {"known_runtimes", boost::json::array(names.begin(), names.end())}};
                 co_return response{400, "application/json", boost::json::serialize(o)};
             }
         }

@@ -38,16 +38,12 @@ awaitable<void> write_response(Stream& stream, const response& r, unsigned versi
     res.keep_alive(keep_alive);
     res.body() = r.body;
     res.prepare_payload();
-    if (head)
-        res.body().clear();  // Content-Length stays that of the GET body
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    http::response_serializer<http::string_body> sr{res};
     if (head)
-    {
-        http::response_serializer<http::string_body> sr{res};
-        co_await http::async_write_header(stream, sr, nothrow_awaitable);
-    }
+        co_await http::async_write_header(stream, sr, nothrow_awaitable);  // Content-Length that of the GET body
     else
-        co_await http::async_write(stream, res, nothrow_awaitable);
+        co_await http::async_write(stream, sr, nothrow_awaitable);
 }
 
 // Open connections, oldest first, so that at the cap the oldest one that is only waiting on its
@@ -93,7 +89,7 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
         parser.body_limit(s.body_limit);
         // One deadline for headers and body together: progress on a trickled body buys no time.
         stream.expires_after(s.request_timeout);
-        auto [ec, n] = co_await http::async_read_header(stream, buf, parser, nothrow_awaitable);
+        auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow_awaitable);
         if (self->closing)
             break;
         if (ec == http::error::body_limit)
@@ -101,6 +97,9 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
             co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
             break;
         }
+        // Past the header an error only ends the session (the request deadline has closed the socket).
+        if (ec && parser.is_header_done())
+            break;
         if (ec == beast::error::timeout)
         {
             co_await write_response(stream, json_error(408, "request header timeout"), 11, false, false);
@@ -113,16 +112,6 @@ awaitable<void> session(beast::basic_stream<Protocol> stream, backend& b, server
                 co_await write_response(stream, json_error(400, "bad request"), 11, false, false);
             break;
         }
-        std::tie(ec, n) = co_await http::async_read(stream, buf, parser, nothrow_awaitable);
-        if (self->closing)
-            break;
-        if (ec == http::error::body_limit)
-        {
-            co_await write_response(stream, json_error(413, "request body too large (limit 64 KiB)"), 11, false, false);
-            break;
-        }
-        if (ec)
-            break;  // includes the request deadline: the stream has closed the socket already
 
         const auto& req = parser.get();
         request r{std::string(req.method_string()), std::string(req.target()),
@@ -265,9 +254,10 @@ private:
 
 result<void> clear_stale_socket(const std::string& path)
 {
+    const std::string where = "admin.listen unix:" + path + ": ";
     const auto occupied = [&](std::string_view what) {
         return make_error(errc::invalid_argument,
-                          "admin.listen unix:" + path + ": " + std::string(what) +
+                          where + std::string(what) +
                               " is already there; it is never replaced (remove it or choose another path)");
     };
     struct stat st
@@ -276,7 +266,7 @@ result<void> clear_stale_socket(const std::string& path)
     {
         if (errno == ENOENT)
             return {};
-        return make_error(errc::invalid_argument, "admin.listen unix:" + path + ": " + std::strerror(errno));
+        return make_error(errc::invalid_argument, where + std::strerror(errno));
     }
     if (S_ISLNK(st.st_mode))
         return occupied("a symbolic link");
@@ -290,12 +280,12 @@ result<void> clear_stale_socket(const std::string& path)
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (path.size() >= sizeof addr.sun_path)
-        return make_error(errc::invalid_argument, "admin.listen unix:" + path + ": path too long");
+        return make_error(errc::invalid_argument, where + "path too long");
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     // Non-blocking: a listener with a full backlog answers EAGAIN instead of stalling start-up.
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return make_error(errc::failed, "admin.listen unix:" + path + ": socket: " + std::strerror(errno));
+        return make_error(errc::failed, where + "socket: " + std::strerror(errno));
     const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
     const int err = errno;
     ::close(fd);
@@ -303,11 +293,9 @@ result<void> clear_stale_socket(const std::string& path)
         return occupied("a socket another process is listening on");
     if (err != ECONNREFUSED)
         return make_error(errc::invalid_argument,
-                          "admin.listen unix:" + path +
-                              ": cannot tell whether the socket there is stale: " + std::strerror(err));
+                          where + "cannot tell whether the socket there is stale: " + std::strerror(err));
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        return make_error(errc::failed,
-                          "admin.listen unix:" + path + ": removing the stale socket: " + std::strerror(errno));
+        return make_error(errc::failed, where + "removing the stale socket: " + std::strerror(errno));
     log::info("removed a stale admin socket", {{"path", path}});
     return {};
 }

@@ -131,11 +131,9 @@ public:
         if (!self_.id.empty())
             log::info("running in a container; it is never replaced",
                       {{"container_id", self_.id.substr(0, 12)}, {"source", self_.source}});
-        docker::client_settings ds;
-        ds.host = cfg_.docker.host;
-        ds.connect_timeout = cfg_.timeouts.connect;
-        ds.request_timeout = cfg_.timeouts.request;
-        auto c = docker::make_client(ioc_.get_executor(), ds);
+        auto c = docker::make_client(ioc_.get_executor(), {.host = cfg_.docker.host,
+                                                           .connect_timeout = cfg_.timeouts.connect,
+                                                           .request_timeout = cfg_.timeouts.request});
         if (!c)
             return c.error();
         docker_ = std::move(*c);
@@ -347,12 +345,7 @@ private:
     }
 
     // Platform for index digests: the config (or IMAGE_PLATFORM), else the daemon's.
-    std::string platform() const
-    {
-        if (!cfg_.docker.platform.empty())
-            return cfg_.docker.platform;
-        return daemon_platform_;
-    }
+    std::string platform() const { return cfg_.docker.platform.empty() ? daemon_platform_ : cfg_.docker.platform; }
 
     void spawn_server(admin::server& s) { asio::co_spawn(ioc_, s.run(), log_exception("admin server")); }
 
@@ -409,9 +402,7 @@ private:
         };
         const auto grace = std::chrono::steady_clock::now() + drain_grace;
         while (!drained() && std::chrono::steady_clock::now() < grace)
-        {
             co_await sleep_for(std::chrono::milliseconds(10));
-        }
         if (!drained())
         {
             log::warn("stop: tasks still running after the grace period; leaving them suspended");

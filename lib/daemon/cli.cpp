@@ -47,14 +47,12 @@ result<options> parse_args(const std::vector<std::string>& args)
         }
         else if (a == "--log-format")
         {
-            auto v = value();
-            if (!v || !log::parse_format(*v, o.log_format))
+            if (auto v = value(); !v || !log::parse_format(*v, o.log_format))
                 return bad("--log-format must be text or json");
         }
         else if (a == "--log-level")
         {
-            auto v = value();
-            if (!v || !log::parse_level(*v, o.log_level))
+            if (auto v = value(); !v || !log::parse_level(*v, o.log_level))
                 return bad("--log-level must be debug, info, warn or error");
         }
         else if (a == "--once" && flag_only())

@@ -37,7 +37,7 @@ json::value or_null(const std::optional<std::chrono::system_clock::time_point>& 
 
 }  // namespace
 
-json::object status_object(const status_snapshot& s)
+std::string render_status(const status_snapshot& s)
 {
     json::object o;
     o["version"] = s.version;
@@ -49,15 +49,14 @@ json::object status_object(const status_snapshot& s)
     json::array rts;
     for (const auto& st : s.runtimes)
     {
-        json::object ro;
-        ro["name"] = st.name;
-        ro["image"] = st.image;
-        ro["digest"] = string_or_null(st.digest);
-        ro["last_check"] = or_null(st.last_check);
-        ro["last_result"] = st.last_result;
-        ro["last_error"] = string_or_null(st.last_error);
-        ro["next_check"] = or_null(st.next_check);
-        ro["containers"] = st.containers;
+        json::object ro{{"name", st.name},
+                        {"image", st.image},
+                        {"digest", string_or_null(st.digest)},
+                        {"last_check", or_null(st.last_check)},
+                        {"last_result", st.last_result},
+                        {"last_error", string_or_null(st.last_error)},
+                        {"next_check", or_null(st.next_check)},
+                        {"containers", st.containers}};
         if (const auto& r = st.rollout)
             ro["rollout"] = json::object{{"digest", r->digest},       {"state", refresh::to_string(r->state)},
                                          {"replaced", r->replaced},   {"failed", r->failed},
@@ -76,9 +75,7 @@ json::object status_object(const status_snapshot& s)
     }
     o["runtimes"] = std::move(rts);
     o["watch_tasks"] = s.watch_tasks;
-    return o;
+    return json::serialize(o);
 }
-
-std::string render_status(const status_snapshot& s) { return json::serialize(status_object(s)); }
 
 }  // namespace imagewatch::daemon

@@ -5,8 +5,6 @@
 #include "refresh/result.hpp"
 #include "watch/watcher.hpp"
 
-#include <boost/json/object.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -37,7 +35,6 @@ std::vector<watch::runtime_status> status_rows(std::vector<watch::runtime_status
                                                const std::vector<config::runtime>& configured,
                                                const std::map<std::string, int>& counted);
 
-boost::json::object status_object(const status_snapshot& s);
 std::string render_status(const status_snapshot& s);
 
 }  // namespace imagewatch::daemon

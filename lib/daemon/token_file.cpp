@@ -45,9 +45,7 @@ result<void> check_token_file(const std::string& path)
 {
     if (path.empty())
         return {};
-    if (auto t = token_file{}.token(path); !t)
-        return t.error();
-    return {};
+    return without_value(token_file{}.token(path));
 }
 
 }  // namespace imagewatch::daemon

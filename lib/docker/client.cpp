@@ -13,9 +13,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <type_traits>
@@ -100,23 +101,9 @@ int api_minor(std::string_view v)
 std::string api_text(int minor) { return "1." + std::to_string(minor); }
 
 // Percent-encodes everything but unreserved characters and `keep` (e.g. "/:@" in image names).
-std::string pct_encode(std::string_view s, std::string_view keep = {})
+std::string pct_encode(std::string_view s, const char* keep = "")
 {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : s)
-    {
-        auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || keep.find(c) != std::string_view::npos)
-            out += c;
-        else
-        {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        }
-    }
-    return out;
+    return boost::urls::encode(s, boost::urls::unreserved_chars + boost::urls::grammar::lut_chars(keep));
 }
 
 // Docker's error body is {"message": "..."}; fall back to a trimmed excerpt of whatever came, valid
@@ -491,9 +478,7 @@ awaitable<result<std::string>> client::create_container(std::string name, json::
 
 awaitable<result<void>> client::connect_network(std::string network, std::string id, json::object endpoint)
 {
-    json::object body;
-    body["Container"] = id;
-    body["EndpointConfig"] = std::move(endpoint);
+    const json::object body{{"Container", id}, {"EndpointConfig", std::move(endpoint)}};
     co_return without_value(co_await call(http::verb::post, "/networks/" + pct_encode(network) + "/connect",
                                           "connect container " + id + " to network " + network, json::serialize(body)));
 }

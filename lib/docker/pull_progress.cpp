@@ -18,16 +18,10 @@ namespace {
 // Progress objects are a few hundred bytes; anything near this is not a progress stream.
 constexpr std::size_t max_object_bytes = 1024 * 1024;
 
-bool contains_nocase(std::string_view hay, std::string_view needle)
+// o[key] as an unsigned number; 0 when o is null, or the field is absent, negative or not an integer.
+std::uint64_t uint_field(const json::object* o, std::string_view key)
 {
-    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                          [](char a, char b) { return ascii_lower(a) == ascii_lower(b); });
-    return it != hay.end();
-}
-
-std::uint64_t uint_field(const json::object& o, std::string_view key)
-{
-    const auto* v = o.if_contains(key);
+    const auto* v = o ? o->if_contains(key) : nullptr;
     if (v && v->is_uint64())
         return v->get_uint64();
     if (v && v->is_int64() && v->get_int64() > 0)
@@ -37,7 +31,7 @@ std::uint64_t uint_field(const json::object& o, std::string_view key)
 
 }  // namespace
 
-void layer_progress::take(const json::object& o)
+void pull_progress::take_layer(const json::object& o)
 {
     const std::string_view id = string_view_field(o, "id");
     const std::string_view status = string_view_field(o, "status");
@@ -49,16 +43,10 @@ void layer_progress::take(const json::object& o)
     if (id.empty() ||
         std::find(std::begin(layer_statuses), std::end(layer_statuses), status) == std::end(layer_statuses))
         return;
-    auto it = layers_.find(id);
-    if (it == layers_.end())
-        it = layers_.emplace(std::string(id), layer{}).first;
-    layer& l = it->second;
-    std::uint64_t current = 0, total = 0;
-    if (const auto* d = object_field(o, "progressDetail"))
-    {
-        current = uint_field(*d, "current");
-        total = uint_field(*d, "total");
-    }
+    layer& l = layers_.try_emplace(std::string(id)).first->second;
+    const auto* detail = object_field(o, "progressDetail");
+    const std::uint64_t current = uint_field(detail, "current");
+    const std::uint64_t total = uint_field(detail, "total");
     if (status == "Downloading")
     {
         l.current = std::max(l.current, current);
@@ -81,7 +69,7 @@ void layer_progress::take(const json::object& o)
         l.done = true;
 }
 
-pull_totals layer_progress::totals() const
+pull_totals pull_progress::totals() const
 {
     // Saturating: sizes come from the daemon's text, and a sum that wraps would make less of more.
     const auto add = [](std::uint64_t a, std::uint64_t b) {
@@ -102,6 +90,10 @@ result<void> pull_progress::feed(std::string_view bytes)
 {
     if (broken_)
         return make_error(errc::bad_response, "pull progress: stream already malformed");
+    const auto broken = [this](const std::string& why) {
+        broken_ = true;
+        return make_error(errc::bad_response, "pull progress: " + why);
+    };
     while (!bytes.empty())
     {
         if (!in_object_)
@@ -112,21 +104,14 @@ result<void> pull_progress::feed(std::string_view bytes)
             if (bytes.empty())
                 break;
             if (bytes.front() != '{')
-            {
-                broken_ = true;
-                return make_error(errc::bad_response,
-                                  "pull progress: expected a JSON object, got '" + utf8_excerpt(bytes, 40) + "'");
-            }
+                return broken("expected a JSON object, got '" + utf8_excerpt(bytes, 40) + "'");
             in_object_ = true;
             object_bytes_ = 0;
         }
         json::error_code ec;
         std::size_t n = parser_.write_some(bytes.data(), bytes.size(), ec);
         if (ec)
-        {
-            broken_ = true;
-            return make_error(errc::bad_response, "pull progress: malformed JSON: " + ec.message());
-        }
+            return broken("malformed JSON: " + ec.message());
         object_bytes_ += n;
         bytes.remove_prefix(n);
         if (parser_.done())
@@ -137,10 +122,7 @@ result<void> pull_progress::feed(std::string_view bytes)
             take(v);
         }
         else if (object_bytes_ > max_object_bytes)
-        {
-            broken_ = true;
-            return make_error(errc::bad_response, "pull progress: one object is larger than 1 MiB");
-        }
+            return broken("one object is larger than 1 MiB");
     }
     return {};
 }
@@ -160,7 +142,7 @@ void pull_progress::take(const json::value& v)
     const json::object* o = v.if_object();
     if (!o)
         return;  // only objects start with '{', so this does not happen
-    layers_.take(*o);
+    take_layer(*o);
     if (!error_)
     {
         std::string_view message;
@@ -183,13 +165,13 @@ void pull_progress::take(const json::value& v)
 
 errc classify_pull_error(std::string_view message)
 {
-    if (contains_nocase(message, "toomanyrequests") || contains_nocase(message, "rate limit"))
+    const std::string lower = ascii_lower(message);
+    const auto has = [&lower](std::string_view s) { return lower.find(s) != std::string::npos; };
+    if (has("toomanyrequests") || has("rate limit"))
         return errc::rate_limited;
-    if (contains_nocase(message, "unauthorized") || contains_nocase(message, "denied") ||
-        contains_nocase(message, "authentication required"))
+    if (has("unauthorized") || has("denied") || has("authentication required"))
         return errc::unauthorized;
-    if (contains_nocase(message, "manifest unknown") || contains_nocase(message, "not found") ||
-        contains_nocase(message, "no such"))
+    if (has("manifest unknown") || has("not found") || has("no such"))
         return errc::not_found;
     return errc::failed;
 }

@@ -21,26 +21,6 @@
 
 namespace imagewatch::docker {
 
-// Per-layer progress from the stream's objects: {"id":<layer>,"status":"Downloading",
-// "progressDetail":{"current":n,"total":m}}, then "Download complete", "Extracting", "Pull complete"
-// (or "Already exists" for a layer the daemon has). Objects that are not about a layer are ignored.
-class layer_progress
-{
-public:
-    void take(const boost::json::object& o);
-    pull_totals totals() const;
-
-private:
-    struct layer
-    {
-        std::uint64_t current = 0;
-        std::uint64_t total = 0;
-        bool downloaded = false;
-        bool done = false;
-    };
-    std::map<std::string, layer, std::less<>> layers_;  // a handful per image
-};
-
 class pull_progress
 {
 public:
@@ -58,10 +38,22 @@ public:
     // The digest from the "Digest: sha256:..." status line, or empty.
     const std::string& digest() const { return digest_; }
     std::size_t objects() const { return objects_; }
-    pull_totals totals() const { return layers_.totals(); }
+    pull_totals totals() const;
 
 private:
     void take(const boost::json::value& v);
+    // Per-layer progress from the stream's objects: {"id":<layer>,"status":"Downloading",
+    // "progressDetail":{"current":n,"total":m}}, then "Download complete", "Extracting", "Pull complete"
+    // (or "Already exists" for a layer the daemon has). Objects that are not about a layer are ignored.
+    void take_layer(const boost::json::object& o);
+
+    struct layer
+    {
+        std::uint64_t current = 0;
+        std::uint64_t total = 0;
+        bool downloaded = false;
+        bool done = false;
+    };
 
     boost::json::stream_parser parser_;
     bool in_object_ = false;        // parser_ has consumed part of an object
@@ -70,7 +62,7 @@ private:
     std::string last_status_;
     std::string digest_;
     std::size_t objects_ = 0;
-    layer_progress layers_;
+    std::map<std::string, layer, std::less<>> layers_;  // a handful per image
     bool broken_ = false;
 };
 

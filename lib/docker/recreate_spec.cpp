@@ -87,11 +87,8 @@ void filter_map(json::object& body, const json::object& image_config, std::strin
     json::object kept;
     for (const auto& kv : it->value().get_object())
     {
-        bool inherited = false;
-        if (img)
-            if (auto found = img->find(kv.key()); found != img->end())
-                inherited = found->value() == kv.value();
-        if (!inherited || keep.contains(std::string(kv.key())))
+        const json::value* theirs = img ? img->if_contains(kv.key()) : nullptr;
+        if (!theirs || *theirs != kv.value() || keep.contains(std::string(kv.key())))
             kept.insert(kv);
     }
     if (kept.empty())
@@ -162,13 +159,9 @@ void carry_anonymous_volumes(json::object& host_config, const json::object& cont
         std::string dest(string_view_field(*mo, "Destination"));
         if (name.empty() || dest.empty() || covered.contains(dest))
             continue;
-        json::object spec;
-        spec["Type"] = "volume";
-        spec["Source"] = name;
-        spec["Target"] = dest;
         const json::value& rw = field(*mo, "RW");
-        spec["ReadOnly"] = rw.is_bool() && !rw.get_bool();
-        added.emplace_back(std::move(spec));
+        added.emplace_back(json::object{
+            {"Type", "volume"}, {"Source", name}, {"Target", dest}, {"ReadOnly", rw.is_bool() && !rw.get_bool()}});
         covered.insert(dest);
     }
     if (added.empty())
@@ -321,12 +314,9 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
                 // NetworkMode may name the network by ID; else fall back to the first one listed.
                 std::string by_id;
                 for (const auto& kv : *networks)
-                    if (const auto* n = kv.value().if_object())
-                    {
-                        std::string_view id = string_view_field(*n, "NetworkID");
-                        if (!network_mode.empty() && id.starts_with(network_mode))
-                            by_id = kv.key();
-                    }
+                    if (const auto* n = kv.value().if_object();
+                        n && !network_mode.empty() && string_view_field(*n, "NetworkID").starts_with(network_mode))
+                        by_id = kv.key();
                 primary = by_id.empty() ? std::string(networks->begin()->key()) : by_id;
             }
             for (const auto& kv : *networks)
@@ -334,13 +324,8 @@ result<create_spec> build_recreate_spec(const json::object& container_inspect, c
                 const json::object* n = kv.value().if_object();
                 json::object ep = n ? endpoint_config(kv.key(), *n, short_id) : json::object();
                 if (kv.key() == primary)
-                {
-                    json::object endpoints;
-                    endpoints[kv.key()] = std::move(ep);
-                    json::object nc;
-                    nc["EndpointsConfig"] = std::move(endpoints);
-                    body["NetworkingConfig"] = std::move(nc);
-                }
+                    body["NetworkingConfig"] =
+                        json::object{{"EndpointsConfig", json::object{{kv.key(), std::move(ep)}}}};
                 else
                     spec.extra_networks.emplace_back(std::string(kv.key()), std::move(ep));
             }

@@ -11,10 +11,7 @@ std::string encode_registry_auth(std::string_view username, std::string_view pas
 {
     if (username.empty() && password.empty())
         return {};
-    boost::json::object o;
-    o["username"] = username;
-    o["password"] = password;
-    o["serveraddress"] = serveraddress;
+    const boost::json::object o{{"username", username}, {"password", password}, {"serveraddress", serveraddress}};
     return base64url_encode(boost::json::serialize(o));
 }
 
@@ -22,9 +19,7 @@ std::string encode_registry_identity_token(std::string_view token, std::string_v
 {
     if (token.empty())
         return {};
-    boost::json::object o;
-    o["identitytoken"] = token;
-    o["serveraddress"] = serveraddress;
+    const boost::json::object o{{"identitytoken", token}, {"serveraddress", serveraddress}};
     return base64url_encode(boost::json::serialize(o));
 }
 

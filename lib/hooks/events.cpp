@@ -65,17 +65,17 @@ std::vector<std::string> version_tags(const json::object* version)
         if (!t.empty() && std::find(tags.begin(), tags.end(), t) == tags.end())
             tags.emplace_back(t);
     };
+    const auto add_all = [&](const json::array* list) {
+        if (list)
+            for (const auto& t : *list)
+                if (t.is_string())
+                    add(t.get_string());
+    };
     add(str(obj(obj(version, "container_metadata"), "tag"), "name"));
-    if (const auto* list = arr(obj(obj(version, "metadata"), "container"), "tags"))
-        for (const auto& t : *list)
-            if (t.is_string())
-                add(t.get_string());
+    add_all(arr(obj(obj(version, "metadata"), "container"), "tags"));
     if (const auto* dm = arr(version, "docker_metadata"))
         for (const auto& d : *dm)
-            if (const auto* list = arr(d.if_object(), "tags"))
-                for (const auto& t : *list)
-                    if (t.is_string())
-                        add(t.get_string());
+            add_all(arr(d.if_object(), "tags"));
     return tags;
 }
 

@@ -88,9 +88,7 @@ std::vector<std::string> check_scheduler::schedule(const std::vector<check_reque
         triggered.push_back(r.runtime);
         if (r.digest.empty())
             continue;
-        const bool running = st_->waiting.contains(r.runtime);
-        st_->waiting[r.runtime] = r.digest;
-        if (!running)
+        if (st_->waiting.insert_or_assign(r.runtime, r.digest).second)  // no follow-up running yet
             asio::co_spawn(st_->ex, follow_up(st_, r.runtime, since), asio::detached);
     }
     return triggered;

@@ -13,26 +13,18 @@ namespace {
 constexpr std::size_t full_len = 64;
 constexpr std::size_t short_len = 12;
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+constexpr std::string_view hex_digits = "0123456789abcdef";
 
 // The last run of exactly 64 lower-case hex digits in s (bounded by non-hex characters).
 std::string last_full_id(std::string_view s)
 {
     std::string found;
-    std::size_t i = 0;
-    while (i < s.size())
+    for (auto i = s.find_first_of(hex_digits); i != std::string_view::npos;)
     {
-        if (!is_hex(s[i]))
-        {
-            ++i;
-            continue;
-        }
-        std::size_t j = i;
-        while (j < s.size() && is_hex(s[j]))
-            ++j;
-        if (j - i == full_len)
+        const auto end = std::min(s.find_first_not_of(hex_digits, i), s.size());
+        if (end - i == full_len)
             found = std::string(s.substr(i, full_len));
-        i = j;
+        i = s.find_first_of(hex_digits, end);
     }
     return found;
 }
@@ -93,16 +85,13 @@ std::string id_from_mountinfo(std::string_view text)
     return first_id(text, [](std::string_view line) -> std::string {
         // mount-ID parent-ID major:minor root mount-point options ... - fstype source super-options
         std::array<std::string_view, 5> f{};
-        std::size_t n = 0;
-        while (n < f.size())
+        for (auto& field : f)
         {
-            while (!line.empty() && line.front() == ' ')
-                line.remove_prefix(1);
+            line = trim_start(line, " ");
             if (line.empty())
                 return {};
-            auto sp = line.find(' ');
-            f[n++] = line.substr(0, sp);
-            line.remove_prefix(sp == std::string_view::npos ? line.size() : sp);
+            field = line.substr(0, line.find(' '));
+            line.remove_prefix(field.size());
         }
         const std::string mount_point = unescape(f[4]);
         if (std::find(points.begin(), points.end(), mount_point) == points.end())
@@ -119,7 +108,7 @@ std::string id_from_mountinfo(std::string_view text)
 std::string id_from_hostname(std::string_view hostname)
 {
     const auto h = trim_start(trim_end(hostname, "\n\r \t"), " \t");
-    if (h.size() == short_len && std::all_of(h.begin(), h.end(), is_hex))
+    if (h.size() == short_len && h.find_first_not_of(hex_digits) == std::string_view::npos)
         return std::string(h);
     return {};
 }
@@ -161,12 +150,8 @@ identity detect(const file_reader& read)
 
 bool is_self(std::string_view self_id, std::string_view container_id)
 {
-    if (self_id.empty() || container_id.empty())
-        return false;
     const auto shorter = std::min(self_id.size(), container_id.size());
-    if (shorter < short_len)
-        return false;
-    return self_id.substr(0, shorter) == container_id.substr(0, shorter);
+    return shorter >= short_len && self_id.substr(0, shorter) == container_id.substr(0, shorter);
 }
 
 }  // namespace imagewatch::self
