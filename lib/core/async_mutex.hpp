@@ -1,12 +1,13 @@
 #pragma once
-// Mutual exclusion and counted admission between coroutines on one thread (no OS primitives:
-// nothing runs in parallel, but a coroutine may suspend while holding a resource, e.g. a container
-// swap or one of a few pull slots). I/O-ish.
+// Counted admission between coroutines on one thread (no OS primitives: nothing runs in parallel,
+// but a coroutine may suspend while holding a resource, e.g. one of a few pull slots). Named locks
+// (keyed_locks.hpp) are built on it. I/O-ish.
 #include "core/awaitable.hpp"
 
 #include <boost/asio/experimental/channel.hpp>
 
 #include <cstddef>
+#include <new>
 #include <utility>
 
 namespace imagewatch {
@@ -19,21 +20,27 @@ public:
     async_semaphore(const async_semaphore&) = delete;
     async_semaphore& operator=(const async_semaphore&) = delete;
 
-    // RAII holder returned by acquire(); releases on destruction.
+    // RAII holder returned by acquire(); releases on destruction. Empty when the wait was cancelled.
     class guard
     {
     public:
+        guard() = default;
         explicit guard(async_semaphore* m) : m_(m) {}
         guard(guard&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
-        guard& operator=(guard&&) = delete;
+        guard& operator=(guard o) noexcept
+        {
+            std::swap(m_, o.m_);
+            return *this;
+        }
         ~guard()
         {
             if (m_)
                 m_->release();
         }
+        explicit operator bool() const { return m_ != nullptr; }
 
     private:
-        async_semaphore* m_;
+        async_semaphore* m_ = nullptr;
     };
 
     // Waits until a slot is free. Cancellation while waiting throws operation_aborted.
@@ -41,6 +48,15 @@ public:
     {
         // A holder is a message in the channel's buffer: send waits while the buffer is full.
         co_await ch_.async_send(boost::system::error_code{}, asio::use_awaitable);
+        ++held_;
+        co_return guard{this};
+    }
+    // The same, but a cancelled wait returns an empty guard instead of throwing.
+    awaitable<guard> acquire(std::nothrow_t)
+    {
+        auto [ec] = co_await ch_.async_send(boost::system::error_code{}, nothrow_awaitable);
+        if (ec)
+            co_return guard{};
         ++held_;
         co_return guard{this};
     }
@@ -54,18 +70,6 @@ private:
     }
     asio::experimental::channel<void(boost::system::error_code)> ch_;
     std::size_t held_ = 0;
-};
-
-class async_mutex
-{
-public:
-    explicit async_mutex(asio::any_io_executor ex) : sem_(std::move(ex), 1) {}
-    using guard = async_semaphore::guard;
-    awaitable<guard> lock() { return sem_.acquire(); }
-    bool locked() const { return sem_.held() > 0; }
-
-private:
-    async_semaphore sem_;
 };
 
 }  // namespace imagewatch

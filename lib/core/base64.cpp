@@ -1,5 +1,6 @@
 #include "core/base64.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace imagewatch {
@@ -12,24 +13,15 @@ std::string encode(std::string_view in, std::string_view alphabet)
 {
     std::string out;
     out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3)
+    // Each group of len (1..3) bytes becomes len + 1 characters, padded with '=' to 4.
+    for (std::size_t i = 0; i < in.size(); i += 3)
     {
-        const unsigned n = unsigned{static_cast<unsigned char>(in[i])} << 16 |
-                           unsigned{static_cast<unsigned char>(in[i + 1])} << 8 |
-                           unsigned{static_cast<unsigned char>(in[i + 2])};
-        for (unsigned s : {18u, 12u, 6u, 0u})
-            out.push_back(alphabet[(n >> s) & 63u]);
-    }
-    if (std::size_t rest = in.size() - i; rest > 0)
-    {
-        unsigned n = unsigned{static_cast<unsigned char>(in[i])} << 16;
-        if (rest == 2)
-            n |= unsigned{static_cast<unsigned char>(in[i + 1])} << 8;
-        out.push_back(alphabet[(n >> 18) & 63u]);
-        out.push_back(alphabet[(n >> 12) & 63u]);
-        out.push_back(rest == 2 ? alphabet[(n >> 6) & 63u] : '=');
-        out.push_back('=');
+        const std::size_t len = std::min<std::size_t>(3, in.size() - i);
+        unsigned n = 0;
+        for (std::size_t k = 0; k < 3; ++k)
+            n = n << 8 | (k < len ? unsigned{static_cast<unsigned char>(in[i + k])} : 0u);
+        for (std::size_t k = 0; k < 4; ++k)
+            out.push_back(k <= len ? alphabet[(n >> (18 - 6 * k)) & 63u] : '=');
     }
     return out;
 }

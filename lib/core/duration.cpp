@@ -36,19 +36,13 @@ result<duration> parse_duration(std::string_view s)
         while (i < s.size() && (s[i] < '0' || s[i] > '9'))
             ++i;
         std::string_view unit = s.substr(u, i - u);
-        std::int64_t mul = 0;
-        if (unit == "ms")
-            mul = 1;
-        else if (unit == "s")
-            mul = 1000;
-        else if (unit == "m")
-            mul = 60'000;
-        else if (unit == "h")
-            mul = 3'600'000;
-        else if (unit.empty())
-            return bad("missing unit");
-        else
-            return bad("unknown unit \"" + std::string(unit) + "\"");
+        const std::int64_t mul = unit == "ms"  ? 1
+                                 : unit == "s" ? 1000
+                                 : unit == "m" ? 60'000
+                                 : unit == "h" ? 3'600'000
+                                               : 0;
+        if (mul == 0)
+            return bad(unit.empty() ? "missing unit" : "unknown unit \"" + std::string(unit) + "\"");
         if (over || n > (max_ms - total_ms) / mul)
             return too_large();
         total_ms += n * mul;

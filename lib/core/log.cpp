@@ -108,41 +108,31 @@ bool parse_format(std::string_view s, format& out)
 
 std::string render(format fmt, std::string_view ts, level lv, std::string_view msg, std::initializer_list<field> fields)
 {
-    std::string line;
+    const bool json = fmt == format::json;
+    std::string line(json ? "{" : "");
     line.reserve(128);
-    if (fmt == format::json)
-    {
-        line += "{\"ts\":";
-        append_json_string(line, ts);
-        line += ",\"level\":";
-        append_json_string(line, name(lv));
-        line += ",\"msg\":";
-        append_json_string(line, msg);
-        for (const auto& f : fields)
+    const auto add = [&](std::string_view key, std::string_view value) {
+        if (json)
         {
-            line += ',';
-            append_json_string(line, f.key);
+            if (line.size() > 1)
+                line += ',';
+            append_json_string(line, key);
             line += ':';
-            append_json_string(line, f.value);
+            append_json_string(line, value);
+            return;
         }
-        line += '}';
-    }
-    else
-    {
-        line += "ts=";
-        line += ts;
-        line += " level=";
-        line += name(lv);
-        line += " msg=";
-        append_logfmt_value(line, msg);
-        for (const auto& f : fields)
-        {
+        if (!line.empty())
             line += ' ';
-            line += f.key;
-            line += '=';
-            append_logfmt_value(line, f.value);
-        }
-    }
+        line.append(key).append("=");
+        append_logfmt_value(line, value);
+    };
+    add("ts", ts);
+    add("level", name(lv));
+    add("msg", msg);
+    for (const auto& f : fields)
+        add(f.key, f.value);
+    if (json)
+        line += '}';
     return line;
 }
 

@@ -65,13 +65,9 @@ void render_labels_into(std::string& out, labels l)
     out.clear();
     if (l.size() == 0)
         return;
-    out += '{';
-    bool first = true;
     for (const auto& [k, v] : l)
     {
-        if (!first)
-            out += ',';
-        first = false;
+        out += out.empty() ? '{' : ',';
         out += k;
         out += "=\"";
         escape_into(out, v);

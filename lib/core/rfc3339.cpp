@@ -1,5 +1,6 @@
 #include "core/rfc3339.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -7,29 +8,19 @@
 namespace imagewatch {
 namespace {
 
-// Reads exactly n digits at s[i..]; advances i.
-bool digits(std::string_view s, std::size_t& i, std::size_t n, int& out)
+// The n digits at s[at..] as a number, or -1 when they are not all there.
+int digits(std::string_view s, std::size_t at, std::size_t n)
 {
-    if (i + n > s.size())
-        return false;
-    out = 0;
-    for (std::size_t k = 0; k < n; ++k)
+    if (at + n > s.size())
+        return -1;
+    int out = 0;
+    for (char c : s.substr(at, n))
     {
-        char c = s[i + k];
         if (c < '0' || c > '9')
-            return false;
+            return -1;
         out = out * 10 + (c - '0');
     }
-    i += n;
-    return true;
-}
-
-bool expect(std::string_view s, std::size_t& i, char c)
-{
-    if (i >= s.size() || s[i] != c)
-        return false;
-    ++i;
-    return true;
+    return out;
 }
 
 }  // namespace
@@ -37,16 +28,13 @@ bool expect(std::string_view s, std::size_t& i, char c)
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s)
 {
     using namespace std::chrono;
-    std::size_t i = 0;
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-    if (!digits(s, i, 4, y) || !expect(s, i, '-') || !digits(s, i, 2, mo) || !expect(s, i, '-') || !digits(s, i, 2, d))
+    // "2024-05-01T12:00:00" at fixed positions, then an optional fraction and "Z" or "+hh:mm".
+    const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2),
+              mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+    if (std::min({y, mo, d, h, mi, sec}) < 0 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
         return std::nullopt;
-    if (i >= s.size() || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
-        return std::nullopt;
-    ++i;
-    if (!digits(s, i, 2, h) || !expect(s, i, ':') || !digits(s, i, 2, mi) || !expect(s, i, ':') ||
-        !digits(s, i, 2, sec))
-        return std::nullopt;
+    std::size_t i = 19;
     nanoseconds frac{0};
     if (i < s.size() && s[i] == '.')
     {
@@ -68,12 +56,11 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
         ++i;
     else if (i < s.size() && (s[i] == '+' || s[i] == '-'))
     {
-        int sign = s[i] == '-' ? -1 : 1;
-        ++i;
-        int oh = 0, om = 0;
-        if (!digits(s, i, 2, oh) || !expect(s, i, ':') || !digits(s, i, 2, om))
+        const int oh = digits(s, i + 1, 2), om = digits(s, i + 4, 2);
+        if (oh < 0 || om < 0 || s[i + 3] != ':')
             return std::nullopt;
-        offset = minutes(sign * (oh * 60 + om));
+        offset = minutes((s[i] == '-' ? -1 : 1) * (oh * 60 + om));
+        i += 6;
     }
     else
         return std::nullopt;

@@ -94,19 +94,11 @@ std::size_t char_length(std::string_view s, std::size_t* bad)
     else
         return 0;  // 80..c1 (continuation or overlong lead), f5..ff
     for (std::size_t i = 1; i < len; ++i)
-    {
-        if (i >= s.size())
+        if (i >= s.size() || b(i) < (i == 1 ? lo : 0x80) || b(i) > (i == 1 ? hi : 0xbf))
         {
-            *bad = i;
+            *bad = i;  // cut short, or a byte out of range
             return 0;
         }
-        const unsigned char x = b(i);
-        if (i == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xbf))
-        {
-            *bad = i;
-            return 0;
-        }
-    }
     return len;
 }
 

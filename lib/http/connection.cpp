@@ -178,7 +178,6 @@ awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_io_exe
     auto [cec, peer] = co_await lowest.async_connect(*results, nothrow_awaitable);
     if (cec)
         co_return c->fail("connect", cec, t.connect);
-    (void)peer;
 
     if (c->tls_)
     {
@@ -220,8 +219,7 @@ awaitable<void> connection::close(bool graceful, step_timeouts t)
     if (tls_ && graceful)
     {
         beast::get_lowest_layer(*tls_).expires_after(t.connect);
-        auto [ec] = co_await tls_->async_shutdown(nothrow_awaitable);
-        (void)ec;
+        co_await tls_->async_shutdown(nothrow_awaitable);
     }
     on_lowest([](auto& s) {
         boost::system::error_code ignored;
@@ -292,7 +290,6 @@ awaitable<result<void>> connection::send(Stream& stream, const outgoing& req, co
     // Bytes prepared by the caller: Beast's serializer and, on TLS, its flat_stream were ~17% of
     // a warm check's instructions.
     auto [ec, written] = co_await asio::async_write(stream, asio::buffer(req.wire), nothrow_awaitable);
-    (void)written;
     if (!ec)
         co_return result<void>{};
     stale_ = exchanges_ > 0 && is_transport_failure(ec);
@@ -312,7 +309,6 @@ awaitable<result<response>> connection::exchange_on(Stream& stream, const outgoi
     parser.skip(req.method == beast::http::verb::head || req.headers_only);
     arm(t.request, t);
     auto [rec, read] = co_await beast::http::async_read(stream, buffer_, parser, nothrow_awaitable);
-    (void)read;
     if (rec)
     {
         stale_ = exchanges_ > 0 && !parser.got_some() && is_transport_failure(rec);
@@ -335,7 +331,6 @@ awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing
     parser.body_limit(boost::none);
     arm(t.request, t);
     auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer_, parser, nothrow_awaitable);
-    (void)hn;
     if (hec)
         co_return fail("read", hec, t.request);
     const unsigned status = parser.get().result_int();
@@ -346,7 +341,6 @@ awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing
         parser.get().body().size = piece.size();
         arm(t.request, t);  // re-armed per read: a stream that keeps moving is never cut off here
         auto [ec, n] = co_await beast::http::async_read_some(stream, buffer_, parser, nothrow_awaitable);
-        (void)n;
         if (ec && ec != beast::http::error::need_buffer)
             co_return fail("read body", ec, t.request);
         if (auto r = on_body(status, {piece.data(), piece.size() - parser.get().body().size}); !r)
@@ -360,8 +354,7 @@ awaitable<result<unsigned>> connection::stream_on(Stream& stream, const outgoing
 
 connection_pool::connection_pool(asio::any_io_executor ex, std::size_t max_idle, std::chrono::milliseconds idle_timeout,
                                  std::size_t max_idle_total)
-    : ex_(ex),
-      max_idle_(max_idle),
+    : max_idle_(max_idle),
       max_idle_total_(max_idle_total),
       idle_timeout_(idle_timeout),
       st_(std::make_shared<state>(std::move(ex)))
@@ -426,7 +419,7 @@ void connection_pool::give_back(std::unique_ptr<connection> c)
     if (!st_->sweeping)
     {
         st_->sweeping = true;
-        asio::co_spawn(ex_, sweep(st_, idle_timeout_), asio::detached);
+        asio::co_spawn(st_->timer.get_executor(), sweep(st_, idle_timeout_), asio::detached);
     }
 }
 
@@ -447,8 +440,7 @@ awaitable<void> connection_pool::sweep(std::shared_ptr<state> st, std::chrono::m
             for (const auto& e : list)
                 earliest = std::min(earliest, e.since);
         st->timer.expires_at(earliest + idle_timeout);
-        auto [ec] = co_await st->timer.async_wait(nothrow_awaitable);
-        (void)ec;  // a cancel comes from the destructor, which sets closed
+        co_await st->timer.async_wait(nothrow_awaitable);  // a cancel comes from the destructor, which sets closed
         if (st->closed)
             break;
         auto now = steady::now();

@@ -205,7 +205,6 @@ private:
     };
     static awaitable<void> sweep(std::shared_ptr<state> st, std::chrono::milliseconds idle_timeout);
 
-    asio::any_io_executor ex_;
     std::size_t max_idle_;
     std::size_t max_idle_total_;
     std::chrono::milliseconds idle_timeout_;

@@ -78,12 +78,6 @@ std::pair<addresses, long> addresses_of(const ares_addrinfo* ai)
     return {std::move(out), out.empty() ? 0 : ttl};
 }
 
-void init_library()
-{
-    static const int rc = ares_library_init(ARES_LIB_INIT_ALL);
-    (void)rc;  // on Linux there is nothing to fail; ares_init_options reports any problem
-}
-
 // The c-ares channel of one io_context: its sockets are watched by the io_context's reactor and a
 // timer drives its retransmissions, so lookups need no thread of their own. Single-threaded like
 // the io_context it serves.
@@ -147,7 +141,8 @@ private:
         if (channel_ && (stamp == conf_stamp_ || !in_flight_.empty()))
             return {};
         close_channel();
-        init_library();
+        static const int library = ares_library_init(ARES_LIB_INIT_ALL);
+        (void)library;  // on Linux there is nothing to fail; ares_init_options reports any problem
         ex_ = ex;
         timer_.emplace(ex);
         ares_options o{};

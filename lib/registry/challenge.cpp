@@ -102,10 +102,6 @@ result<std::vector<challenge>> parse_challenges(std::string_view header)
 {
     std::vector<challenge> out;
     lexer lx(header);
-    lx.skip_ws_and_commas();
-    if (lx.at_end())
-        return garbage(header, "empty");
-
     while (true)
     {
         lx.skip_ws_and_commas();
@@ -183,6 +179,8 @@ result<std::vector<challenge>> parse_challenges(std::string_view header)
         }
         out.push_back(std::move(c));
     }
+    if (out.empty())  // nothing but whitespace and commas
+        return garbage(header, "empty");
     return out;
 }
 

@@ -1,6 +1,7 @@
 #include "registry/client.hpp"
 
 #include "core/base64.hpp"
+#include "core/keyed_locks.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/timeout.hpp"
@@ -10,7 +11,6 @@
 #include "registry/manifest.hpp"
 #include "registry/token.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
@@ -121,7 +121,7 @@ public:
     std::optional<std::chrono::seconds> retry_after(std::string_view registry_host) const override;
     client_footprint footprint() const override
     {
-        return {tokens_.size(), challenges_.size(), slots_->size(), pool_.idle()};
+        return {tokens_.size(), challenges_.size(), slots_.entries(), pool_.idle()};
     }
 
 private:
@@ -144,18 +144,9 @@ private:
     step_timeouts timeouts() const { return {s_.connect_timeout, s_.request_timeout}; }
     steady::time_point now() const { return s_.now ? s_.now() : steady::now(); }
 
-    // A response and the connection it came on.
-    struct exchanged
-    {
-        response res;
-        std::unique_ptr<connection> conn;
-    };
-
     // One request under the whole-request deadline (connect_timeout + request_timeout), on a pooled
     // connection when there is one; reported to on_request.
     awaitable<result<response>> exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit);
-    awaitable<result<exchanged>> exchange_once(const endpoint& ep, const outgoing& req, std::uint64_t body_limit,
-                                               step_timeouts t);
     // Sends method target to the registry, answering its challenges; the first non-401 answer
     // through check_status (`shown` is the reference its messages name).
     awaitable<result<response>> authorized(call& c, http::verb method, std::string target, std::uint64_t body_limit,
@@ -175,110 +166,64 @@ private:
     std::map<std::string, std::string> children_;  // "<name>@<index digest>|<platform>" -> child digest
     std::string platform_text_;                    // the last platform asked for, parsed
     std::optional<result<platform>> platform_;
-    struct host_slots
-    {
-        host_slots(asio::any_io_executor ex, std::string k)
-            : key(std::move(k)), freed(std::move(ex), steady::time_point::max())
-        {}
-        std::string key;  // its endpoint's pool_key
-        std::size_t busy = 0;
-        std::size_t waiting = 0;
-        asio::steady_timer freed;  // never expires; cancel_one() wakes one waiter
-    };
-    // By endpoint, only while a request is in flight or waiting: realm endpoints are a registry's
-    // choice, so an idle entry is dropped. Shared with request frames, which may be destroyed
-    // after the client when the io_context goes down with requests in flight.
-    using slot_map = std::map<std::string, std::shared_ptr<host_slots>, std::less<>>;
-    std::shared_ptr<slot_map> slots_ = std::make_shared<slot_map>();
+    // Connection slots by endpoint (pool_key), only while a request is in flight or waiting: realm
+    // endpoints are a registry's choice, so an idle entry is dropped.
+    keyed_locks slots_{ex_, std::max<std::size_t>(1, s_.max_connections_per_host)};
 };
 
 awaitable<result<response>> registry_client::exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit)
 {
-    // Wait for one of the endpoint's connection slots (a timer used as a condition variable).
-    auto& slot = (*slots_)[ep.pool_key];
+    // One of the endpoint's connection slots (a named vector: GCC 12 miscompiles a braced
+    // initializer inside a co_await expression).
+    std::vector<std::string> key{ep.pool_key};
+    auto slot = co_await slots_.lock(std::move(key), std::nothrow);
     if (!slot)
-        slot = std::make_shared<host_slots>(ex_, ep.pool_key);
-    struct release  // unwinds whatever the frame holds of the slot, and drops an unused entry
-    {
-        std::shared_ptr<host_slots> s;
-        std::weak_ptr<slot_map> map;
-        bool busy = false;
-        bool waiting = false;
-        ~release()
-        {
-            if (waiting)
-                --s->waiting;
-            if (busy)
-            {
-                --s->busy;
-                s->freed.cancel_one();
-            }
-            auto m = map.lock();
-            if (m && s->busy == 0 && s->waiting == 0)
-                if (auto it = m->find(s->key); it != m->end() && it->second == s)
-                    m->erase(it);
-        }
-    } held{slot, slots_};
-    const auto& sl = held.s;
-    while (sl->busy >= std::max<std::size_t>(1, s_.max_connections_per_host))
-    {
-        ++sl->waiting;
-        held.waiting = true;
-        co_await sl->freed.async_wait(nothrow_awaitable);
-        --sl->waiting;
-        held.waiting = false;
-        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
-            co_return make_error(errc::cancelled, ep.authority + ": cancelled while waiting for a connection");
-    }
-    ++sl->busy;
-    held.busy = true;
+        co_return make_error(errc::cancelled, ep.authority + ": cancelled while waiting for a connection");
 
     // The whole request (connect + request timeouts) bounds each of its steps' own deadlines.
     auto t = timeouts();
     t.deadline = steady::now() + t.connect + t.request;
-    const auto method = req.method;
     std::string what;  // for the debug line only: "host METHOD target"
     if (log::enabled(log::level::debug))
         what = ep.authority + " " + req.wire.substr(0, req.wire.find(" HTTP/1.1\r\n"));
-    auto r = co_await exchange_once(ep, req, body_limit, t);
-    unsigned status = r ? r->res.result_int() : 0;
-    if (!what.empty())
-        log::debug("registry request", {{"request", what}, {"status", std::to_string(status)}});
-    if (s_.on_request)
-        s_.on_request(ep.authority, http::to_string(method), status);
-    if (!r)
-        co_return r.error();
-    if (r->conn->reusable())
-        pool_.give_back(std::move(r->conn));
-    else  // outside the request deadline: the answer is already in hand
-        co_await r->conn->close(true, timeouts());
-    co_return std::move(r->res);
-}
-
-awaitable<result<registry_client::exchanged>> registry_client::exchange_once(const endpoint& ep, const outgoing& req,
-                                                                             std::uint64_t body_limit, step_timeouts t)
-{
+    // A kept-alive connection the server had closed (connection::stale) is replaced once.
     auto conn = pool_.take(ep);
+    result<response> r;
     for (bool retried = false;; retried = true)
     {
         if (!conn)
         {
             auto opened = co_await connection::open(ex_, ep, t);
             if (!opened)
-                co_return opened.error();
+            {
+                r = opened.error();
+                break;
+            }
             conn = std::move(*opened);
         }
-        auto r = co_await conn->exchange(req, body_limit, t);
+        r = co_await conn->exchange(req, body_limit, t);
         if (r)
-            co_return exchanged{std::move(*r), std::move(conn)};
+            break;
         bool again = conn->stale() && !retried;
         co_await conn->close(false, t);
         conn.reset();
         if (!again)
-            co_return r.error();
+            break;
         log::debug("kept-alive registry connection was closed by the server, retrying on a new one",
                    {{"host", ep.authority}, {"error", r.error().message}});
     }
+    unsigned status = r ? r->result_int() : 0;
+    if (!what.empty())
+        log::debug("registry request", {{"request", what}, {"status", std::to_string(status)}});
+    if (s_.on_request)
+        s_.on_request(ep.authority, http::to_string(req.method), status);
+    if (!r)
+        co_return r.error();
+    if (conn->reusable())
+        pool_.give_back(std::move(conn));
+    else  // outside the request deadline: the answer is already in hand
+        co_await conn->close(true, timeouts());
+    co_return std::move(*r);
 }
 
 std::optional<std::chrono::seconds> registry_client::retry_after(std::string_view registry_host) const
@@ -415,23 +360,20 @@ awaitable<result<response>> registry_client::authorized(call& c, http::verb meth
         if (res->result() != http::status::unauthorized)
             co_return check_status(std::move(*res), shown, std::string(http::to_string(method)) + " " + target);
 
-        std::vector<challenge> challenges;
+        std::optional<challenge> bearer, basic;  // the first of each, over every WWW-Authenticate field
         auto [first, last] = res->equal_range(http::field::www_authenticate);
         for (auto f = first; f != last; ++f)
         {
             auto parsed = parse_challenges(f->value());
             if (!parsed)
                 co_return parsed.error().wrap(ref.registry);
-            challenges.insert(challenges.end(), parsed->begin(), parsed->end());
-        }
-        const challenge* bearer = nullptr;
-        const challenge* basic = nullptr;
-        for (const auto& ch : challenges)
-        {
-            if (ch.is("bearer") && !bearer)
-                bearer = &ch;
-            if (ch.is("basic") && !basic)
-                basic = &ch;
+            for (auto& ch : *parsed)
+            {
+                if (ch.is("bearer") && !bearer)
+                    bearer = std::move(ch);
+                else if (ch.is("basic") && !basic)
+                    basic = std::move(ch);
+            }
         }
 
         if (answered_challenge)
@@ -595,11 +537,8 @@ result<response> registry_client::check_status(response res, const image_ref& re
 
     if (code == http::status::too_many_requests || code == http::status::service_unavailable)
     {
-        auto it = res.find(http::field::retry_after);
-        std::optional<std::chrono::seconds> wait;
-        if (it != res.end())
-            wait = parse_retry_after(it->value(), std::chrono::system_clock::now());
-        if (wait)
+        // An absent field reads as "", which parses as no Retry-After.
+        if (auto wait = parse_retry_after(res[http::field::retry_after], std::chrono::system_clock::now()))
         {
             wait = std::min<std::chrono::seconds>(*wait, max_retry_after);
             not_before_.insert_or_assign(ref.registry, now() + *wait);

@@ -128,10 +128,9 @@ awaitable<result<std::optional<credentials>>> run_once(credential_helper h)
     int spawn_rc = 0;
     {
         spawn_setup setup(fds[1]);
-        std::string program = h.program;
         std::string get = "get";
-        std::array<char*, 3> argv{program.data(), get.data(), nullptr};
-        spawn_rc = ::posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), environ);
+        std::array<char*, 3> argv{h.program.data(), get.data(), nullptr};
+        spawn_rc = ::posix_spawnp(&pid, h.program.c_str(), &setup.actions, &setup.attr, argv.data(), environ);
     }
     ::close(fds[1]);
     if (spawn_rc == ENOENT)

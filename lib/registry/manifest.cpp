@@ -19,14 +19,6 @@ namespace imagewatch::registry {
 
 namespace {
 
-bool is_lower_hex(std::string_view s)
-{
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-    return true;
-}
-
 template <class T = int>
 std::optional<T> number(std::string_view s)
 {
@@ -105,7 +97,7 @@ bool is_valid_digest(std::string_view digest)
         return false;
     auto algo = digest.substr(0, colon), hex = digest.substr(colon + 1);
     const std::size_t length = algo == "sha256" ? 64 : algo == "sha512" ? 128 : 0;
-    return length != 0 && hex.size() == length && is_lower_hex(hex);
+    return length != 0 && hex.size() == length && hex.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 std::string bare_media_type(std::string_view content_type) { return ascii_lower(media_type_view(content_type)); }
@@ -168,24 +160,23 @@ result<std::string> select_platform_manifest(std::string_view index_json, const 
     if (!list || !list->is_array())
         return make_error(errc::bad_response, "the index has no \"manifests\" array");
 
-    std::vector<std::string> available;
+    std::string available;  // "linux/amd64, linux/arm64/v8"
     for (const auto& item : list->get_array())
     {
         if (!item.is_object())
             continue;
         const auto& entry = item.get_object();
-        const auto* pv = object_field(entry, "platform");
-        if (!pv)
+        const auto* po = object_field(entry, "platform");
+        if (!po)
             continue;
-        const auto& po = *pv;
-        platform written{string_field(po, "os"), string_field(po, "architecture"), string_field(po, "variant")};
+        platform written{string_field(*po, "os"), string_field(*po, "architecture"), string_field(*po, "variant")};
         if (written.os.empty() || written.architecture.empty() || is_attestation(entry, written))
             continue;
         platform have{ascii_lower(written.os), ascii_lower(written.architecture), ascii_lower(written.variant)};
         normalise(have);
         if (have.architecture == "arm64" && have.variant.empty())
             have.variant = "v8";
-        available.push_back(written.str());
+        available += (available.empty() ? "" : ", ") + written.str();
         if (have.os != want.os || have.architecture != want.architecture)
             continue;
         if (!want.variant.empty() && have.variant != want.variant)
@@ -195,11 +186,8 @@ result<std::string> select_platform_manifest(std::string_view index_json, const 
             return make_error(errc::bad_response, "the index entry for " + written.str() + " has a malformed digest");
         return digest;
     }
-    std::string have_text;
-    for (const auto& a : available)
-        have_text += (have_text.empty() ? "" : ", ") + a;
     return make_error(errc::not_found, "no manifest for " + want.str() + " (the index has " +
-                                           (have_text.empty() ? "no platform manifests" : have_text) + ")");
+                                           (available.empty() ? "no platform manifests" : available) + ")");
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now)

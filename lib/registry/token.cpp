@@ -126,12 +126,8 @@ std::shared_ptr<const std::string> token_cache::intern(std::string_view head)
 void token_cache::put(token_key key, std::string value, std::chrono::seconds expires_in, clock::time_point now)
 {
     for (auto it = entries_.begin(); it != entries_.end();)
-    {
-        auto next = std::next(it);
-        if (now >= it->second.until)
-            drop(it);
-        it = next;
-    }
+        if (auto cur = it++; now >= cur->second.until)  // it moved on before drop(cur) erases cur
+            drop(cur);
     entry e{nullptr, {}, usable_until(now, expires_in), {}};
     // A JWT (three base64url parts) shares its header; any other token is kept whole.
     if (auto dot = value.find('.'); dot != std::string::npos && value.find('.', dot + 1) != std::string::npos)

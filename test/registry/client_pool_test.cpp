@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -226,5 +228,55 @@ TEST_CASE("pool: many concurrent resolves on one host share at most max_connecti
         CHECK(server.requests().size() >= 20);
         server.stop();
         token_server.stop();
+    });
+}
+
+TEST_CASE("pool: a resolve cancelled while it waits for a connection slot ends with errc::cancelled")
+{
+    test::run_coro([](asio::io_context& ioc) -> awaitable<void> {
+        // Every request is held unanswered: the first resolve keeps the host's only slot.
+        fake_http_server server(ioc, [](const fake_http_server::request&) -> std::optional<fake_http_server::response> {
+            return std::nullopt;
+        });
+        auto s = insecure_settings();
+        s.max_connections_per_host = 1;
+        auto c = make_client(ioc.get_executor(), s);
+
+        // The one in flight may end with an exception (its connection's close after the cancelled
+        // read is a co_await in a cancelled coroutine); only whether it ended matters here.
+        std::optional<result<resolved>> first, second;
+        std::exception_ptr second_threw;
+        asio::cancellation_signal stop_first, stop_second;
+        const auto spawn = [&](asio::cancellation_signal& stop, std::optional<result<resolved>>& out,
+                               std::exception_ptr* threw) {
+            asio::co_spawn(
+                ioc, c->resolve(ref_at(server.authority()), ""),
+                asio::bind_cancellation_slot(stop.slot(), [&out, threw](std::exception_ptr e, result<resolved> r) {
+                    if (threw)
+                        *threw = e;
+                    out = std::move(r);
+                }));
+        };
+        spawn(stop_first, first, nullptr);
+        spawn(stop_second, second, &second_threw);
+        CHECK(co_await eventually([&] { return server.requests().size() == 1; }));
+        co_await sleep_for(20ms);
+        CHECK(server.requests().size() == 1);
+        CHECK(c->footprint().endpoints == 1);
+
+        stop_second.emit(asio::cancellation_type::terminal);
+        co_await sleep_for(20ms);
+        REQUIRE(second.has_value());
+        CHECK_FALSE(second_threw);
+        REQUIRE_FALSE(second->has_value());
+        CHECK(second->error().code == errc::cancelled);
+        CHECK(second->error().message.find("cancelled while waiting for a connection") != std::string::npos);
+        CHECK(c->footprint().endpoints == 1);  // the first still holds its slot
+
+        stop_first.emit(asio::cancellation_type::terminal);
+        co_await sleep_for(20ms);
+        CHECK(first.has_value());
+        CHECK(c->footprint().endpoints == 0);
+        server.stop();
     });
 }
