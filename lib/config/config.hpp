@@ -129,8 +129,6 @@ struct config
     notify_settings notify;
     hooks_settings hooks;
 
-    // The runtime with this exact name, or nullptr.
-    const runtime* find_runtime(std::string_view name) const;
     // The runtime named `name` (nullopt: every runtime), config order; empty when none has that name.
     std::vector<runtime> select_runtimes(const std::optional<std::string>& name) const;
     friend bool operator==(const config&, const config&) = default;

@@ -1,6 +1,5 @@
 #include "config/parse.hpp"
 
-#include "config/split.hpp"
 #include "core/host_port.hpp"
 #include "core/small_file.hpp"
 #include "core/text.hpp"
@@ -104,16 +103,6 @@ bool valid_env_name(std::string_view s)
     if (s.empty() || is_digit(s[0]))
         return false;
     return std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '_'; });
-}
-
-bool parse_port(std::string_view s, std::uint16_t& out)
-{
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v == 0 || v > 65535)
-        return false;
-    out = static_cast<std::uint16_t>(v);
-    return true;
 }
 
 // A host name (dotted labels of [A-Za-z0-9-]) or, when it is all digits and dots, an IPv4 address.
@@ -756,9 +745,11 @@ result<socket_address> parse_listen(std::string_view s)
         return bad("missing port");
     if (auto why = check_tcp_host(*hp); !why.empty())
         return bad(hp->host.empty() ? why + " (use \"0.0.0.0:PORT\" for all interfaces)" : why);
-    if (!parse_port(hp->port, out.port))
+    auto port = parse_port(hp->port);
+    if (!port)
         return bad("port must be 1-65535");
     out.host = hp->host;
+    out.port = *port;
     return out;
 }
 
@@ -791,9 +782,10 @@ result<socket_address> parse_docker_host(std::string_view s)
     if (auto why = check_tcp_host(*hp); !why.empty())
         return bad(why);
     out.host = hp->host;
-    out.port = 2375;  // Docker's plain-HTTP port
-    if (hp->has_port && !parse_port(hp->port, out.port))
+    auto port = hp->has_port ? parse_port(hp->port) : std::uint16_t{2375};  // Docker's plain-HTTP port
+    if (!port)
         return bad(hp->port.empty() ? "empty port" : "invalid port " + quoted(hp->port));
+    out.port = *port;
     return out;
 }
 

@@ -1,6 +1,5 @@
 #include "config/window.hpp"
 
-#include "config/split.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>

@@ -43,7 +43,7 @@ public:
         async_semaphore* m_ = nullptr;
     };
 
-    // Waits until a slot is free. Cancellation while waiting throws operation_aborted.
+    // Waits until a slot is free. Cancellation while waiting throws (asio channel_cancelled).
     awaitable<guard> acquire()
     {
         // A holder is a message in the channel's buffer: send waits while the buffer is full.
@@ -54,8 +54,7 @@ public:
     // The same, but a cancelled wait returns an empty guard instead of throwing.
     awaitable<guard> acquire(std::nothrow_t)
     {
-        auto [ec] = co_await ch_.async_send(boost::system::error_code{}, nothrow_awaitable);
-        if (ec)
+        if (auto [ec] = co_await ch_.async_send(boost::system::error_code{}, nothrow_awaitable); ec)
             co_return guard{};
         ++held_;
         co_return guard{this};

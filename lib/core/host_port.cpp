@@ -1,5 +1,7 @@
 #include "core/host_port.hpp"
 
+#include <charconv>
+
 namespace imagewatch {
 
 result<host_port> split_host_port(std::string_view s)
@@ -29,6 +31,15 @@ result<host_port> split_host_port(std::string_view s)
         out.has_port = true;
     }
     return out;
+}
+
+result<std::uint16_t> parse_port(std::string_view port)
+{
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+        return make_error(errc::invalid_argument, "port \"" + std::string(port) + "\": not a number from 1 to 65535");
+    return static_cast<std::uint16_t>(value);
 }
 
 }  // namespace imagewatch

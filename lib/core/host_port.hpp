@@ -4,6 +4,7 @@
 // what a missing port or an odd host means for them.
 #include "core/error.hpp"
 
+#include <cstdint>
 #include <string_view>
 
 namespace imagewatch {
@@ -20,5 +21,8 @@ struct host_port
 // literal needs brackets). Fails (errc::invalid_argument) on '[' without ']' or anything but
 // ":port" after ']'; the message names no input (the caller adds which setting it was).
 result<host_port> split_host_port(std::string_view s);
+
+// "443" -> 443; anything but a decimal number 1..65535 fails (errc::invalid_argument).
+result<std::uint16_t> parse_port(std::string_view port);
 
 }  // namespace imagewatch

@@ -34,11 +34,6 @@ std::string hex_lower(const unsigned char* data, std::size_t n)
     return out;
 }
 
-std::string hex_lower(std::string_view bytes)
-{
-    return hex_lower(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-}
-
 std::string format_bytes(std::uint64_t n)
 {
     if (n < 1024)
@@ -142,6 +137,18 @@ std::string utf8_excerpt(std::string_view s, std::size_t max_bytes)
 {
     auto [out, whole] = sanitize(s, max_bytes);
     return whole ? std::move(out) : std::move(out) + "...";
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep)
+{
+    std::vector<std::string_view> parts;
+    for (auto at = s.find(sep); at != std::string_view::npos; at = s.find(sep))
+    {
+        parts.push_back(s.substr(0, at));
+        s.remove_prefix(at + 1);
+    }
+    parts.push_back(s);
+    return parts;
 }
 
 }  // namespace imagewatch

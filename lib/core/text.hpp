@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace imagewatch {
 
@@ -20,7 +21,6 @@ bool iequals_ascii(std::string_view a, std::string_view b);
 
 // Two lower-case hex digits per byte: {0xab, 0x01} -> "ab01".
 std::string hex_lower(const unsigned char* data, std::size_t n);
-std::string hex_lower(std::string_view bytes);
 
 // Byte counts for people, binary units with one decimal: 512 -> "512B", 12900000 -> "12.3MiB".
 std::string format_bytes(std::uint64_t n);
@@ -37,6 +37,9 @@ std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string_v
 
 // valid_utf8(s, max_bytes), plus "..." when something was left out.
 std::string utf8_excerpt(std::string_view s, std::size_t max_bytes);
+
+// s cut at every `sep`, empty parts kept: "a..b" -> "a", "", "b"; "" -> one empty part.
+std::vector<std::string_view> split(std::string_view s, char sep);
 
 // s without the leading, trailing, or both, characters that are in `chars`.
 constexpr std::string_view trim_start(std::string_view s, std::string_view chars = " \t\r\n")

@@ -1,10 +1,10 @@
 #include "image/image_ref.hpp"
 
 #include "core/host_port.hpp"
+#include "core/text.hpp"
 #include "image/registry_host.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 namespace imagewatch {
 
@@ -70,24 +70,13 @@ std::string check_registry(std::string_view r)
     }
     else
     {
-        for (std::string_view left = host;;)  // label by label
-        {
-            const auto label = left.substr(0, left.find('.'));
+        for (auto label : split(host, '.'))
             if (label.empty() || label.front() == '-' || label.back() == '-' ||
                 !std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; }))
                 return bad("is not a valid host name");
-            if (label.size() == left.size())
-                break;
-            left.remove_prefix(label.size() + 1);
-        }
     }
-    if (!port.empty())
-    {
-        unsigned value = 0;
-        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
-            return bad("has an invalid port \"" + std::string(port) + "\"");
-    }
+    if (!port.empty() && !parse_port(port))
+        return bad("has an invalid port \"" + std::string(port) + "\"");
     return {};
 }
 
@@ -159,9 +148,8 @@ result<image_ref> parse_image_ref(std::string_view s)
     if (repo.empty())
         return bad("missing repository name");
 
-    for (std::string_view left = repo;;)
+    for (auto comp : split(repo, '/'))
     {
-        const auto comp = left.substr(0, left.find('/'));
         if (comp.empty())
             return bad("empty path component");
         if (!valid_path_component(comp))
@@ -172,9 +160,6 @@ result<image_ref> parse_image_ref(std::string_view s)
             return bad("invalid path component \"" + std::string(comp) +
                        "\" (lower-case letters and digits, separated by '.', '_', '__' or '-')");
         }
-        if (comp.size() == left.size())
-            break;
-        left.remove_prefix(comp.size() + 1);
     }
     if (ref.registry == docker_hub && repo.find('/') == std::string_view::npos)
     {

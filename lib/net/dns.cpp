@@ -2,6 +2,7 @@
 
 #include "core/duration.hpp"
 #include "core/file_stamp.hpp"
+#include "core/host_port.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "net/dns_cache.hpp"
@@ -14,7 +15,6 @@
 #include <ares.h>
 
 #include <algorithm>
-#include <charconv>
 #include <climits>
 #include <cstring>
 #include <map>
@@ -318,15 +318,6 @@ std::optional<asio::ip::address> ip_literal(std::string_view host)
     if (ec)
         return std::nullopt;
     return a;
-}
-
-result<std::uint16_t> parse_port(std::string_view port)
-{
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
-        return make_error(errc::invalid_argument, "port \"" + std::string(port) + "\": not a number from 1 to 65535");
-    return static_cast<std::uint16_t>(value);
 }
 
 void use_name_servers(asio::execution_context& ctx, std::string servers)

@@ -36,8 +36,6 @@ awaitable<result<endpoints>> resolve(std::string host, std::string port,
 
 // Pure: host as an IP literal (v4, v6, v6 in brackets, v6 with a zone), or nullopt for a name.
 std::optional<asio::ip::address> ip_literal(std::string_view host);
-// Pure: "443" -> 443; anything but a decimal number 1..65535 fails.
-result<std::uint16_t> parse_port(std::string_view port);
 
 // Per io_context, before its first lookup: name servers to ask instead of those in
 // /etc/resolv.conf, as c-ares takes them ("127.0.0.1:5353,[::1]:53"). For tests.

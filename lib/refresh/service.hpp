@@ -84,7 +84,6 @@ public:
 
     // The last rollout of a runtime (nullopt before its first).
     std::optional<rollout_status> rollout_of(const std::string& runtime) const;
-    std::size_t swaps_in_flight() const { return swapping_.size(); }
 
 private:
     // One runtime: gates (mode, window), pull, then under the image's lock list, select and roll out.

@@ -182,25 +182,4 @@ credential_source find_credentials(const config::config& cfg, std::string_view r
     return {};
 }
 
-std::optional<credentials> resolve_credentials(const config::config& cfg, std::string_view registry_host,
-                                               const env_lookup& env)
-{
-    auto found = find_credentials(cfg, registry_host, env);
-    if (found.helper)
-    {
-        log::warn("docker config names a credential helper this lookup cannot run, using anonymous access",
-                  {{"registry", std::string(registry_host)},
-                   {"helper", found.helper->program},
-                   {"from", found.helper->source}});
-        return std::nullopt;
-    }
-    if (found.creds && found.creds->identity_token)
-    {
-        log::warn("docker config holds an identitytoken this lookup cannot use, using anonymous access",
-                  {{"registry", std::string(registry_host)}, {"from", found.creds->source}});
-        return std::nullopt;
-    }
-    return std::move(found.creds);
-}
-
 }  // namespace imagewatch::registry

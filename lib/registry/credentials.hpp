@@ -1,6 +1,6 @@
 #pragma once
 // Which credentials to present to a registry (docs/configuration.md "registries"). Never logs a secret.
-// find_credentials and resolve_credentials are pure except that they read the docker config file;
+// find_credentials is pure except that it reads the docker config file;
 // run_credential_helper and resolve_credentials_async run a docker credential helper (I/O).
 #include "config/config.hpp"
 #include "core/awaitable.hpp"
@@ -57,13 +57,6 @@ struct credential_source
 // else nothing (anonymous). A missing docker config is normal; an unreadable or malformed one is
 // logged as a warning (path and reason only) and skipped.
 credential_source find_credentials(const config::config& cfg, std::string_view registry_host, const env_lookup& env);
-
-// Synchronous, file-only lookup for callers that need a username and password at once (the
-// X-Registry-Auth of a docker pull): find_credentials' creds when they are a username and password.
-// A helper or an identity token cannot be used here: logged as a warning naming the helper (or
-// "identitytoken"), then nullopt (anonymous). Use resolve_credentials_async to run helpers.
-std::optional<credentials> resolve_credentials(const config::config& cfg, std::string_view registry_host,
-                                               const env_lookup& env);
 
 // Runs `helper.program get` (posix_spawnp, PATH of this process; its own process group; stdin and
 // stdout on a socket pair read through Asio, stderr to /dev/null) without blocking the event loop.

@@ -97,7 +97,9 @@ bool is_valid_digest(std::string_view digest)
         return false;
     auto algo = digest.substr(0, colon), hex = digest.substr(colon + 1);
     const std::size_t length = algo == "sha256" ? 64 : algo == "sha512" ? 128 : 0;
-    return length != 0 && hex.size() == length && hex.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+    // A loop, not find_first_not_of: that is a memchr per character, and this runs at every check.
+    return length != 0 && hex.size() == length &&
+           std::all_of(hex.begin(), hex.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string bare_media_type(std::string_view content_type) { return ascii_lower(media_type_view(content_type)); }

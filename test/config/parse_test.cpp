@@ -182,8 +182,6 @@ TEST_CASE("a runtime's containers override the top-level selector key by key")
     CHECK(cfg.runtimes[1].containers == selector{"ws-", "app=web"});
     CHECK(cfg.runtimes[2].containers == selector{"", "app=web"});
     CHECK(cfg.runtimes[3].containers == selector{"job-", "fleet=1"});
-    CHECK(cfg.find_runtime("custom") == &cfg.runtimes[2]);
-    CHECK(cfg.find_runtime("nope") == nullptr);
 }
 
 TEST_CASE("syntax errors carry line and column")

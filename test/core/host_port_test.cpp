@@ -48,3 +48,14 @@ TEST_CASE("host_port: an unbracketed IPv6 literal splits at its last colon; malf
     CHECK_FALSE(split_host_port("[::1]5000").has_value());
     CHECK(split_host_port("[::1]x").error().code == errc::invalid_argument);
 }
+
+TEST_CASE("parse_port")
+{
+    CHECK(parse_port("443").value() == 443);
+    CHECK(parse_port("65535").value() == 65535);
+    for (const char* bad : {"", "0", "65536", "https", "44a", "-1", " 80"})
+    {
+        CAPTURE(bad);
+        CHECK(parse_port(bad).error().code == errc::invalid_argument);
+    }
+}

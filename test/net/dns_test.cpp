@@ -119,17 +119,6 @@ TEST_CASE("ip_literal: addresses are used as they are, names are looked up")
     CHECK_FALSE(net::ip_literal("").has_value());
 }
 
-TEST_CASE("parse_port")
-{
-    CHECK(net::parse_port("443").value() == 443);
-    CHECK(net::parse_port("65535").value() == 65535);
-    for (const char* bad : {"", "0", "65536", "https", "44a", "-1", " 80"})
-    {
-        CAPTURE(bad);
-        CHECK(net::parse_port(bad).error().code == errc::invalid_argument);
-    }
-}
-
 TEST_CASE("resolve: an IP literal asks no name server")
 {
     test::run_coro([](asio::io_context& ioc) -> awaitable<void> {

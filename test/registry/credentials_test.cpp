@@ -49,6 +49,12 @@ env_lookup env_of(std::map<std::string, std::string> vars)
     };
 }
 
+// The username and password (or identity token) the lookup finds; nullopt also when it names a helper.
+std::optional<credentials> creds_for(const config::config& cfg, std::string_view host, const env_lookup& env)
+{
+    return find_credentials(cfg, host, env).creds;
+}
+
 // Captures log lines for the duration of a test.
 struct log_capture
 {
@@ -79,8 +85,7 @@ TEST_CASE("credentials: registries.<host> env vars win, trimmed")
 {
     config::config cfg;
     cfg.registries["registry.test:5443"] = {"REG_USER", "REG_PASS", "", false};
-    auto c =
-        resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", " admin\n"}, {"REG_PASS", "secret "}}));
+    auto c = creds_for(cfg, "registry.test:5443", env_of({{"REG_USER", " admin\n"}, {"REG_PASS", "secret "}}));
     REQUIRE(c.has_value());
     CHECK(c->username == "admin");
     CHECK(c->password == "secret");
@@ -91,30 +96,30 @@ TEST_CASE("credentials: registries.<host> with an empty variable falls through t
 {
     config::config cfg;
     cfg.registries["registry.test:5443"] = {"REG_USER", "REG_PASS", "", false};
-    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", "admin"}, {"REG_PASS", "  "}})));
-    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({{"REG_USER", "admin"}})));
-    CHECK_FALSE(resolve_credentials(cfg, "other:5443", env_of({{"REG_USER", "admin"}, {"REG_PASS", "x"}})));
+    CHECK_FALSE(creds_for(cfg, "registry.test:5443", env_of({{"REG_USER", "admin"}, {"REG_PASS", "  "}})));
+    CHECK_FALSE(creds_for(cfg, "registry.test:5443", env_of({{"REG_USER", "admin"}})));
+    CHECK_FALSE(creds_for(cfg, "other:5443", env_of({{"REG_USER", "admin"}, {"REG_PASS", "x"}})));
 }
 
 TEST_CASE("credentials: GHCR_USER/GHCR_TOKEN for ghcr.io only, both non-empty after trimming")
 {
     config::config cfg;
     auto env = env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", " ghp_x "}});
-    auto c = resolve_credentials(cfg, "ghcr.io", env);
+    auto c = creds_for(cfg, "ghcr.io", env);
     REQUIRE(c.has_value());
     CHECK(c->username == "bot");
     CHECK(c->password == "ghp_x");
     CHECK(c->source == "GHCR_USER/GHCR_TOKEN");
-    CHECK_FALSE(resolve_credentials(cfg, "docker.io", env));
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", " "}})));
+    CHECK_FALSE(creds_for(cfg, "docker.io", env));
+    CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", " "}})));
 }
 
 TEST_CASE("credentials: registries.ghcr.io is preferred over GHCR_USER/GHCR_TOKEN")
 {
     config::config cfg;
     cfg.registries["ghcr.io"] = {"MY_USER", "MY_TOKEN", "", false};
-    auto c = resolve_credentials(
-        cfg, "ghcr.io", env_of({{"MY_USER", "me"}, {"MY_TOKEN", "t1"}, {"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t2"}}));
+    auto c = creds_for(cfg, "ghcr.io",
+                       env_of({{"MY_USER", "me"}, {"MY_TOKEN", "t1"}, {"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t2"}}));
     REQUIRE(c.has_value());
     CHECK(c->username == "me");
 }
@@ -126,18 +131,18 @@ TEST_CASE("credentials: docker config auths entry, by explicit docker_config pat
     cfg.docker_config = d.write("cfg/config.json", R"({"auths":{
         "https://registry.test:5443/v1/": {"auth": "YWRtaW46c2VjOnJldA=="},
         "other.example": {"username": "u2", "password": "p2"}}})");
-    auto c = resolve_credentials(cfg, "registry.test:5443", env_of({}));
+    auto c = creds_for(cfg, "registry.test:5443", env_of({}));
     REQUIRE(c.has_value());
     CHECK(c->username == "admin");
     CHECK(c->password == "sec:ret");  // only the first ':' separates
     CHECK(c->source == "docker config " + cfg.docker_config);
 
-    c = resolve_credentials(cfg, "other.example", env_of({}));
+    c = creds_for(cfg, "other.example", env_of({}));
     REQUIRE(c.has_value());
     CHECK(c->username == "u2");
     CHECK(c->password == "p2");
 
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+    CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));
 }
 
 TEST_CASE("credentials: a docker config key names its registry as image references do (case, :443)")
@@ -147,13 +152,13 @@ TEST_CASE("credentials: a docker config key names its registry as image referenc
     cfg.docker_config = d.write("cfg/config.json", R"({"auths":{
         "https://Registry.Test/v1/": {"username": "u1", "password": "p1"},
         "ghcr.io:443": {"username": "u2", "password": "p2"}}})");
-    auto c = resolve_credentials(cfg, "registry.test", env_of({}));
+    auto c = creds_for(cfg, "registry.test", env_of({}));
     REQUIRE(c.has_value());
     CHECK(c->username == "u1");
-    c = resolve_credentials(cfg, "ghcr.io", env_of({}));
+    c = creds_for(cfg, "ghcr.io", env_of({}));
     REQUIRE(c.has_value());
     CHECK(c->username == "u2");
-    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({})));  // another port, another registry
+    CHECK_FALSE(creds_for(cfg, "registry.test:5443", env_of({})));  // another port, another registry
 }
 
 TEST_CASE("credentials: $DOCKER_CONFIG, then $HOME/.docker, with Docker Hub aliases")
@@ -164,13 +169,13 @@ TEST_CASE("credentials: $DOCKER_CONFIG, then $HOME/.docker, with Docker Hub alia
     d.write("home/.docker/config.json", R"({"auths":{"ghcr.io":{"auth":"Z2g6cHc="}}})");
 
     auto env = env_of({{"DOCKER_CONFIG", (d.path / "dc").string()}, {"HOME", (d.path / "home").string()}});
-    auto c = resolve_credentials(cfg, "docker.io", env);
+    auto c = creds_for(cfg, "docker.io", env);
     REQUIRE(c.has_value());
     CHECK(c->username == "hub");
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env));  // DOCKER_CONFIG hides ~/.docker
+    CHECK_FALSE(creds_for(cfg, "ghcr.io", env));  // DOCKER_CONFIG hides ~/.docker
 
     env = env_of({{"HOME", (d.path / "home").string()}});
-    c = resolve_credentials(cfg, "ghcr.io", env);
+    c = creds_for(cfg, "ghcr.io", env);
     REQUIRE(c.has_value());
     CHECK(c->username == "gh");
     CHECK(c->password == "pw");
@@ -181,7 +186,7 @@ TEST_CASE("credentials: env sources win over the docker config")
     temp_dir d;
     config::config cfg;
     cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"Z2g6cHc="}}})");
-    auto c = resolve_credentials(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t"}}));
+    auto c = creds_for(cfg, "ghcr.io", env_of({{"GHCR_USER", "bot"}, {"GHCR_TOKEN", "t"}}));
     REQUIRE(c.has_value());
     CHECK(c->username == "bot");
 }
@@ -191,7 +196,7 @@ TEST_CASE("credentials: missing docker config is anonymous and silent")
     log_capture logs;
     config::config cfg;
     cfg.docker_config = "/nonexistent/imagewatch/config.json";
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+    CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));
     CHECK(logs.lines.empty());
 }
 
@@ -201,7 +206,7 @@ TEST_CASE("credentials: malformed docker config warns without secrets and is ski
     log_capture logs;
     config::config cfg;
     cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"c2VjcmV0LW5vLWNvbG9u"}}})");
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));  // "secret-no-colon"
+    CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));  // "secret-no-colon"
     REQUIRE(logs.lines.size() == 1);
     CHECK(logs.all().find("malformed") != std::string::npos);
     CHECK(logs.all().find("secret") == std::string::npos);
@@ -209,7 +214,7 @@ TEST_CASE("credentials: malformed docker config warns without secrets and is ski
 
     logs.lines.clear();
     cfg.docker_config = d.write("bad.json", "{not json");
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
+    CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));
     REQUIRE(logs.lines.size() == 1);
     CHECK(logs.all().find("bad.json") != std::string::npos);
 }
@@ -232,8 +237,8 @@ TEST_CASE("credentials: a docker config that is a FIFO, a device, a directory or
         log_capture logs;
         config::config cfg;
         cfg.docker_config = path;
-        CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
-        CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));  // warned once per version
+        CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));
+        CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));  // warned once per version
         REQUIRE(logs.lines.size() == 1);
         CHECK(logs.all().find(path + ": " + reason) != std::string::npos);
     }
@@ -292,30 +297,6 @@ TEST_CASE("credentials: auths identitytoken is an identity token")
     CHECK(f.creds->identity_token);
     CHECK(f.creds->username.empty());
     CHECK(f.creds->password == "refresh-xyz");
-}
-
-TEST_CASE("credentials: the synchronous lookup says when it cannot use what the config names")
-{
-    temp_dir d;
-    log_capture logs;
-    config::config cfg;
-    cfg.docker_config =
-        d.write("config.json", R"({"auths":{"ghcr.io":{},"acr.example":{"identitytoken":"refresh-secret-1"}},
-        "credsStore":"desktop","credHelpers":{"registry.test:5443":"pass"}})");
-    CHECK_FALSE(resolve_credentials(cfg, "registry.test:5443", env_of({})));
-    REQUIRE(logs.lines.size() == 1);
-    CHECK(logs.lines[0].find("docker-credential-pass") != std::string::npos);
-
-    logs.lines.clear();
-    CHECK_FALSE(resolve_credentials(cfg, "ghcr.io", env_of({})));
-    REQUIRE(logs.lines.size() == 1);
-    CHECK(logs.lines[0].find("docker-credential-desktop") != std::string::npos);
-
-    logs.lines.clear();
-    CHECK_FALSE(resolve_credentials(cfg, "acr.example", env_of({})));
-    REQUIRE(logs.lines.size() == 1);
-    CHECK(logs.lines[0].find("identitytoken") != std::string::npos);
-    CHECK(logs.all().find("refresh-secret-1") == std::string::npos);
 }
 
 TEST_CASE("host_options_from: ca_file and insecure_http of registries.<host>, credentials or helper")
