@@ -5,6 +5,7 @@
 #include "registry/client.hpp"
 
 #include "support/fake_http_server.hpp"
+#include "support/log_capture.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -163,22 +164,5 @@ inline std::string index_json(std::vector<std::pair<std::string, std::string>> e
     return boost::json::serialize(
         boost::json::object{{"schemaVersion", 2}, {"mediaType", media_type}, {"manifests", std::move(manifests)}});
 }
-
-// Lets a test read debug logs and restores the defaults afterwards.
-struct log_capture
-{
-    std::string text;
-    log::level saved = log::min_level();
-    log_capture()
-    {
-        log::configure(log::level::debug, log::format::text);
-        log::set_sink([this](std::string_view l) { text += std::string(l) + "\n"; });
-    }
-    ~log_capture()
-    {
-        log::set_sink({});
-        log::configure(saved, log::format::text);
-    }
-};
 
 }  // namespace imagewatch::test

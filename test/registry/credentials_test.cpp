@@ -2,42 +2,23 @@
 
 #include "core/log.hpp"
 #include "registry/client.hpp"
+#include "support/log_capture.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <random>
 #include <vector>
 
 using namespace imagewatch;
 using namespace imagewatch::registry;
+using namespace imagewatch::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A temp directory removed at scope end.
-struct temp_dir
-{
-    fs::path path;
-    temp_dir()
-    {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("iw-cred-test-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() { fs::remove_all(path); }
-    std::string write(const std::string& name, const std::string& text) const
-    {
-        auto p = path / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p) << text;
-        return p.string();
-    }
-};
 
 env_lookup env_of(std::map<std::string, std::string> vars)
 {
@@ -54,30 +35,6 @@ std::optional<credentials> creds_for(const config::config& cfg, std::string_view
 {
     return find_credentials(cfg, host, env).creds;
 }
-
-// Captures log lines for the duration of a test.
-struct log_capture
-{
-    std::vector<std::string> lines;
-    log::level saved = log::min_level();
-    log_capture()
-    {
-        log::configure(log::level::debug, log::format::text);
-        log::set_sink([this](std::string_view l) { lines.emplace_back(l); });
-    }
-    ~log_capture()
-    {
-        log::set_sink({});
-        log::configure(saved, log::format::text);
-    }
-    std::string all() const
-    {
-        std::string s;
-        for (const auto& l : lines)
-            s += l + "\n";
-        return s;
-    }
-};
 
 }  // namespace
 
@@ -208,15 +165,15 @@ TEST_CASE("credentials: malformed docker config warns without secrets and is ski
     cfg.docker_config = d.write("config.json", R"({"auths":{"ghcr.io":{"auth":"c2VjcmV0LW5vLWNvbG9u"}}})");
     CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));  // "secret-no-colon"
     REQUIRE(logs.lines.size() == 1);
-    CHECK(logs.all().find("malformed") != std::string::npos);
-    CHECK(logs.all().find("secret") == std::string::npos);
-    CHECK(logs.all().find("c2VjcmV0") == std::string::npos);
+    CHECK(logs.text.find("malformed") != std::string::npos);
+    CHECK(logs.text.find("secret") == std::string::npos);
+    CHECK(logs.text.find("c2VjcmV0") == std::string::npos);
 
     logs.lines.clear();
     cfg.docker_config = d.write("bad.json", "{not json");
     CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));
     REQUIRE(logs.lines.size() == 1);
-    CHECK(logs.all().find("bad.json") != std::string::npos);
+    CHECK(logs.text.find("bad.json") != std::string::npos);
 }
 
 TEST_CASE("credentials: a docker config that is a FIFO, a device, a directory or huge is skipped unread")
@@ -240,7 +197,7 @@ TEST_CASE("credentials: a docker config that is a FIFO, a device, a directory or
         CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));
         CHECK_FALSE(creds_for(cfg, "ghcr.io", env_of({})));  // warned once per version
         REQUIRE(logs.lines.size() == 1);
-        CHECK(logs.all().find(path + ": " + reason) != std::string::npos);
+        CHECK(logs.text.find(path + ": " + reason) != std::string::npos);
     }
 }
 

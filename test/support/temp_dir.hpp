@@ -29,9 +29,10 @@ struct temp_dir
     temp_dir(const temp_dir&) = delete;
     temp_dir& operator=(const temp_dir&) = delete;
 
-    // Writes `text` to the file `name` in the directory; returns its path.
+    // Writes `text` to the file `name` ("dir/file" creates dir) in the directory; returns its path.
     std::string write(const std::string& name, const std::string& text) const
     {
+        std::filesystem::create_directories((path / name).parent_path());
         std::ofstream(path / name, std::ios::binary) << text;
         return (path / name).string();
     }
