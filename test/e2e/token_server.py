@@ -47,6 +47,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     timeout = 60
 
     def reply(self, status, body, user=""):
+        # Logged before the answer goes out: a client holding the answer finds its line in the log
+        # (tests count token requests right after getting a token).
+        path = urllib.parse.unquote(self.path).replace(" ", "+")
+        line = f"{time.time():.3f} {self.client_address[0]} {self.command} {path} {user or '-'} {status}\n"
+        with log_lock, open(args.log, "a") as f:
+            f.write(line)
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -55,10 +61,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("WWW-Authenticate", 'Basic realm="e2e-token"')
         self.end_headers()
         self.wfile.write(data)
-        path = urllib.parse.unquote(self.path).replace(" ", "+")
-        line = f"{time.time():.3f} {self.client_address[0]} {self.command} {path} {user or '-'} {status}\n"
-        with log_lock, open(args.log, "a") as f:
-            f.write(line)
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
