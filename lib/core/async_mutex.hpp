@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <new>
+#include <tuple>
 #include <utility>
 
 namespace imagewatch {
@@ -46,18 +47,35 @@ public:
     // Waits until a slot is free. Cancellation while waiting throws (asio channel_cancelled).
     awaitable<guard> acquire()
     {
-        // A holder is a message in the channel's buffer: send waits while the buffer is full.
         co_await ch_.async_send(boost::system::error_code{}, asio::use_awaitable);
-        ++held_;
-        co_return guard{this};
+        co_return adopt();
     }
     // The same, but a cancelled wait returns an empty guard instead of throwing.
     awaitable<guard> acquire(std::nothrow_t)
     {
-        if (auto [ec] = co_await ch_.async_send(boost::system::error_code{}, nothrow_awaitable); ec)
+        if (auto [ec] = co_await wait(); ec)
             co_return guard{};
+        co_return adopt();
+    }
+    // acquire(nothrow) in two steps, for a caller that waits in its own frame: co_await wait(), and
+    // when it gives no error, adopt() the slot it took.
+    awaitable<std::tuple<boost::system::error_code>> wait()
+    {
+        // A holder is a message in the channel's buffer: send waits while the buffer is full.
+        return ch_.async_send(boost::system::error_code{}, nothrow_awaitable);
+    }
+    guard adopt()
+    {
         ++held_;
-        co_return guard{this};
+        return guard{this};
+    }
+    // A free slot at once, without suspending; an empty guard when every slot is held. Never
+    // jumps the queue: a waiter exists only while every slot is held.
+    guard try_acquire()
+    {
+        if (!ch_.try_send(boost::system::error_code{}))
+            return guard{};
+        return adopt();
     }
     std::size_t held() const { return held_; }
 

@@ -84,7 +84,7 @@ result<endpoint> make_endpoint(std::string_view authority, bool tls, std::string
     ep.host = std::string(hp->host);
     ep.port = hp->port.empty() ? (tls ? "443" : "80") : std::string(hp->port);
     ep.pool_key = (tls ? "https://" : "http://") + ep.authority + "|" + ep.ca_file;
-    ep.plain_http_hint = "set registries.\"" + ep.authority + "\".insecure_http";
+    ep.plain_http_hint = [](const endpoint& e) { return "set registries.\"" + e.authority + "\".insecure_http"; };
     return ep;
 }
 
@@ -259,8 +259,8 @@ error connection::handshake_error(const boost::system::error_code& ec, std::chro
         bool looks_plain = ec == ssl::error::stream_truncated ||
                            (ec.category() == asio::error::get_ssl_category() &&
                             ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER);
-        if (looks_plain && !ep_.plain_http_hint.empty())
-            e.message += " (if " + ep_.authority + " serves plain HTTP, " + ep_.plain_http_hint + ")";
+        if (looks_plain && ep_.plain_http_hint)
+            e.message += " (if " + ep_.authority + " serves plain HTTP, " + ep_.plain_http_hint(ep_) + ")";
         return e;
     }
     std::string reason = X509_verify_cert_error_string(verify);

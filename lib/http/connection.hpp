@@ -48,8 +48,9 @@ struct endpoint
     std::string port;
     std::string authority;  // "registry.test:5443"
     std::string ca_file;
-    // Appended to a TLS handshake error that looks like a plain-HTTP server: how to allow that.
-    std::string plain_http_hint;
+    // Words how to allow plain HTTP, appended to a TLS handshake error that looks like a plain-HTTP
+    // server; null: no hint.
+    std::string (*plain_http_hint)(const endpoint&) = nullptr;
     // Non-empty: a Unix socket (host, port, tls and ca_file unused).
     std::string socket_path;
     // Words failed steps (connect, write, read) instead of io_error; null: io_error.

@@ -154,8 +154,8 @@ private:
     awaitable<void> ask_helper(call& c);
     awaitable<result<std::string>> fetch_token(call& c, token_key key);
     outgoing token_request(const call& c, const token_key& key, const boost::urls::url_view& url, const endpoint& ep);
-    // 200 passes; anything else becomes the matching error. request_line: "HEAD /v2/…" for messages.
-    result<response> check_status(response res, const image_ref& ref, std::string_view request_line);
+    // 200 passes; anything else becomes the matching error (naming "METHOD target").
+    result<response> check_status(response res, const image_ref& ref, http::verb method, std::string_view target);
 
     asio::any_io_executor ex_;
     client_settings s_;
@@ -173,12 +173,15 @@ private:
 
 awaitable<result<response>> registry_client::exchange(const endpoint& ep, outgoing req, std::uint64_t body_limit)
 {
-    // One of the endpoint's connection slots (a named vector: GCC 12 miscompiles a braced
-    // initializer inside a co_await expression).
-    std::vector<std::string> key{ep.pool_key};
-    auto slot = co_await slots_.lock(std::move(key), std::nothrow);
+    // One of the endpoint's connection slots, at once when one is free.
+    auto slot = slots_.try_lock(ep.pool_key);
     if (!slot)
-        co_return make_error(errc::cancelled, ep.authority + ": cancelled while waiting for a connection");
+    {
+        auto waited = co_await slots_.lock(ep.pool_key, std::nothrow);
+        if (!waited)
+            co_return make_error(errc::cancelled, ep.authority + ": cancelled while waiting for a connection");
+        slot.emplace(std::move(*waited));
+    }
 
     // The whole request (connect + request timeouts) bounds each of its steps' own deadlines.
     auto t = timeouts();
@@ -358,7 +361,7 @@ awaitable<result<response>> registry_client::authorized(call& c, http::verb meth
         if (!res)
             co_return res.error();
         if (res->result() != http::status::unauthorized)
-            co_return check_status(std::move(*res), shown, std::string(http::to_string(method)) + " " + target);
+            co_return check_status(std::move(*res), shown, method, target);
 
         std::optional<challenge> bearer, basic;  // the first of each, over every WWW-Authenticate field
         auto [first, last] = res->equal_range(http::field::www_authenticate);
@@ -524,7 +527,8 @@ awaitable<result<std::string>> registry_client::fetch_token(call& c, token_key k
     co_return std::move(tok->value);
 }
 
-result<response> registry_client::check_status(response res, const image_ref& ref, std::string_view request_line)
+result<response> registry_client::check_status(response res, const image_ref& ref, http::verb method,
+                                               std::string_view target)
 {
     auto code = res.result();
     if (code == http::status::ok)
@@ -549,7 +553,8 @@ result<response> registry_client::check_status(response res, const image_ref& re
             return make_error(errc::rate_limited, ref.registry + " answered " + status_text(res) + " (no Retry-After)");
     }
     std::string body = excerpt(res.body());
-    return make_error(errc::failed, ref.registry + ": " + std::string(request_line) + " answered " + status_text(res) +
+    return make_error(errc::failed, ref.registry + ": " + std::string(http::to_string(method)) + " " +
+                                        std::string(target) + " answered " + status_text(res) +
                                         (body.empty() ? "" : ": " + body));
 }
 

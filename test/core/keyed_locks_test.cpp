@@ -117,3 +117,37 @@ TEST_CASE("keyed_locks: a guard may outlive its keyed_locks")
     }
     kept.reset();  // touches only the semaphores it shares (ASan would see a freed table)
 }
+
+TEST_CASE("keyed_locks: try_lock takes a free slot at once and never passes a waiter")
+{
+    asio::io_context ioc;
+    keyed_locks locks(ioc.get_executor(), 2);
+    auto first = locks.try_lock("host");
+    REQUIRE(first.has_value());
+    CHECK(locks.entries() == 1);
+    auto second = locks.try_lock("host");
+    REQUIRE(second.has_value());
+    CHECK_FALSE(locks.try_lock("host").has_value());  // both slots held
+
+    bool waiter_in = false;
+    std::optional<keyed_locks::guard> waited;
+    asio::co_spawn(
+        ioc,
+        [&]() -> awaitable<void> {
+            std::vector<std::string> keys{"host"};
+            waited.emplace(co_await locks.lock(std::move(keys)));
+            waiter_in = true;
+        },
+        asio::detached);
+    ioc.poll();
+    CHECK_FALSE(waiter_in);
+    first.reset();  // the freed slot goes to the waiter, not to the next try_lock
+    CHECK_FALSE(locks.try_lock("host").has_value());
+    ioc.poll();
+    CHECK(waiter_in);
+    second.reset();
+    waited.reset();
+    CHECK(locks.entries() == 0);
+    CHECK(locks.try_lock("other").has_value());  // a temporary: taken and let go at once
+    CHECK(locks.entries() == 0);
+}
