@@ -10,6 +10,9 @@
 #include <boost/url/parse_query.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <numeric>
+#include <tuple>
 
 namespace imagewatch::hooks {
 namespace {
@@ -25,12 +28,26 @@ const json::array* arr(const json::object* o, std::string_view key)
     return v ? v->if_array() : nullptr;
 }
 
-void add_unique(std::vector<pushed_tag>& out, pushed_tag t)
+// Equal tags (an envelope may repeat an event) collapse into the first, in O(n log n): one
+// notification may carry hundreds of events.
+void drop_repeats(std::vector<pushed_tag>& tags)
 {
-    if (t.repository.empty() || t.tag.empty())
-        return;
-    if (std::find(out.begin(), out.end(), t) == out.end())
-        out.push_back(std::move(t));
+    std::vector<std::size_t> order(tags.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto fields = [&](std::size_t i) {
+        const auto& t = tags[i];
+        return std::tie(t.host, t.repository, t.tag, t.digest);
+    };
+    std::ranges::stable_sort(order, std::less<>{}, fields);  // equal tags keep their envelope order
+    std::vector<bool> repeat(tags.size());
+    for (std::size_t k = 1; k < order.size(); ++k)
+        repeat[order[k]] = fields(order[k]) == fields(order[k - 1]);
+    std::vector<pushed_tag> kept;
+    kept.reserve(tags.size());
+    for (std::size_t i = 0; i < tags.size(); ++i)
+        if (!repeat[i])
+            kept.push_back(std::move(tags[i]));
+    tags = std::move(kept);
 }
 
 result<json::value> parse_json(std::string_view body)
@@ -126,8 +143,8 @@ result<std::vector<pushed_tag>> parse_github_event(std::string_view event, std::
     std::string digest(str(obj(obj(version, "container_metadata"), "tag"), "digest"));
     if (digest.empty() && str(version, "name").starts_with("sha256:"))
         digest = str(version, "name");
-    for (auto& t : version_tags(version))
-        add_unique(out, pushed_tag{"ghcr.io", repository, std::move(t), digest});
+    for (auto& t : version_tags(version))  // distinct and not empty
+        out.push_back(pushed_tag{"ghcr.io", repository, std::move(t), digest});
     return out;
 }
 
@@ -149,13 +166,17 @@ result<std::vector<pushed_tag>> parse_registry_events(std::string_view body)
         const auto tag = str(target, "tag");
         if (tag.empty())
             continue;  // blob pushes and pushes by digest: no tag moved
+        const auto repository = str(target, "repository");
+        if (repository.empty())
+            continue;
         std::string host = ascii_lower(str(obj(ev, "request"), "host"));
         if (host.empty())
             if (auto u = boost::urls::parse_uri(str(target, "url")))
                 host = ascii_lower(u->encoded_host_and_port());
-        add_unique(out, pushed_tag{std::move(host), ascii_lower(str(target, "repository")), std::string(tag),
-                                   std::string(str(target, "digest"))});
+        out.push_back(
+            pushed_tag{std::move(host), ascii_lower(repository), std::string(tag), std::string(str(target, "digest"))});
     }
+    drop_repeats(out);
     return out;
 }
 

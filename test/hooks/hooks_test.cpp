@@ -162,6 +162,20 @@ TEST_CASE("registry: host from target.url without request.host; duplicates colla
     CHECK_FALSE(parse_registry_events("{\"events\":{}}").has_value());
 }
 
+TEST_CASE("registry: repeats anywhere in the envelope collapse into the first; order is kept")
+{
+    const auto push = [](std::string_view repo, std::string_view tag) {
+        return R"({"action":"push","target":{"repository":")" + std::string(repo) + R"(","tag":")" + std::string(tag) +
+               R"("},"request":{"host":"reg.example"}})";
+    };
+    auto tags = parse_registry_events(R"({"events":[)" + push("a", "1") + "," + push("b", "1") + "," + push("a", "1") +
+                                      "," + push("c", "2") + "," + push("b", "1") + "," + push("a", "2") + "]}");
+    REQUIRE(tags.has_value());
+    std::vector<pushed_tag> want{
+        {"reg.example", "a", "1"}, {"reg.example", "b", "1"}, {"reg.example", "c", "2"}, {"reg.example", "a", "2"}};
+    CHECK(*tags == want);
+}
+
 TEST_CASE("match: registry host:port, repository and tag must all match; config order, once each")
 {
     std::vector<config::runtime> rts{
