@@ -7,7 +7,6 @@
 #include <boost/asio/experimental/channel.hpp>
 
 #include <cstddef>
-#include <new>
 #include <tuple>
 #include <utility>
 
@@ -50,15 +49,8 @@ public:
         co_await ch_.async_send(boost::system::error_code{}, asio::use_awaitable);
         co_return adopt();
     }
-    // The same, but a cancelled wait returns an empty guard instead of throwing.
-    awaitable<guard> acquire(std::nothrow_t)
-    {
-        if (auto [ec] = co_await wait(); ec)
-            co_return guard{};
-        co_return adopt();
-    }
-    // acquire(nothrow) in two steps, for a caller that waits in its own frame: co_await wait(), and
-    // when it gives no error, adopt() the slot it took.
+    // acquire() in two steps, for a caller that waits in its own frame: co_await wait(), and when it
+    // gives no error (cancellation is expected there), adopt() the slot it took.
     awaitable<std::tuple<boost::system::error_code>> wait()
     {
         // A holder is a message in the channel's buffer: send waits while the buffer is full.
