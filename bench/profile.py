@@ -2,13 +2,15 @@
 """Where a warm check's CPU goes: one daemon with N runtimes, seeded, then K sweeps
 triggered by registry webhooks, measured in one of three ways.
 
-    bench/profile.py [--n 200] [--sweeps 10] [--bin PATH] [--mode cpu|callgrind|strace]
+    bench/profile.py [--n 200] [--sweeps 10] [--bin PATH] [--mode cpu|callgrind|strace|massif]
 
   cpu        the daemon's user+sys per check over the K sweeps (/proc; noisy on a shared machine)
   callgrind  runs the daemon under valgrind --tool=callgrind with its counters zeroed before and
              dumped after the K sweeps; prints instructions per check and keeps the profile for
              callgrind_annotate (deterministic: compare builds with this)
   strace     attaches strace -c -f for the K sweeps; prints system calls per check
+  massif     runs the daemon under valgrind --tool=massif and takes a detailed heap snapshot after
+             the sweeps (ms_print it: which allocation sites hold the heap, per runtime)
 
 Needs the test environment (test/e2e/env.sh up) and the bench repositories (bench/run seeds them).
 """
@@ -44,7 +46,7 @@ def main():
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--sweeps", type=int, default=10)
     ap.add_argument("--bin", default=os.path.join(bench.ROOT, "build", "release", "app", "imagewatch"))
-    ap.add_argument("--mode", choices=["cpu", "callgrind", "strace"], default="cpu")
+    ap.add_argument("--mode", choices=["cpu", "callgrind", "strace", "massif"], default="cpu")
     ap.add_argument("--out", default="/tmp/imagewatch-callgrind.out")
     a = ap.parse_args()
     for stale in (a.out, a.out + ".1"):
@@ -54,11 +56,12 @@ def main():
     bench.seed(a.n)
     tmp = tempfile.mkdtemp(prefix="iw-profile-")
     bin_path = a.bin
-    if a.mode == "callgrind":
-        wrapper = os.path.join(tmp, "imagewatch-callgrind")
+    if a.mode in ("callgrind", "massif"):
+        wrapper = os.path.join(tmp, "imagewatch-valgrind")
+        tool = (f"--tool=callgrind --callgrind-out-file={a.out}" if a.mode == "callgrind" else
+                f"--tool=massif --massif-out-file={a.out}.end --threshold=0.1")
         with open(wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec valgrind --tool=callgrind "
-                    f"--callgrind-out-file={a.out} {a.bin} \"$@\"\n")
+            f.write(f"#!/bin/sh\nexec valgrind {tool} {a.bin} \"$@\"\n")
         os.chmod(wrapper, 0o755)
         bin_path = wrapper
     repos = [bench.repo(i) for i in range(a.n)]
@@ -80,6 +83,8 @@ def main():
         c1 = d.cpu()
         if a.mode == "callgrind":
             subprocess.run(["callgrind_control", "-d", str(pid)], check=True, stdout=subprocess.DEVNULL)
+        if a.mode == "massif":
+            subprocess.run(["vgdb", f"--pid={pid}", "detailed_snapshot", a.out], check=True, stdout=subprocess.DEVNULL)
         if tracer:
             tracer.terminate()
             tracer.wait()
@@ -103,6 +108,8 @@ def main():
                 if line.startswith("totals:"):
                     total = int(line.split()[1])
         print(f"instructions per check: {total / checks:,.0f}  (profile: {path}; callgrind_annotate {path})")
+    elif a.mode == "massif":
+        print(f"heap snapshot after the sweeps: {a.out} (ms_print {a.out})")
     else:
         with open(os.path.join(tmp, "strace")) as f:
             text = f.read()
